@@ -1,0 +1,336 @@
+#include "actors/session_actor.hpp"
+
+#include <caf/event_based_actor.hpp>
+#include <caf/send.hpp>
+#include <caf/sec.hpp>
+
+#include "actors/type_ids.hpp"
+#include "base/errc.hpp"
+#include "base/log.hpp"
+#include "base/uuid.hpp"
+#include "protocol/json_member.hpp"
+
+namespace troupe {
+
+namespace {
+
+constexpr auto sweep_interval = std::chrono::seconds(5);
+
+/// Calls answered by the engine itself on the worker's connection.
+constexpr std::string_view workers_register_fn = "engine::workers::register";
+
+/// Feeds a session actor from the Beast I/O thread. Order is kept: messages
+/// from one thread to one actor arrive in the order they were sent.
+class session_bridge : public protocol::ws_handler {
+public:
+  explicit session_bridge(caf::actor session) : session_(std::move(session)) {}
+
+  void on_frame(std::string text) override {
+    caf::anon_send(session_, atom::frame_v, std::move(text));
+  }
+
+  void on_close(std::string reason) override {
+    caf::anon_send(session_, atom::closed_v, std::move(reason));
+  }
+
+private:
+  caf::actor session_;
+};
+
+} // namespace
+
+invoke_result engine_error(const std::string& code,
+                           const std::string& message) {
+  return {false, protocol::error_body_json(code, message)};
+}
+
+invoke_result request_failure(const caf::error& err, const std::string& fn,
+                              uint64_t timeout_ms) {
+  if (err == caf::sec::request_timeout)
+    return engine_error("timeout", "Invocation of " + fn + " timed out after "
+                                     + std::to_string(timeout_ms) + " ms");
+  if (err == caf::sec::request_receiver_down)
+    return engine_error("invocation_stopped", "Invocation stopped");
+  if (err.category() == caf::atom("troupe")) {
+    auto code = static_cast<errc>(err.code());
+    auto msg = err.context().match_elements<std::string>()
+                 ? err.context().get_as<std::string>(0)
+                 : to_string(code);
+    return engine_error(to_string(code), msg);
+  }
+  return engine_error("engine_error", caf::to_string(err));
+}
+
+std::unique_ptr<protocol::ws_handler> make_session_bridge(caf::actor session) {
+  return std::make_unique<session_bridge>(std::move(session));
+}
+
+// -- lifecycle ----------------------------------------------------------------
+
+void session_state::init(caf::event_based_actor* self_ptr,
+                         std::shared_ptr<protocol::ws_peer> peer_ptr,
+                         session_context c) {
+  self = self_ptr;
+  peer = std::move(peer_ptr);
+  ctx = std::move(c);
+  worker_id = make_uuid();
+  worker_name = peer->remote();
+  log_name = "session " + std::to_string(peer->id());
+  peer->send(protocol::workerregistered_json(worker_id, make_uuid()));
+  log::info(log_name, "worker connected from ", peer->remote());
+}
+
+void session_state::on_closed(const std::string& reason) {
+  log::info(log_name, "worker ", worker_name, " disconnected: ", reason);
+  auto stopped = engine_error("invocation_stopped", "Invocation stopped");
+  for (auto& kvp : pending) kvp.second.promise.deliver(stopped);
+  pending.clear();
+  self->quit();
+}
+
+// -- frames from the worker ---------------------------------------------------
+
+void session_state::on_frame(std::string& text) {
+  auto f = protocol::parse_frame(text);
+  std::visit([this](auto& x) { handle(x); }, f);
+}
+
+void session_state::handle(protocol::register_function_frame& x) {
+  log::debug(log_name, "registers function ", x.id);
+  self->send(ctx.registry,
+             register_function{std::move(x.id), caf::actor{self},
+                               std::move(x.description),
+                               std::move(x.metadata)});
+}
+
+void session_state::handle(protocol::unregister_function_frame& x) {
+  self->send(ctx.registry, unregister_function{std::move(x.id),
+                                               caf::actor{self}});
+}
+
+void session_state::handle(protocol::register_trigger_frame& x) {
+  auto id = x.id;
+  auto type = x.trigger_type;
+  auto fn = x.function_id;
+  self
+    ->request(ctx.registry, caf::infinite,
+              register_trigger{std::move(x.id), std::move(x.trigger_type),
+                               std::move(x.function_id), std::move(x.config),
+                               std::move(x.metadata), caf::actor{self}})
+    .then([](caf::unit_t) {},
+          [this, id, type, fn](caf::error& err) {
+            auto msg = err.context().match_elements<std::string>()
+                         ? err.context().get_as<std::string>(0)
+                         : caf::to_string(err);
+            log::warn(log_name, "trigger ", id, " (", type, ") for ", fn,
+                      " rejected: ", msg);
+            peer->send(protocol::trigger_registration_error_json(
+              id, type, fn, "trigger_registration_failed", msg));
+          });
+}
+
+void session_state::handle(protocol::unregister_trigger_frame& x) {
+  self->send(ctx.registry, unregister_trigger{std::move(x.id),
+                                              caf::actor{self}});
+}
+
+void session_state::handle(protocol::register_trigger_type_frame& x) {
+  log::info(log_name, "worker ", worker_name, " provides trigger type ",
+            x.id);
+  self->send(ctx.registry, atom::provide_v, std::move(x.id),
+             caf::actor{self});
+}
+
+void session_state::handle(protocol::unregister_trigger_type_frame& x) {
+  log::debug(log_name, "unregisters trigger type ", x.id,
+             " (kept until the connection closes)");
+}
+
+void session_state::handle(protocol::invoke_frame& x) {
+  if (x.function_id == workers_register_fn) {
+    on_worker_metadata(x);
+    return;
+  }
+  switch (x.action) {
+    case protocol::invoke_action::sync:
+      call_sync(x);
+      break;
+    case protocol::invoke_action::void_call:
+      x.data = protocol::with_member(x.data, "_caller_worker_id",
+                                     protocol::quote(worker_id));
+      caf::anon_send(ctx.registry,
+                     invoke{std::move(x.function_id), std::move(x.data),
+                            std::move(x.metadata), std::move(x.traceparent),
+                            std::move(x.baggage), 0});
+      break;
+    case protocol::invoke_action::enqueue:
+      call_enqueue(x);
+      break;
+  }
+}
+
+void session_state::handle(protocol::result_frame& x) {
+  auto i = pending.find(x.invocation_id);
+  if (i == pending.end()) return; // late, unknown or for a Void call
+  i->second.promise.deliver(invoke_result{!x.is_error, std::move(x.body)});
+  pending.erase(i);
+}
+
+void session_state::handle(protocol::reattach_frame& x) {
+  log::debug(log_name, "reattach from previous worker ",
+             x.previous_worker_id);
+}
+
+void session_state::handle(protocol::bad_frame& x) {
+  log::warn(log_name, "bad frame from worker ", worker_name, ": ", x.code,
+            ": ", x.message);
+  if (!x.invocation_id.empty())
+    peer->send(protocol::to_json(protocol::result_frame{
+      x.invocation_id, x.function_id, true,
+      protocol::error_body_json(x.code, x.message)}));
+  else
+    peer->send(protocol::error_frame_json(x.code, x.message));
+}
+
+// -- calls made by this worker ------------------------------------------------
+
+void session_state::call_sync(protocol::invoke_frame& x) {
+  auto timeout = ctx.invocation_timeout;
+  auto timeout_ms = static_cast<uint64_t>(timeout.count());
+  auto id = std::move(x.invocation_id);
+  auto fn = x.function_id;
+  x.data = protocol::with_member(x.data, "_caller_worker_id",
+                                 protocol::quote(worker_id));
+  self
+    ->request(ctx.registry, timeout,
+              invoke{std::move(x.function_id), std::move(x.data),
+                     std::move(x.metadata), std::move(x.traceparent),
+                     std::move(x.baggage), timeout_ms})
+    .then(
+      [this, id, fn](invoke_result& r) { reply(id, fn, std::move(r)); },
+      [this, id, fn, timeout_ms](caf::error& err) {
+        reply(id, fn, request_failure(err, fn, timeout_ms));
+      });
+}
+
+void session_state::call_enqueue(protocol::invoke_frame& x) {
+  auto id = std::move(x.invocation_id);
+  auto fn = x.function_id;
+  if (!ctx.queues) {
+    reply(id, fn,
+          engine_error("enqueue_error", "Queue '" + x.queue + "' not found"));
+    return;
+  }
+  self
+    ->request(ctx.queues, caf::infinite,
+              enqueue{std::move(x.queue), std::move(x.function_id),
+                      std::move(x.data)})
+    .then([this, id, fn](invoke_result& r) { reply(id, fn, std::move(r)); },
+          [this, id, fn](caf::error& err) {
+            reply(id, fn, request_failure(err, fn, 0));
+          });
+}
+
+void session_state::reply(const std::string& invocation_id,
+                          const std::string& function_id, invoke_result r) {
+  peer->send(protocol::to_json(protocol::result_frame{
+    invocation_id, function_id, !r.ok, std::move(r.body)}));
+}
+
+void session_state::on_worker_metadata(const protocol::invoke_frame& x) {
+  auto name = protocol::find_member(x.data, "name");
+  if (name.state == protocol::member_state::found && name.is_string
+      && !name.value.empty()) {
+    worker_name = name.value;
+    log::info(log_name, "worker ", worker_name, " registered (",
+              peer->remote(), ")");
+  }
+  if (!x.invocation_id.empty())
+    reply(x.invocation_id, x.function_id,
+          invoke_result{true, R"({"success":true})"});
+}
+
+// -- calls this worker runs ---------------------------------------------------
+
+caf::result<invoke_result> session_state::on_invoke(invoke& x) {
+  auto id = make_uuid();
+  auto timeout = x.timeout_ms > 0 ? std::chrono::milliseconds(x.timeout_ms)
+                                  : ctx.invocation_timeout;
+  protocol::invoke_frame out;
+  out.invocation_id = id;
+  out.function_id = x.function_id;
+  out.data = std::move(x.data);
+  out.metadata = std::move(x.metadata);
+  out.traceparent = std::move(x.traceparent);
+  out.baggage = std::move(x.baggage);
+  peer->send(protocol::to_json(out));
+  auto rp = self->make_response_promise();
+  if (!rp.pending()) return rp; // a Void call: nobody waits
+  pending.emplace(std::move(id),
+                  pending_call{rp, std::move(x.function_id),
+                               std::chrono::steady_clock::now() + timeout});
+  arm_sweep();
+  return rp;
+}
+
+void session_state::arm_sweep() {
+  if (sweep_armed) return;
+  sweep_armed = true;
+  self->delayed_send(self, sweep_interval, atom::sweep_v);
+}
+
+void session_state::on_sweep() {
+  sweep_armed = false;
+  auto now = std::chrono::steady_clock::now();
+  for (auto i = pending.begin(); i != pending.end();) {
+    if (i->second.deadline + sweep_interval < now) {
+      i->second.promise.deliver(engine_error(
+        "timeout", "Invocation of " + i->second.function_id + " timed out"));
+      i = pending.erase(i);
+    } else {
+      ++i;
+    }
+  }
+  if (!pending.empty()) arm_sweep();
+}
+
+// -- triggers served by this worker (registertriggertype) --------------------
+
+caf::result<void>
+session_state::on_register_trigger(const register_trigger& x) {
+  peer->send(
+    R"({"type":"registertrigger","id":)" + protocol::quote(x.id)
+    + R"(,"trigger_type":)" + protocol::quote(x.type) + R"(,"function_id":)"
+    + protocol::quote(x.function_id) + R"(,"config":)"
+    + (x.config.empty() ? std::string{"{}"} : x.config)
+    + (x.metadata.empty() ? std::string{} : ",\"metadata\":" + x.metadata)
+    + "}");
+  return caf::unit;
+}
+
+void session_state::on_unregister_trigger(const unregister_trigger& x) {
+  peer->send(R"({"type":"unregistertrigger","id":)" + protocol::quote(x.id)
+             + "}");
+}
+
+caf::behavior session_actor(caf::stateful_actor<session_state>* self,
+                            std::shared_ptr<protocol::ws_peer> peer,
+                            session_context ctx) {
+  self->state.init(self, std::move(peer), std::move(ctx));
+  return {
+    [self](atom::frame, std::string& text) { self->state.on_frame(text); },
+    [self](atom::closed, const std::string& reason) {
+      self->state.on_closed(reason);
+    },
+    [self](invoke& x) { return self->state.on_invoke(x); },
+    [self](const register_trigger& x) {
+      return self->state.on_register_trigger(x);
+    },
+    [self](const unregister_trigger& x) {
+      self->state.on_unregister_trigger(x);
+    },
+    [self](atom::sweep) { self->state.on_sweep(); },
+  };
+}
+
+} // namespace troupe

@@ -1,0 +1,108 @@
+// One session actor per worker WebSocket connection. The Beast I/O thread
+// hands it whole frames (atom::frame) and the close (atom::closed); it parses
+// them, talks to the registry and the queues, and writes frames back through
+// its ws_peer, which never blocks.
+//
+// As a caller it turns a worker's trigger() into a request to the registry
+// (sync), a fire-and-forget message (Void) or a request to the queues
+// (Enqueue). As an owner it receives `invoke` for the worker's functions,
+// sends the worker an invokefunction with a fresh invocation id and keeps the
+// response promise until the worker's invocationresult arrives; when the
+// connection closes, every open call fails with invocation_stopped.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <unordered_map>
+
+#include <caf/actor.hpp>
+#include <caf/behavior.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/response_promise.hpp>
+#include <caf/result.hpp>
+#include <caf/stateful_actor.hpp>
+
+#include "actors/messages.hpp"
+#include "protocol/frames.hpp"
+#include "protocol/ws_server.hpp"
+
+namespace troupe {
+
+/// What every session needs to know about the engine.
+struct session_context {
+  caf::actor registry;
+  /// Accepts `enqueue`; invalid when the engine has no queues.
+  caf::actor queues;
+  /// Engine-side limit for a worker's synchronous trigger().
+  std::chrono::milliseconds invocation_timeout{300000};
+};
+
+struct session_state {
+  /// A call this worker is running for someone.
+  struct pending_call {
+    caf::response_promise promise;
+    std::string function_id;
+    std::chrono::steady_clock::time_point deadline;
+  };
+
+  caf::event_based_actor* self = nullptr;
+  std::shared_ptr<protocol::ws_peer> peer;
+  session_context ctx;
+  std::string worker_id;
+  /// The worker's name from engine::workers::register, or its address.
+  std::string worker_name;
+  std::string log_name;
+  std::unordered_map<std::string, pending_call> pending;
+  bool sweep_armed = false;
+
+  static inline const char* name = "troupe.session";
+
+  void init(caf::event_based_actor* self_ptr,
+            std::shared_ptr<protocol::ws_peer> peer_ptr, session_context c);
+  void on_frame(std::string& text);
+  void on_closed(const std::string& reason);
+  caf::result<invoke_result> on_invoke(invoke& x);
+  caf::result<void> on_register_trigger(const register_trigger& x);
+  void on_unregister_trigger(const unregister_trigger& x);
+  void on_sweep();
+
+  // Frames from the worker.
+  void handle(protocol::register_function_frame& x);
+  void handle(protocol::unregister_function_frame& x);
+  void handle(protocol::register_trigger_frame& x);
+  void handle(protocol::unregister_trigger_frame& x);
+  void handle(protocol::register_trigger_type_frame& x);
+  void handle(protocol::unregister_trigger_type_frame& x);
+  void handle(protocol::invoke_frame& x);
+  void handle(protocol::result_frame& x);
+  void handle(protocol::reattach_frame& x);
+  void handle(protocol::bad_frame& x);
+
+private:
+  void call_sync(protocol::invoke_frame& x);
+  void call_enqueue(protocol::invoke_frame& x);
+  void reply(const std::string& invocation_id, const std::string& function_id,
+             invoke_result r);
+  void reply_error(const std::string& invocation_id,
+                   const std::string& function_id, const caf::error& err);
+  void on_worker_metadata(const protocol::invoke_frame& x);
+  void arm_sweep();
+};
+
+caf::behavior session_actor(caf::stateful_actor<session_state>* self,
+                            std::shared_ptr<protocol::ws_peer> peer,
+                            session_context ctx);
+
+/// Makes the ws_handler that feeds a session actor from the I/O thread.
+std::unique_ptr<protocol::ws_handler> make_session_bridge(caf::actor session);
+
+/// An invoke_result carrying the engine's error `{code, message}`.
+invoke_result engine_error(const std::string& code, const std::string& message);
+
+/// Maps a failed request (timeout, owner gone, ...) to an error body.
+invoke_result request_failure(const caf::error& err, const std::string& fn,
+                              uint64_t timeout_ms);
+
+} // namespace troupe

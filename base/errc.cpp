@@ -1,0 +1,33 @@
+#include "base/errc.hpp"
+
+#include <caf/message.hpp>
+
+namespace troupe {
+
+std::string to_string(errc x) {
+  switch (x) {
+    case errc::none: return "none";
+    case errc::bad_config: return "bad_config";
+    case errc::bad_frame: return "bad_frame";
+    case errc::unknown_queue: return "unknown_queue";
+    case errc::enqueue_rejected: return "enqueue_rejected";
+    case errc::function_not_found: return "function_not_found";
+    case errc::invocation_stopped: return "invocation_stopped";
+    case errc::timeout: return "timeout";
+    case errc::store_failure: return "store_failure";
+    case errc::shutting_down: return "shutting_down";
+  }
+  return "errc(" + std::to_string(static_cast<int>(x)) + ")";
+}
+
+std::string render_errc(uint8_t code, caf::atom_value, const caf::message& ctx) {
+  auto result = to_string(static_cast<errc>(code));
+  if (!ctx.empty()) {
+    result += ": ";
+    result += ctx.match_elements<std::string>() ? ctx.get_as<std::string>(0)
+                                                 : to_string(ctx);
+  }
+  return result;
+}
+
+} // namespace troupe

@@ -1,0 +1,46 @@
+#include "cluster/node.hpp"
+
+#include <csignal>
+#include <pthread.h>
+
+#include "base/log.hpp"
+#include "troupe/engine.hpp"
+
+namespace troupe {
+
+namespace {
+
+sigset_t stop_signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  return set;
+}
+
+} // namespace
+
+void block_stop_signals() {
+  auto set = stop_signals();
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+}
+
+int run_node(caf::actor_system& sys, const engine_config& cfg) {
+  engine eng{sys, cfg};
+  if (auto port = eng.listen_workers(); !port) {
+    log::error("node", sys.render(port.error()));
+    eng.stop();
+    return 1;
+  }
+  auto set = stop_signals();
+  int sig = 0;
+  sigwait(&set, &sig);
+  log::info("node", "received ", sig == SIGINT ? "SIGINT" : "SIGTERM",
+            ", stopping");
+  eng.stop();
+  log::info("node", "stopped");
+  return 0;
+}
+
+} // namespace troupe

@@ -1,0 +1,122 @@
+// The engine's configuration: `iii-config.yaml` turned into validated plain
+// structs. Everything here is checked by load_engine_config(), so the actors
+// only ever see valid values. No actors, no I/O besides reading the file.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <caf/expected.hpp>
+
+namespace troupe {
+
+/// `iii-worker-manager`: the worker WebSocket listener.
+struct worker_manager_config {
+  std::string host = "127.0.0.1";
+  uint16_t port = 49134;
+  /// Largest WebSocket message accepted from a worker (`max_frame_bytes`).
+  size_t max_frame_bytes = 4 * 1024 * 1024;
+  /// Engine-side limit for a synchronous trigger() (`invocation_timeout_ms`).
+  /// A safety net: the SDK's own default timeout is 30 s.
+  uint64_t invocation_timeout_ms = 300000;
+};
+
+/// `iii-http`: the REST API serving `http` triggers.
+struct http_config {
+  bool enabled = true;
+  std::string host = "127.0.0.1";
+  uint16_t port = 3111;
+  /// A request whose function has not answered by then gets 504.
+  uint64_t default_timeout_ms = 30000;
+  /// Largest request body accepted (`max_body_bytes`); larger gets 413.
+  size_t max_body_bytes = 1024 * 1024;
+};
+
+enum class queue_type { standard, fifo };
+
+/// One entry of `iii-queue.config.queue_configs`.
+struct queue_config {
+  std::string name;
+  /// Total delivery attempts before the DLQ (0 in the file means 1).
+  uint32_t max_retries = 3;
+  /// Jobs (standard) or groups (fifo) in flight at once on this node; >= 1.
+  uint32_t concurrency = 10;
+  queue_type type = queue_type::standard;
+  /// Required for fifo: the top-level payload field naming the group.
+  std::string message_group_field;
+  /// Base delay: after the k-th failed attempt wait backoff_ms * 2^(k-1).
+  uint64_t backoff_ms = 1000;
+  /// Accepted for compatibility with iii; troupe never polls.
+  uint64_t poll_interval_ms = 100;
+  /// One attempt fails if the function has not answered by then.
+  uint64_t timeout_ms = 30000;
+  /// Optional cap on one retry delay.
+  std::optional<uint64_t> max_backoff_ms;
+};
+
+enum class store_method { in_memory, file_based };
+
+/// `iii-queue`: named queues and where their jobs live.
+struct queue_worker_config {
+  /// Always holds a queue named "default" (configured or with defaults).
+  std::vector<queue_config> queues;
+  store_method store = store_method::in_memory;
+  /// The directory the store owns (file_based only).
+  std::string file_path;
+  /// Largest payload an enqueue may carry (`max_payload_bytes`).
+  size_t max_payload_bytes = 1024 * 1024;
+};
+
+/// `troupe-cluster`: this node's place in a cluster of engines.
+struct cluster_config {
+  bool enabled = false;
+  std::string host = "127.0.0.1";
+  uint16_t port = 0;
+  /// Other nodes to join, as "host:port".
+  std::vector<std::string> seeds;
+};
+
+struct engine_config {
+  /// Where the configuration came from: a file path, or "(defaults)".
+  std::string source = "(defaults)";
+  worker_manager_config worker_manager;
+  http_config http;
+  queue_worker_config queue;
+  cluster_config cluster;
+
+  /// Returns the queue named `name`, or nullptr.
+  const queue_config* find_queue(const std::string& name) const;
+};
+
+/// Looks up an environment variable; nullopt when unset.
+using env_lookup = std::function<std::optional<std::string>(const std::string&)>;
+
+/// The process environment (getenv).
+env_lookup process_env();
+
+/// The configuration used when there is no file: listeners on 127.0.0.1,
+/// one queue `default`, the in-memory store.
+engine_config default_engine_config();
+
+/// Parses `text` (the contents of `file_name`). Errors are
+/// `errc::bad_config` with the message `FILE:LINE:COL: what is wrong`.
+caf::expected<engine_config>
+parse_engine_config(const std::string& text, const std::string& file_name,
+                    const env_lookup& env);
+
+/// Reads and parses the file at `path` with the process environment.
+caf::expected<engine_config> load_engine_config(const std::string& path);
+
+/// The delay before attempt `failed_attempts + 1`, after `failed_attempts`
+/// (>= 1) failures: min(backoff_ms * 2^(failed_attempts - 1), max_backoff_ms),
+/// saturating instead of overflowing.
+uint64_t retry_delay_ms(const queue_config& q, uint32_t failed_attempts);
+
+/// The number of attempts a job gets (max_retries, with 0 meaning 1).
+uint32_t max_attempts(const queue_config& q);
+
+} // namespace troupe

@@ -1,0 +1,61 @@
+// Embedding troupe in a CAF application. An `engine` runs inside the
+// application's own caf::actor_system: it spawns the registry and queue
+// actors from an engine_config and, on request, opens the worker WebSocket
+// listener. The `troupe` binary is a thin main over this class.
+//
+//   caf::actor_system_config cfg;
+//   troupe::engine::configure(cfg);          // message types, error category
+//   caf::actor_system sys{cfg};
+//   troupe::engine eng{sys, troupe::default_engine_config()};
+//   auto port = eng.listen_workers();        // caf::expected<uint16_t>
+//   ...
+//   eng.stop();                              // before sys goes away
+#pragma once
+
+#include <cstdint>
+#include <memory>
+
+#include <caf/actor.hpp>
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/expected.hpp>
+
+#include "config/engine_config.hpp"
+
+namespace troupe {
+
+class engine {
+public:
+  /// Adds troupe's message types and error category to `cfg`. Call it before
+  /// constructing the actor_system the engine will run in.
+  static void configure(caf::actor_system_config& cfg);
+
+  /// Spawns the engine's actors in `sys`.
+  /// REQUIRES: `sys` was configured with configure() and outlives *this.
+  engine(caf::actor_system& sys, engine_config cfg);
+
+  ~engine();
+
+  engine(const engine&) = delete;
+  engine& operator=(const engine&) = delete;
+
+  /// Opens the worker WebSocket listener (`iii-worker-manager`). Returns the
+  /// bound port.
+  caf::expected<uint16_t> listen_workers();
+
+  /// The registry: send it `invoke` to call any registered function, or
+  /// `register_function` to serve one from an actor of your own.
+  caf::actor registry() const;
+
+  /// The configuration the engine runs with.
+  const engine_config& config() const;
+
+  /// Closes the listeners and stops every actor of the engine. Idempotent.
+  void stop();
+
+private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+} // namespace troupe

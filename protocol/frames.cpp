@@ -1,0 +1,520 @@
+#include "protocol/frames.hpp"
+
+#include <cstddef>
+#include <exception>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include <nlohmann/json.hpp>
+
+namespace troupe::protocol {
+
+namespace {
+
+// ordered_json keeps members in their original order, so payloads reach the
+// handler with the keys as the caller wrote them (JS objects are ordered).
+using json = nlohmann::ordered_json;
+
+/// Deeper JSON is rejected before parsing: nlohmann's dump() recurses, and
+/// a frame of a million `[` would otherwise overflow the stack.
+constexpr size_t max_depth = 512;
+
+/// True when `text` nests arrays/objects deeper than `max_depth`. Brackets
+/// inside strings do not count. Only meant for text that is then parsed.
+bool too_deep(std::string_view text) {
+  size_t depth = 0;
+  bool in_string = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (in_string) {
+      if (c == '\\')
+        ++i;
+      else if (c == '"')
+        in_string = false;
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > max_depth) return true;
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      --depth;
+    }
+  }
+  return false;
+}
+
+/// The raw JSON text of `v`. Never throws on bad UTF-8 (the parser rejects
+/// it anyway); the replacement character stands in.
+std::string raw(const json& v) {
+  return v.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+bad_frame make_bad(std::string code, std::string message,
+                   std::string type = {}) {
+  bad_frame x;
+  x.code = std::move(code);
+  x.message = std::move(message);
+  x.type = std::move(type);
+  return x;
+}
+
+/// "(got number)", "(got \"later\")" or "(it is missing)" for messages.
+std::string describe(const json* v) {
+  if (v == nullptr) return "(it is missing)";
+  if (v->is_string()) {
+    const auto& s = v->get_ref<const std::string&>();
+    if (s.size() <= 64) return "(got " + quote(s) + ")";
+  }
+  return std::string{"(got "} + v->type_name() + ")";
+}
+
+/// Reads the members of one JSON object of a frame, moving strings out of
+/// it. Each read returns false after recording the first problem in
+/// `error` (shared with nested readers), so reads chain with `&&`. JSON
+/// `null` counts as absent for optional members.
+class field_reader {
+ public:
+  /// REQUIRES: `obj`, `type`, `error` and `prefix` outlive the reader.
+  field_reader(json& obj, std::string_view type, std::string& error,
+               std::string_view prefix = {})
+      : obj_(obj), type_(type), error_(error), prefix_(prefix) {
+    // nop
+  }
+
+  /// A reader for the object `obj` inside this one, e.g. `action`; its
+  /// messages name fields as `<prefix><key>`.
+  field_reader nested(json& obj, std::string_view prefix) {
+    return {obj, type_, error_, prefix};
+  }
+
+  /// The member `key`, or nullptr when it is absent.
+  json* find(const char* key) {
+    auto i = obj_.find(key);
+    return i == obj_.end() ? nullptr : &*i;
+  }
+
+  /// Records "<type>: field '<prefix><key>' must be <expected> (got ...)".
+  bool fail(std::string_view key, std::string_view expected, const json* v) {
+    error_.clear();
+    error_.append(type_).append(": field '").append(prefix_).append(key);
+    error_.append("' must be ").append(expected).append(" ");
+    error_ += describe(v);
+    return false;
+  }
+
+  /// Records a problem that is not about one field's type.
+  bool fail(std::string_view what) {
+    error_.clear();
+    error_.append(type_).append(": ").append(what);
+    return false;
+  }
+
+  /// The recorded problem as a `bad_field` frame.
+  bad_frame bad_field() {
+    return make_bad("bad_field", std::move(error_), std::string{type_});
+  }
+
+  /// Like bad_field(), but keeps the ids so the engine can answer the
+  /// caller of a broken call.
+  bad_frame bad_call(std::string&& invocation_id, std::string&& function_id) {
+    auto x = bad_field();
+    x.invocation_id = std::move(invocation_id);
+    x.function_id = std::move(function_id);
+    return x;
+  }
+
+  bool required_string(const char* key, std::string& out) {
+    return take_string(find(key), key, "a string", out);
+  }
+
+  /// Like required_string, but the empty string is refused as well.
+  bool required_id(const char* key, std::string& out) {
+    auto* v = find(key);
+    if (v != nullptr && v->is_string() && v->get_ref<std::string&>().empty())
+      return fail(key, "a non-empty string", v);
+    return take_string(v, key, "a non-empty string", out);
+  }
+
+  bool optional_string(const char* key, std::string& out) {
+    auto* v = find(key);
+    return v == nullptr || v->is_null() || take_string(v, key, "a string", out);
+  }
+
+  /// Stores the raw JSON of a member that must be an object.
+  bool required_object(const char* key, std::string& out) {
+    auto* v = find(key);
+    if (v == nullptr || !v->is_object()) return fail(key, "an object", v);
+    out = raw(*v);
+    return true;
+  }
+
+  /// Stores the raw JSON of any value; leaves `out` alone when absent.
+  bool optional_raw(const char* key, std::string& out) {
+    if (auto* v = find(key); v != nullptr && !v->is_null()) out = raw(*v);
+    return true;
+  }
+
+ private:
+  bool take_string(json* v, std::string_view key, std::string_view expected,
+                   std::string& out) {
+    if (v == nullptr || !v->is_string()) return fail(key, expected, v);
+    out = std::move(v->get_ref<std::string&>());
+    return true;
+  }
+
+  json& obj_;
+  std::string_view type_;
+  std::string& error_;
+  std::string_view prefix_;
+};
+
+// -- one parser per frame type ----------------------------------------------
+
+// Each returns the frame, or a bad_frame (code bad_field) naming the first
+// field that was missing or of the wrong type.
+
+frame parse_register_function(field_reader& r) {
+  register_function_frame x;
+  if (r.required_id("id", x.id) && r.optional_raw("description", x.description)
+      && r.optional_raw("metadata", x.metadata))
+    return x;
+  return r.bad_field();
+}
+
+/// Frames whose only field is the required string `id`.
+template<class Frame>
+frame parse_id_only(field_reader& r) {
+  Frame x;
+  if (r.required_string("id", x.id)) return x;
+  return r.bad_field();
+}
+
+frame parse_register_trigger(field_reader& r) {
+  register_trigger_frame x;
+  if (r.required_string("id", x.id)
+      && r.required_string("trigger_type", x.trigger_type)
+      && r.required_string("function_id", x.function_id)
+      && r.required_object("config", x.config)
+      && r.optional_raw("metadata", x.metadata))
+    return x;
+  return r.bad_field();
+}
+
+frame parse_unregister_trigger(field_reader& r) {
+  unregister_trigger_frame x;
+  if (r.required_string("id", x.id)
+      && r.optional_string("trigger_type", x.trigger_type))
+    return x;
+  return r.bad_field();
+}
+
+frame parse_register_trigger_type(field_reader& r) {
+  register_trigger_type_frame x;
+  if (r.required_string("id", x.id)
+      && r.optional_raw("description", x.description))
+    return x;
+  return r.bad_field();
+}
+
+/// Reads `action`: absent or null means sync; otherwise `{"type":"void"}` or
+/// `{"type":"enqueue","queue":<string>}`.
+bool read_action(field_reader& r, invoke_frame& x) {
+  auto* v = r.find("action");
+  if (v == nullptr || v->is_null()) return true;
+  if (!v->is_object()) return r.fail("action", "an object", v);
+  auto action = r.nested(*v, "action.");
+  constexpr auto kinds = R"("void" or "enqueue")";
+  auto* kind = action.find("type");
+  if (kind == nullptr || !kind->is_string())
+    return action.fail("type", kinds, kind);
+  const auto& name = kind->get_ref<const std::string&>();
+  if (name == "void") {
+    x.action = invoke_action::void_call;
+    return true;
+  }
+  if (name == "enqueue") {
+    x.action = invoke_action::enqueue;
+    return action.required_string("queue", x.queue);
+  }
+  return action.fail("type", kinds, kind);
+}
+
+frame parse_invoke(field_reader& r) {
+  invoke_frame x;
+  // The ids first: a later problem still gets them into the bad_frame.
+  bool ok = r.optional_string("invocation_id", x.invocation_id)
+            && r.required_string("function_id", x.function_id)
+            && r.optional_raw("data", x.data)
+            && r.optional_raw("metadata", x.metadata) && read_action(r, x)
+            && r.optional_string("traceparent", x.traceparent)
+            && r.optional_string("baggage", x.baggage);
+  if (ok && x.invocation_id.empty() && x.action != invoke_action::void_call)
+    ok = r.fail("field 'invocation_id' is required for sync and enqueue"
+                " calls (without it nobody can receive the answer)");
+  if (ok) return x;
+  return r.bad_call(std::move(x.invocation_id), std::move(x.function_id));
+}
+
+frame parse_result(field_reader& r) {
+  result_frame x;
+  if (!r.required_string("invocation_id", x.invocation_id)
+      || !r.optional_string("function_id", x.function_id))
+    return r.bad_call(std::move(x.invocation_id), std::move(x.function_id));
+  if (auto* err = r.find("error"); err != nullptr && !err->is_null()) {
+    x.is_error = true;
+    x.body = raw(*err);
+  } else {
+    r.optional_raw("result", x.body);
+  }
+  return x;
+}
+
+frame parse_reattach(field_reader& r) {
+  reattach_frame x;
+  if (r.optional_string("previous_worker_id", x.previous_worker_id)) return x;
+  return r.bad_field();
+}
+
+using frame_parser = frame (*)(field_reader&);
+
+/// The parser for a frame type, or nullptr for an unknown one. The two
+/// frequent types come first.
+frame_parser parser_for(std::string_view type) {
+  if (type == "invokefunction") return parse_invoke;
+  if (type == "invocationresult") return parse_result;
+  if (type == "registerfunction") return parse_register_function;
+  if (type == "unregisterfunction")
+    return parse_id_only<unregister_function_frame>;
+  if (type == "registertrigger") return parse_register_trigger;
+  if (type == "unregistertrigger") return parse_unregister_trigger;
+  if (type == "registertriggertype") return parse_register_trigger_type;
+  if (type == "unregistertriggertype")
+    return parse_id_only<unregister_trigger_type_frame>;
+  if (type == "reattach") return parse_reattach;
+  return nullptr;
+}
+
+frame parse_frame_impl(std::string_view text) {
+  if (too_deep(text))
+    return make_bad("bad_json", "JSON nests deeper than "
+                                    + std::to_string(max_depth) + " levels");
+  auto j = json::parse(text.begin(), text.end(), nullptr, false);
+  if (j.is_discarded()) return make_bad("bad_json", "frame is not valid JSON");
+  if (!j.is_object())
+    return make_bad("bad_json", std::string{"frame must be a JSON object, not "}
+                                    + j.type_name());
+  auto t = j.find("type");
+  if (t == j.end() || !t->is_string())
+    return make_bad("missing_type", "frame has no string field 'type'");
+  // Moved out: no parser reads `type` from the object again.
+  auto type = std::move(t->get_ref<std::string&>());
+  auto parse = parser_for(type);
+  if (parse == nullptr) {
+    auto message = "unknown frame type " + quote(type);
+    return make_bad("unknown_type", std::move(message), std::move(type));
+  }
+  std::string error;
+  field_reader reader{j, type, error};
+  return parse(reader);
+}
+
+// -- serialising --------------------------------------------------------------
+
+/// Appends `,"key":` to `out`.
+void append_key(std::string& out, std::string_view key) {
+  out.append(",\"").append(key).append("\":");
+}
+
+void append_string(std::string& out, std::string_view key,
+                   std::string_view value) {
+  append_key(out, key);
+  out += quote(value);
+}
+
+/// Appends raw JSON; an empty `value` is written as null, so the output
+/// stays valid JSON even for a default-constructed string.
+void append_raw(std::string& out, std::string_view key,
+                std::string_view value) {
+  append_key(out, key);
+  out.append(value.empty() ? std::string_view{"null"} : value);
+}
+
+void append_string_if(std::string& out, std::string_view key,
+                      std::string_view value) {
+  if (!value.empty()) append_string(out, key, value);
+}
+
+void append_raw_if(std::string& out, std::string_view key,
+                   std::string_view value) {
+  if (!value.empty()) append_raw(out, key, value);
+}
+
+/// `{"type":"<type>"`: the opening of every frame; the caller closes it.
+std::string open_frame(std::string_view type, size_t extra) {
+  std::string out;
+  out.reserve(type.size() + extra + 16);
+  out.append(R"({"type":")").append(type).append("\"");
+  return out;
+}
+
+/// Appends the JSON escape sequence for `c`, a quote, a backslash or a
+/// control character.
+void append_escape(std::string& out, unsigned char c) {
+  constexpr char hex[] = "0123456789abcdef";
+  switch (c) {
+  case '"':
+    out += "\\\"";
+    return;
+  case '\\':
+    out += "\\\\";
+    return;
+  case '\b':
+    out += "\\b";
+    return;
+  case '\f':
+    out += "\\f";
+    return;
+  case '\n':
+    out += "\\n";
+    return;
+  case '\r':
+    out += "\\r";
+    return;
+  case '\t':
+    out += "\\t";
+    return;
+  default:
+    out += "\\u00";
+    out += hex[c >> 4];
+    out += hex[c & 0x0f];
+  }
+}
+
+} // namespace
+
+frame parse_frame(std::string_view text) {
+  try {
+    return parse_frame_impl(text);
+  } catch (const std::exception& e) {
+    return make_bad("bad_json", std::string{"cannot parse frame: "} + e.what());
+  } catch (...) {
+    return make_bad("bad_json", "cannot parse frame");
+  }
+}
+
+std::string workerregistered_json(std::string_view worker_id,
+                                  std::string_view reattach_token) {
+  auto out = open_frame("workerregistered",
+                        worker_id.size() + reattach_token.size() + 40);
+  append_string(out, "worker_id", worker_id);
+  append_string_if(out, "reattach_token", reattach_token);
+  out += '}';
+  return out;
+}
+
+std::string to_json(const invoke_frame& x) {
+  auto out = open_frame("invokefunction",
+                        x.invocation_id.size() + x.function_id.size()
+                            + x.data.size() + x.metadata.size() + x.queue.size()
+                            + x.traceparent.size() + x.baggage.size() + 160);
+  append_string_if(out, "invocation_id", x.invocation_id);
+  append_string(out, "function_id", x.function_id);
+  append_raw(out, "data", x.data);
+  append_raw_if(out, "metadata", x.metadata);
+  append_string_if(out, "traceparent", x.traceparent);
+  append_string_if(out, "baggage", x.baggage);
+  switch (x.action) {
+  case invoke_action::sync:
+    break;
+  case invoke_action::void_call:
+    out += R"(,"action":{"type":"void"})";
+    break;
+  case invoke_action::enqueue:
+    out += R"(,"action":{"type":"enqueue","queue":)";
+    out += quote(x.queue);
+    out += '}';
+    break;
+  }
+  out += '}';
+  return out;
+}
+
+std::string to_json(const result_frame& x) {
+  auto out = open_frame("invocationresult", x.invocation_id.size()
+                                                + x.function_id.size()
+                                                + x.body.size() + 60);
+  append_string(out, "invocation_id", x.invocation_id);
+  append_string(out, "function_id", x.function_id);
+  append_raw(out, x.is_error ? "error" : "result", x.body);
+  out += '}';
+  return out;
+}
+
+std::string trigger_registration_error_json(std::string_view id,
+                                            std::string_view trigger_type,
+                                            std::string_view function_id,
+                                            std::string_view code,
+                                            std::string_view message) {
+  auto out = open_frame("triggerregistrationresult",
+                        id.size() + trigger_type.size() + function_id.size()
+                            + code.size() + message.size() + 80);
+  append_string(out, "id", id);
+  append_string(out, "trigger_type", trigger_type);
+  append_string(out, "function_id", function_id);
+  append_raw(out, "error", error_body_json(code, message));
+  out += '}';
+  return out;
+}
+
+std::string error_frame_json(std::string_view code, std::string_view message) {
+  auto out = open_frame("error", code.size() + message.size() + 40);
+  append_raw(out, "error", error_body_json(code, message));
+  out += '}';
+  return out;
+}
+
+std::string error_body_json(std::string_view code, std::string_view message) {
+  std::string out;
+  out.reserve(code.size() + message.size() + 28);
+  out.append(R"({"code":)").append(quote(code));
+  append_string(out, "message", message);
+  out += '}';
+  return out;
+}
+
+std::string quote(std::string_view s) {
+  std::string out;
+  out.reserve(s.size() + 2);
+  out += '"';
+  // Copies runs that need no escaping in one go.
+  size_t run = 0;
+  for (size_t i = 0; i < s.size(); ++i) {
+    auto c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x20 && c != '"' && c != '\\') continue; // incl. UTF-8 bytes
+    out.append(s, run, i - run);
+    run = i + 1;
+    append_escape(out, c);
+  }
+  out.append(s, run, std::string_view::npos);
+  out += '"';
+  return out;
+}
+
+std::string with_member(std::string_view data, std::string_view key,
+                        std::string_view value_json) {
+  auto brace = data.find_first_not_of(" \t\r\n");
+  if (brace == std::string_view::npos || data[brace] != '{')
+    return std::string{data};
+  auto rest = data.substr(brace + 1);
+  auto next = rest.find_first_not_of(" \t\r\n");
+  bool empty = next != std::string_view::npos && rest[next] == '}';
+  std::string out;
+  out.reserve(data.size() + key.size() + value_json.size() + 4);
+  out.append(data.substr(0, brace + 1)).append(quote(key)).append(":");
+  out.append(value_json);
+  if (!empty) out += ',';
+  out.append(rest);
+  return out;
+}
+
+} // namespace troupe::protocol

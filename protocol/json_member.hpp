@@ -1,0 +1,33 @@
+// Reads one top-level member of a JSON object held as text, for the few
+// places where the engine must look inside a payload (a FIFO queue's group
+// field, a worker's name). Never throws.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace troupe::protocol {
+
+enum class member_state {
+  found,
+  /// The object has no such member.
+  absent,
+  /// The member is JSON null.
+  null,
+  /// The text is JSON but not an object.
+  not_object,
+  /// The text is not JSON.
+  bad_json,
+};
+
+struct member {
+  member_state state = member_state::absent;
+  /// A string member's value as is; any other value as its compact JSON.
+  std::string value;
+  bool is_string = false;
+};
+
+/// Looks up `key` among the top-level members of the JSON object `json`.
+member find_member(std::string_view json, std::string_view key);
+
+} // namespace troupe::protocol

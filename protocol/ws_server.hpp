@@ -1,0 +1,89 @@
+// The worker WebSocket listener (Boost.Beast). It owns its own I/O threads;
+// the engine plugs in through two small interfaces so that nothing outside
+// ws_server.cpp includes Beast:
+//  - ws_peer: one open connection, used from any thread to send text frames
+//    or close it;
+//  - ws_handler: the engine's side of one connection; called on the I/O
+//    thread with whole frames, and must only hand them off (never block).
+// Paths: "/" is a worker connection; "/otel" is accepted and its frames
+// discarded (the SDK's telemetry socket); anything else gets 404.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include <caf/expected.hpp>
+
+namespace troupe::protocol {
+
+/// One open WebSocket connection. Thread-safe.
+class ws_peer {
+public:
+  virtual ~ws_peer();
+
+  /// Queues one text frame. Frames go out in the order of send() calls.
+  /// Does nothing once the connection is closing.
+  virtual void send(std::string text) = 0;
+
+  /// Starts the WebSocket close handshake with `code` and `reason`.
+  virtual void close(uint16_t code, std::string reason) = 0;
+
+  /// "IP:PORT" of the other side.
+  virtual const std::string& remote() const = 0;
+
+  /// Unique, increasing number of this connection within the process.
+  virtual uint64_t id() const = 0;
+};
+
+/// The engine's side of one connection. Called on an I/O thread; must not
+/// block. After on_close() no other call follows.
+class ws_handler {
+public:
+  virtual ~ws_handler();
+
+  /// One whole message (text, or binary holding text).
+  virtual void on_frame(std::string text) = 0;
+
+  /// The connection is gone; `reason` says why (for the log).
+  virtual void on_close(std::string reason) = 0;
+};
+
+/// Creates the handler for a new worker connection.
+using ws_accept_fn
+  = std::function<std::unique_ptr<ws_handler>(std::shared_ptr<ws_peer>)>;
+
+struct ws_server_options {
+  std::string host = "127.0.0.1";
+  uint16_t port = 49134;
+  /// Larger messages close the connection with 1009 and a reason.
+  size_t max_frame_bytes = 4 * 1024 * 1024;
+  /// A peer that does not read while this much is queued for it is closed.
+  size_t max_send_backlog = 64 * 1024 * 1024;
+  /// I/O threads.
+  int threads = 1;
+};
+
+class ws_server {
+public:
+  ws_server(ws_server_options opts, ws_accept_fn accept);
+  ~ws_server();
+
+  ws_server(const ws_server&) = delete;
+  ws_server& operator=(const ws_server&) = delete;
+
+  /// Binds and starts accepting. Returns the bound port (useful with port 0).
+  caf::expected<uint16_t> start();
+
+  /// Stops accepting, closes every connection (1001 "engine shutting down"),
+  /// and joins the I/O threads. Idempotent.
+  void stop();
+
+private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+} // namespace troupe::protocol
