@@ -502,18 +502,18 @@ std::string quote(std::string_view s) {
 
 std::string with_member(std::string_view data, std::string_view key,
                         std::string_view value_json) {
-  auto brace = data.find_first_not_of(" \t\r\n");
-  if (brace == std::string_view::npos || data[brace] != '{')
+  auto open = data.find_first_not_of(" \t\r\n");
+  auto close = data.find_last_not_of(" \t\r\n");
+  if (open == std::string_view::npos || data[open] != '{' || close <= open
+      || data[close] != '}')
     return std::string{data};
-  auto rest = data.substr(brace + 1);
-  auto next = rest.find_first_not_of(" \t\r\n");
-  bool empty = next != std::string_view::npos && rest[next] == '}';
+  bool empty = data.find_first_not_of(" \t\r\n", open + 1) == close;
   std::string out;
   out.reserve(data.size() + key.size() + value_json.size() + 4);
-  out.append(data.substr(0, brace + 1)).append(quote(key)).append(":");
-  out.append(value_json);
+  out.append(data.substr(0, close));
   if (!empty) out += ',';
-  out.append(rest);
+  out.append(quote(key)).append(":").append(value_json);
+  out.append(data.substr(close));
   return out;
 }
 

@@ -134,7 +134,8 @@ std::string error_body_json(std::string_view code, std::string_view message);
 std::string quote(std::string_view s);
 
 /// When `data` is a JSON object, returns it with `"key":value_json` added as
-/// its first member; otherwise returns `data` unchanged.
+/// its last member, so that it wins over a member of the same name (JSON
+/// parsers keep the last duplicate); otherwise returns `data` unchanged.
 std::string with_member(std::string_view data, std::string_view key,
                         std::string_view value_json);
 

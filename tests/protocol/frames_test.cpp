@@ -694,14 +694,17 @@ TEST(quote, output_parses_back) {
 
 // -- with_member --------------------------------------------------------------
 
-TEST(with_member, adds_a_first_member_to_objects) {
+// Added last, so that (as in the iii engine) the engine's value wins over a
+// member of the same name: JSON.parse keeps the last duplicate.
+TEST(with_member, adds_a_last_member_to_objects) {
   EXPECT_EQ(with_member("{}", "_caller_worker_id", R"("w1")"),
             R"({"_caller_worker_id":"w1"})");
-  EXPECT_EQ(with_member("{ }", "k", "1"), R"({"k":1 })");
+  EXPECT_EQ(with_member("{ }", "k", "1"), R"({ "k":1})");
   EXPECT_EQ(with_member(R"({"a":1})", "_caller_worker_id", R"("w1")"),
-            R"({"_caller_worker_id":"w1","a":1})");
-  EXPECT_EQ(with_member(R"(  {"a":1})", "k", "true"), R"(  {"k":true,"a":1})");
-  EXPECT_EQ(with_member("\n\t{\n}", "k", "null"), "\n\t{\"k\":null\n}");
+            R"({"a":1,"_caller_worker_id":"w1"})");
+  EXPECT_EQ(with_member(R"(  {"a":{}} )", "k", "true"),
+            R"(  {"a":{},"k":true} )");
+  EXPECT_EQ(with_member("\n\t{\n}", "k", "null"), "\n\t{\n\"k\":null}");
 }
 
 TEST(with_member, quotes_the_key) {
