@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs what troupe needs on Debian 12, only what is missing, so a second
+# run takes well under a second. Usage: scripts/deps.sh [--e2e]
+#   --e2e  also the Node.js packages of the end-to-end tests (tests/e2e).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(g++ cmake ninja-build libcaf-dev libyaml-cpp-dev nlohmann-json3-dev
+          libboost-dev libgtest-dev libsqlite3-dev libbenchmark-dev)
+e2e=0
+[[ "${1:-}" == "--e2e" ]] && e2e=1
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" \
+    || missing+=("$p")
+done
+if (( e2e )) && ! command -v node >/dev/null; then
+  missing+=(nodejs npm)
+fi
+if (( ${#missing[@]} )); then
+  echo "deps: installing ${missing[*]}" >&2
+  sudo_cmd=()
+  (( EUID != 0 )) && sudo_cmd=(sudo)
+  "${sudo_cmd[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq \
+    --no-install-recommends -o DPkg::Lock::Timeout=600 "${missing[@]}" >&2
+fi
+
+if (( e2e )); then
+  # npm ci only when package-lock.json changed since the last install.
+  stamp=tests/e2e/node_modules/.troupe-lock.sha256
+  want=$(sha256sum tests/e2e/package-lock.json | cut -d' ' -f1)
+  if [[ ! -f "$stamp" || "$(cat "$stamp")" != "$want" ]]; then
+    echo "deps: npm ci in tests/e2e" >&2
+    (cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error >&2)
+    echo "$want" > "$stamp"
+  fi
+fi
