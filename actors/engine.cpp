@@ -1,8 +1,12 @@
 #include "troupe/engine.hpp"
 
 #include <caf/actor_system_config.hpp>
+#include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
 
+#include "actors/queue_actor.hpp"
+#include "actors/queue_directory.hpp"
+#include "actors/queue_functions_actor.hpp"
 #include "actors/registry_actor.hpp"
 #include "actors/session_actor.hpp"
 #include "actors/type_ids.hpp"
@@ -16,6 +20,8 @@ struct engine::impl {
   caf::actor_system& sys;
   engine_config cfg;
   caf::actor registry;
+  std::shared_ptr<queue_directory> queues = std::make_shared<queue_directory>();
+  caf::actor queue_functions;
   std::unique_ptr<protocol::ws_server> workers;
   bool stopped = false;
 
@@ -29,7 +35,20 @@ void engine::configure(caf::actor_system_config& cfg) {
 
 engine::engine(caf::actor_system& sys, engine_config cfg)
   : impl_(std::make_unique<impl>(sys, std::move(cfg))) {
-  impl_->registry = sys.spawn(registry_actor, caf::actor{});
+  auto& d = *impl_;
+  d.registry = sys.spawn(registry_actor, caf::actor{});
+  d.queues->max_payload_bytes = d.cfg.queue.max_payload_bytes;
+  for (auto& q : d.cfg.queue.queues) {
+    auto sup = sys.spawn(queue_actor, q, d.registry);
+    d.queues->queues.emplace(q.name, queue_entry{sup, q});
+    log::info("engine", "queue ", q.name, ": ",
+              q.type == queue_type::fifo
+                ? "fifo by '" + q.message_group_field + "'"
+                : std::string{"standard"},
+              ", concurrency ", q.concurrency, ", max_retries ",
+              q.max_retries, ", backoff_ms ", q.backoff_ms);
+  }
+  d.queue_functions = sys.spawn(queue_functions_actor, d.queues, d.registry);
 }
 
 engine::~engine() { stop(); }
@@ -45,6 +64,7 @@ caf::expected<uint16_t> engine::listen_workers() {
   opts.max_frame_bytes = wm.max_frame_bytes;
   session_context ctx;
   ctx.registry = d.registry;
+  ctx.queues = d.queues;
   ctx.invocation_timeout = std::chrono::milliseconds(wm.invocation_timeout_ms);
   auto* sys = &d.sys;
   d.workers = std::make_unique<protocol::ws_server>(
@@ -65,12 +85,32 @@ caf::actor engine::registry() const { return impl_->registry; }
 
 const engine_config& engine::config() const { return impl_->cfg; }
 
-void engine::stop() {
+void engine::stop(std::chrono::milliseconds grace) {
   auto& d = *impl_;
   if (d.stopped) return;
   d.stopped = true;
-  // Closing the connections stops their session actors.
+  // 1. Queues stop dispatching and let running attempts finish, while the
+  //    workers are still connected to answer them.
+  {
+    caf::scoped_actor self{d.sys};
+    size_t pending = d.queues->queues.size();
+    for (auto& kvp : d.queues->queues)
+      self->request(kvp.second.supervisor, grace, atom::drain_v)
+        .receive([&] { --pending; },
+                 [&](caf::error&) {
+                   log::warn("engine", "queue ", kvp.first,
+                             ": attempts still running after the grace "
+                             "period; they run again on the next start");
+                 });
+    (void) pending;
+  }
+  // 2. Closing the connections stops their session actors.
   if (d.workers) d.workers->stop();
+  // 3. Everything else.
+  for (auto& kvp : d.queues->queues)
+    caf::anon_send_exit(kvp.second.supervisor,
+                        caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(d.queue_functions, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(d.registry, caf::exit_reason::user_shutdown);
 }
 

@@ -63,14 +63,53 @@ struct unregister_trigger {
   caf::actor owner;
 };
 
-/// Asks the queues to accept a job for `function_id` on `queue`.
-/// Reply: invoke_result, `{"messageReceiptId":...}` or an enqueue_error body.
-struct enqueue {
-  std::string queue;
+/// A queue asks a delivery (or group) actor to run one attempt of a job.
+struct attempt {
+  std::string job_id;
   std::string function_id;
-  /// The payload (raw JSON).
-  std::string data = "null";
+  std::string payload;
+  uint64_t timeout_ms = 0;
 };
+
+/// A delivery actor reports how an attempt ended. `body` is the result, or
+/// the error body when `!ok`.
+struct attempt_done {
+  std::string job_id;
+  bool ok = false;
+  std::string body;
+};
+
+/// What `engine::queue::stats` reports for one queue.
+struct queue_stats {
+  std::string queue;
+  uint64_t waiting = 0;
+  uint64_t in_flight = 0;
+  uint64_t delayed = 0;
+  uint64_t dlq = 0;
+  uint64_t enqueued_total = 0;
+  uint64_t succeeded_total = 0;
+  uint64_t failed_attempts_total = 0;
+  uint64_t dead_total = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, attempt& x) {
+  return f(caf::meta::type_name("troupe::attempt"), x.job_id, x.function_id,
+           x.payload, x.timeout_ms);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, attempt_done& x) {
+  return f(caf::meta::type_name("troupe::attempt_done"), x.job_id, x.ok,
+           x.body);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, queue_stats& x) {
+  return f(caf::meta::type_name("troupe::queue_stats"), x.queue, x.waiting,
+           x.in_flight, x.delayed, x.dlq, x.enqueued_total, x.succeeded_total,
+           x.failed_attempts_total, x.dead_total);
+}
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, invoke& x) {
@@ -106,10 +145,5 @@ typename Inspector::result_type inspect(Inspector& f, unregister_trigger& x) {
   return f(caf::meta::type_name("troupe::unregister_trigger"), x.id, x.owner);
 }
 
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, enqueue& x) {
-  return f(caf::meta::type_name("troupe::enqueue"), x.queue, x.function_id,
-           x.data);
-}
 
 } // namespace troupe

@@ -4,6 +4,8 @@
 #include <caf/send.hpp>
 #include <caf/sec.hpp>
 
+#include "actors/call_error.hpp"
+#include "actors/job.hpp"
 #include "actors/type_ids.hpp"
 #include "base/errc.hpp"
 #include "base/log.hpp"
@@ -38,28 +40,6 @@ private:
 };
 
 } // namespace
-
-invoke_result engine_error(const std::string& code,
-                           const std::string& message) {
-  return {false, protocol::error_body_json(code, message)};
-}
-
-invoke_result request_failure(const caf::error& err, const std::string& fn,
-                              uint64_t timeout_ms) {
-  if (err == caf::sec::request_timeout)
-    return engine_error("timeout", "Invocation of " + fn + " timed out after "
-                                     + std::to_string(timeout_ms) + " ms");
-  if (err == caf::sec::request_receiver_down)
-    return engine_error("invocation_stopped", "Invocation stopped");
-  if (err.category() == caf::atom("troupe")) {
-    auto code = static_cast<errc>(err.code());
-    auto msg = err.context().match_elements<std::string>()
-                 ? err.context().get_as<std::string>(0)
-                 : to_string(code);
-    return engine_error(to_string(code), msg);
-  }
-  return engine_error("engine_error", caf::to_string(err));
-}
 
 std::unique_ptr<protocol::ws_handler> make_session_bridge(caf::actor session) {
   return std::make_unique<session_bridge>(std::move(session));
@@ -119,9 +99,7 @@ void session_state::handle(protocol::register_trigger_frame& x) {
                                std::move(x.metadata), caf::actor{self}})
     .then([](caf::unit_t) {},
           [this, id, type, fn](caf::error& err) {
-            auto msg = err.context().match_elements<std::string>()
-                         ? err.context().get_as<std::string>(0)
-                         : caf::to_string(err);
+            auto msg = error_text(err);
             log::warn(log_name, "trigger ", id, " (", type, ") for ", fn,
                       " rejected: ", msg);
             peer->send(protocol::trigger_registration_error_json(
@@ -216,19 +194,28 @@ void session_state::call_sync(protocol::invoke_frame& x) {
 void session_state::call_enqueue(protocol::invoke_frame& x) {
   auto id = std::move(x.invocation_id);
   auto fn = x.function_id;
-  if (!ctx.queues) {
+  auto q = ctx.queues ? ctx.queues->find(x.queue) : nullptr;
+  if (!q) {
     reply(id, fn,
           engine_error("enqueue_error", "Queue '" + x.queue + "' not found"));
     return;
   }
-  self
-    ->request(ctx.queues, caf::infinite,
-              enqueue{std::move(x.queue), std::move(x.function_id),
-                      std::move(x.data)})
-    .then([this, id, fn](invoke_result& r) { reply(id, fn, std::move(r)); },
-          [this, id, fn](caf::error& err) {
-            reply(id, fn, request_failure(err, fn, 0));
-          });
+  auto made = make_job(q->spec, ctx.queues->max_payload_bytes,
+                       std::move(x.function_id), std::move(x.data));
+  if (!made) {
+    reply(id, fn, engine_error("enqueue_error", error_text(made.error())));
+    return;
+  }
+  self->request(q->supervisor, caf::infinite, std::move(*made))
+    .then(
+      [this, id, fn](const std::string& receipt) {
+        reply(id, fn,
+              invoke_result{true, R"({"messageReceiptId":)"
+                                    + protocol::quote(receipt) + "}"});
+      },
+      [this, id, fn](caf::error& err) {
+        reply(id, fn, engine_error("enqueue_error", error_text(err)));
+      });
 }
 
 void session_state::reply(const std::string& invocation_id,

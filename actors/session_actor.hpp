@@ -25,6 +25,7 @@
 #include <caf/stateful_actor.hpp>
 
 #include "actors/messages.hpp"
+#include "actors/queue_directory.hpp"
 #include "protocol/frames.hpp"
 #include "protocol/ws_server.hpp"
 
@@ -33,8 +34,8 @@ namespace troupe {
 /// What every session needs to know about the engine.
 struct session_context {
   caf::actor registry;
-  /// Accepts `enqueue`; invalid when the engine has no queues.
-  caf::actor queues;
+  /// The named queues; null when the engine runs none.
+  std::shared_ptr<const queue_directory> queues;
   /// Engine-side limit for a worker's synchronous trigger().
   std::chrono::milliseconds invocation_timeout{300000};
 };
@@ -97,12 +98,5 @@ caf::behavior session_actor(caf::stateful_actor<session_state>* self,
 
 /// Makes the ws_handler that feeds a session actor from the I/O thread.
 std::unique_ptr<protocol::ws_handler> make_session_bridge(caf::actor session);
-
-/// An invoke_result carrying the engine's error `{code, message}`.
-invoke_result engine_error(const std::string& code, const std::string& message);
-
-/// Maps a failed request (timeout, owner gone, ...) to an error body.
-invoke_result request_failure(const caf::error& err, const std::string& fn,
-                              uint64_t timeout_ms);
 
 } // namespace troupe

@@ -7,6 +7,10 @@
 #include <caf/atom.hpp>
 #include <caf/type_id.hpp>
 
+#include <string>
+#include <vector>
+
+#include "actors/job.hpp"
 #include "actors/messages.hpp"
 
 CAF_BEGIN_TYPE_ID_BLOCK(troupe, caf::first_custom_type_id)
@@ -17,7 +21,12 @@ CAF_BEGIN_TYPE_ID_BLOCK(troupe, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(troupe, (troupe::unregister_function))
   CAF_ADD_TYPE_ID(troupe, (troupe::register_trigger))
   CAF_ADD_TYPE_ID(troupe, (troupe::unregister_trigger))
-  CAF_ADD_TYPE_ID(troupe, (troupe::enqueue))
+  CAF_ADD_TYPE_ID(troupe, (troupe::job))
+  CAF_ADD_TYPE_ID(troupe, (std::vector<troupe::job>))
+  CAF_ADD_TYPE_ID(troupe, (troupe::attempt))
+  CAF_ADD_TYPE_ID(troupe, (troupe::attempt_done))
+  CAF_ADD_TYPE_ID(troupe, (troupe::queue_stats))
+  CAF_ADD_TYPE_ID(troupe, (std::vector<troupe::queue_stats>))
 
   /// A whole WebSocket message for a session actor.
   CAF_ADD_ATOM(troupe, troupe::atom, frame, "frame")
@@ -31,5 +40,23 @@ CAF_BEGIN_TYPE_ID_BLOCK(troupe, caf::first_custom_type_id)
   CAF_ADD_ATOM(troupe, troupe::atom, list, "list")
   /// An actor provides a trigger type (registertriggertype).
   CAF_ADD_ATOM(troupe, troupe::atom, provide, "provide")
+  /// A queue's retry timer fired (the job or group travels along).
+  CAF_ADD_ATOM(troupe, troupe::atom, retry, "retry")
+  /// A job enters its queue's dead-letter actor.
+  CAF_ADD_ATOM(troupe, troupe::atom, park, "park")
+  /// Dead jobs go back to their queue with attempts reset.
+  CAF_ADD_ATOM(troupe, troupe::atom, redrive, "redrive")
+  /// A dead job is dropped for good.
+  CAF_ADD_ATOM(troupe, troupe::atom, discard, "discard")
+  /// A queue's counters (engine::queue::stats).
+  CAF_ADD_ATOM(troupe, troupe::atom, stats, "stats")
+  /// How many jobs a dead-letter actor holds.
+  CAF_ADD_ATOM(troupe, troupe::atom, count, "count")
+  /// A job re-enters its queue (redrive, recovery).
+  CAF_ADD_ATOM(troupe, troupe::atom, requeue, "requeue")
+  /// Stop dispatching; reply once nothing is in flight.
+  CAF_ADD_ATOM(troupe, troupe::atom, drain, "drain")
+  /// A supervisor's current child actors (for tests and diagnostics).
+  CAF_ADD_ATOM(troupe, troupe::atom, children, "children")
 
 CAF_END_TYPE_ID_BLOCK(troupe)

@@ -12,6 +12,7 @@
 //   eng.stop();                              // before sys goes away
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 
@@ -50,8 +51,11 @@ public:
   /// The configuration the engine runs with.
   const engine_config& config() const;
 
-  /// Closes the listeners and stops every actor of the engine. Idempotent.
-  void stop();
+  /// Stops gracefully: queues take no new jobs and dispatch no more, running
+  /// attempts get up to `grace` to finish (an unfinished one is not charged),
+  /// then the listeners close and every actor of the engine stops.
+  /// Idempotent.
+  void stop(std::chrono::milliseconds grace = std::chrono::seconds(10));
 
 private:
   struct impl;

@@ -1,0 +1,35 @@
+// A delivery actor runs one attempt of a job at a time for its queue
+// supervisor: it asks the registry to invoke the job's function, with the
+// queue's timeout_ms, and reports the outcome as attempt_done. Standard
+// queues keep a pool of `concurrency` of them; FIFO queues spawn one per
+// message group (a group actor) and stop it when the group is empty.
+#pragma once
+
+#include <string>
+
+#include <caf/actor.hpp>
+#include <caf/behavior.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/stateful_actor.hpp>
+
+#include "actors/messages.hpp"
+
+namespace troupe {
+
+struct delivery_state {
+  caf::event_based_actor* self = nullptr;
+  caf::actor supervisor;
+  caf::actor registry;
+  /// The FIFO group this actor serves; empty in a standard pool.
+  std::string group;
+
+  static inline const char* name = "troupe.delivery";
+
+  void on_attempt(attempt& x);
+};
+
+caf::behavior delivery_actor(caf::stateful_actor<delivery_state>* self,
+                             caf::actor supervisor, caf::actor registry,
+                             std::string group);
+
+} // namespace troupe

@@ -1,0 +1,120 @@
+// The supervisor of one named queue. It accepts jobs (a `job` message, from a
+// session or the embedding API), keeps the waiting jobs, and hands them to
+// its children:
+//  - standard: a pool of `concurrency` delivery actors; free completion order;
+//  - fifo: one group actor per message group, spawned on demand and stopped
+//    when its group is empty; one job of a group at a time, in enqueue order
+//    even through retries; at most `concurrency` groups running at once.
+// A failed attempt is retried after backoff_ms * 2^(k-1) by a delayed message
+// to itself carrying the job (or group); after max_retries attempts the job
+// goes to the queue's dead-letter actor, which the supervisor spawns and
+// fronts. A child that dies is replaced and its job runs again without being
+// charged an attempt.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <caf/actor.hpp>
+#include <caf/actor_addr.hpp>
+#include <caf/behavior.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/response_promise.hpp>
+#include <caf/result.hpp>
+#include <caf/stateful_actor.hpp>
+
+#include "actors/job.hpp"
+#include "actors/messages.hpp"
+#include "config/engine_config.hpp"
+
+namespace troupe {
+
+struct queue_state {
+  /// One FIFO message group.
+  struct group_state {
+    /// The group's jobs in enqueue order; the front one is the current job.
+    std::deque<job> jobs;
+    caf::actor actor;
+    /// The front job is being attempted.
+    bool running = false;
+    /// The front job waits for its retry timer.
+    bool backing_off = false;
+    /// The group is in `ready_groups`.
+    bool queued = false;
+  };
+
+  caf::event_based_actor* self = nullptr;
+  queue_config spec;
+  caf::actor registry;
+  caf::actor dead_letters;
+  std::string log_name;
+
+  // Counters for engine::queue::stats.
+  uint64_t enqueued_total = 0;
+  uint64_t succeeded_total = 0;
+  uint64_t failed_attempts_total = 0;
+  uint64_t dead_total = 0;
+  uint64_t delayed = 0;
+
+  // Standard queues.
+  std::deque<job> ready;
+  std::vector<caf::actor> idle;
+  std::unordered_map<caf::actor_addr, job> busy;
+
+  // FIFO queues.
+  std::unordered_map<std::string, group_state> groups;
+  std::deque<std::string> ready_groups;
+  std::unordered_map<caf::actor_addr, std::string> group_of;
+  uint32_t running_groups = 0;
+  uint64_t fifo_jobs = 0;
+
+  // Graceful stop.
+  bool draining = false;
+  std::vector<caf::response_promise> drain_waiters;
+
+  static inline const char* name = "troupe.queue";
+
+  void init(caf::event_based_actor* self_ptr, queue_config q, caf::actor reg);
+  bool fifo() const { return spec.type == queue_type::fifo; }
+
+  /// A new job. Reply: its receipt id.
+  caf::result<std::string> on_enqueue(job& x);
+  /// A job comes back from the DLQ (attempts reset) or from recovery.
+  void on_requeue(job& x);
+  void on_attempt_done(attempt_done& x);
+  void on_retry(job& x);
+  void on_group_retry(const std::string& group, const std::string& job_id);
+  void on_child_down(const caf::down_msg& dm);
+  queue_stats local_stats() const;
+  caf::result<queue_stats> on_stats();
+  caf::result<void> on_drain();
+  std::vector<caf::actor> on_children() const;
+  void on_exit(const caf::exit_msg& msg);
+
+  uint64_t in_flight() const;
+  uint64_t waiting() const;
+
+private:
+  void accept(job&& x);
+  void dispatch();
+  void dispatch_standard();
+  void dispatch_fifo();
+  void start_attempt(const caf::actor& child, const job& x);
+  caf::actor spawn_child(const std::string& group);
+  void queue_group(const std::string& group, group_state& gs, bool front);
+  void next_in_group(const std::string& group, group_state& gs);
+  /// Counts the attempt; returns the delay before the next one, or -1 when
+  /// the job is exhausted (its last_error is set either way).
+  int64_t charge_failure(job& x, std::string&& error_body);
+  void to_dead_letters(job&& x);
+  void check_drained();
+};
+
+/// REQUIRES: `q` is valid (config/ checked it); `registry` answers invoke.
+caf::behavior queue_actor(caf::stateful_actor<queue_state>* self,
+                          queue_config q, caf::actor registry);
+
+} // namespace troupe
