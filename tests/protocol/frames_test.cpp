@@ -721,7 +721,7 @@ TEST(with_member, result_is_a_valid_payload) {
       R"({"type":"invokefunction","invocation_id":"i","function_id":"f","data":)"
       + with_member(R"({"a":{"b":[]}})", "_caller_worker_id", quote("w"))
       + "}");
-  EXPECT_EQ(x.data, R"({"_caller_worker_id":"w","a":{"b":[]}})");
+  EXPECT_EQ(x.data, R"({"a":{"b":[]},"_caller_worker_id":"w"})");
 }
 
 } // namespace

@@ -1,0 +1,362 @@
+// Queue supervisors driven deterministically: retry timing, the DLQ, FIFO
+// order through retries, concurrency bounds, supervision and redrive.
+
+#include "actors/queue_actor.hpp"
+
+#include <algorithm>
+
+#include "actor_fixture.hpp"
+#include "actors/registry_actor.hpp"
+
+using namespace troupe;
+using namespace troupe::testing;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct queue_test : actor_fixture {
+  caf::actor registry = spawn(registry_actor, caf::actor{});
+  std::shared_ptr<owner_script> script = std::make_shared<owner_script>();
+  caf::actor owner = spawn(scripted_owner, script);
+  caf::actor queue;
+  queue_config spec;
+
+  queue_test() {
+    caf::anon_send(registry, register_function{"f", owner, {}, {}});
+    run();
+  }
+
+  void start(queue_config q) {
+    spec = std::move(q);
+    if (spec.name.empty()) spec.name = "q";
+    queue = spawn(queue_actor, spec, registry);
+    run();
+  }
+
+  /// Enqueues a job whose payload is {"n":name,"g":group}; returns its id.
+  std::string enqueue(const std::string& name, const std::string& group = "") {
+    auto payload = R"({"n":")" + name + R"(","g":")" + group + R"("})";
+    auto x = make_job(spec, 1 << 20, "f", payload);
+    EXPECT_TRUE(x) << caf::to_string(x.error());
+    return ask<std::string>(queue, std::move(*x));
+  }
+
+  /// The job names in the order the owner saw them.
+  std::vector<std::string> call_order() const {
+    std::vector<std::string> out;
+    for (auto& c : script->calls) {
+      auto from = c.data.find(R"("n":")") + 5;
+      out.push_back(c.data.substr(from, c.data.find('"', from) - from));
+    }
+    return out;
+  }
+
+  queue_stats stats() { return ask<queue_stats>(queue, atom::stats_v); }
+
+  std::vector<job> dead() {
+    return ask<std::vector<job>>(queue, atom::list_v, uint64_t{0},
+                                 uint64_t{100});
+  }
+};
+
+queue_config standard(uint32_t concurrency, uint32_t max_retries,
+                      uint64_t backoff_ms) {
+  queue_config q;
+  q.concurrency = concurrency;
+  q.max_retries = max_retries;
+  q.backoff_ms = backoff_ms;
+  return q;
+}
+
+queue_config fifo(uint32_t concurrency, uint32_t max_retries,
+                  uint64_t backoff_ms) {
+  auto q = standard(concurrency, max_retries, backoff_ms);
+  q.type = queue_type::fifo;
+  q.message_group_field = "g";
+  return q;
+}
+
+answer fail_always(const seen_call&) { return answer::fail; }
+
+} // namespace
+
+TEST_F(queue_test, retries_wait_exactly_the_base_times_powers_of_two) {
+  script->decide = fail_always;
+  start(standard(1, 4, 1000));
+  enqueue("a");
+  EXPECT_EQ(script->calls.size(), 1u);
+  // After the k-th failure the retry waits 1000 * 2^(k-1) ms, not 1 ms less.
+  for (int64_t wait : {1000, 2000, 4000}) {
+    auto before = script->calls.size();
+    advance(std::chrono::milliseconds(wait - 1));
+    EXPECT_EQ(script->calls.size(), before) << "too early for " << wait;
+    advance(1ms);
+    EXPECT_EQ(script->calls.size(), before + 1) << "late for " << wait;
+  }
+  EXPECT_EQ(stats().dlq, 1u);
+  advance(60s);
+  EXPECT_EQ(script->calls.size(), 4u);
+}
+
+TEST_F(queue_test, max_backoff_caps_a_retry_delay) {
+  script->decide = fail_always;
+  auto q = standard(1, 4, 100);
+  q.max_backoff_ms = 150;
+  start(q);
+  enqueue("a");
+  for (int64_t wait : {100, 150, 150}) {
+    auto before = script->calls.size();
+    advance(std::chrono::milliseconds(wait - 1));
+    EXPECT_EQ(script->calls.size(), before);
+    advance(1ms);
+    EXPECT_EQ(script->calls.size(), before + 1);
+  }
+}
+
+TEST_F(queue_test, job_reaches_the_dead_letters_after_exactly_max_retries) {
+  script->decide = fail_always;
+  start(standard(2, 3, 10));
+  auto id = enqueue("a");
+  advance(10ms);
+  EXPECT_TRUE(dead().empty());
+  advance(20ms);
+  EXPECT_EQ(script->calls.size(), 3u);
+  auto d = dead();
+  ASSERT_EQ(d.size(), 1u);
+  EXPECT_EQ(d[0].id, id);
+  EXPECT_EQ(d[0].attempts, 3u);
+  EXPECT_EQ(d[0].payload, R"({"n":"a","g":""})");
+  EXPECT_NE(d[0].last_error.find("scripted failure"), std::string::npos);
+  auto s = stats();
+  EXPECT_EQ(s.failed_attempts_total, 3u);
+  EXPECT_EQ(s.dead_total, 1u);
+  EXPECT_EQ(s.waiting + s.in_flight + s.delayed, 0u);
+}
+
+TEST_F(queue_test, max_retries_zero_means_one_attempt) {
+  script->decide = fail_always;
+  start(standard(1, 0, 10));
+  enqueue("a");
+  advance(1s);
+  EXPECT_EQ(script->calls.size(), 1u);
+  EXPECT_EQ(dead().size(), 1u);
+}
+
+TEST_F(queue_test, fifo_group_waits_for_its_retry_while_another_proceeds) {
+  bool a1_failed = false;
+  script->decide = [&](const seen_call& c) {
+    if (c.data.find(R"("n":"a1")") != std::string::npos && !a1_failed) {
+      a1_failed = true;
+      return answer::fail;
+    }
+    return answer::ok;
+  };
+  start(fifo(2, 3, 1000));
+  for (auto [n, g] : {std::pair{"a1", "a"}, {"a2", "a"}, {"b1", "b"},
+                      {"b2", "b"}, {"a3", "a"}})
+    enqueue(n, g);
+  // a1 failed and backs off: a2 and a3 wait; group b ran through.
+  EXPECT_EQ(call_order(), (std::vector<std::string>{"a1", "b1", "b2"}));
+  EXPECT_EQ(stats().delayed, 1u);
+  advance(999ms);
+  EXPECT_EQ(script->calls.size(), 3u);
+  advance(1ms);
+  EXPECT_EQ(call_order(), (std::vector<std::string>{"a1", "b1", "b2", "a1",
+                                                    "a2", "a3"}));
+  EXPECT_EQ(stats().succeeded_total, 5u);
+}
+
+TEST_F(queue_test, fifo_dead_job_does_not_block_its_group) {
+  script->decide = [](const seen_call& c) {
+    return c.data.find(R"("n":"a1")") != std::string::npos ? answer::fail
+                                                            : answer::ok;
+  };
+  start(fifo(1, 2, 10));
+  enqueue("a1", "a");
+  enqueue("a2", "a");
+  advance(10ms);
+  EXPECT_EQ(call_order(), (std::vector<std::string>{"a1", "a1", "a2"}));
+  EXPECT_EQ(dead().size(), 1u);
+}
+
+TEST_F(queue_test, standard_concurrency_is_never_exceeded) {
+  script->decide = [](const seen_call&) { return answer::hold; };
+  start(standard(3, 1, 10));
+  for (int i = 0; i < 10; ++i) enqueue("j" + std::to_string(i));
+  size_t max_held = 0;
+  while (!script->held.empty()) {
+    max_held = std::max(max_held, script->held.size());
+    EXPECT_LE(script->held.size(), 3u);
+    EXPECT_LE(stats().in_flight, 3u);
+    release(owner, true);
+  }
+  EXPECT_EQ(max_held, 3u);
+  EXPECT_EQ(script->calls.size(), 10u);
+  EXPECT_EQ(stats().succeeded_total, 10u);
+}
+
+TEST_F(queue_test, fifo_runs_at_most_concurrency_groups_and_one_job_each) {
+  script->decide = [](const seen_call&) { return answer::hold; };
+  start(fifo(2, 1, 10));
+  for (int i = 0; i < 4; ++i)
+    for (auto g : {"a", "b", "c"}) enqueue(g + std::to_string(i), g);
+  std::vector<std::string> groups_running;
+  while (!script->held.empty()) {
+    EXPECT_LE(script->held.size(), 2u);
+    // The two running calls are of different groups.
+    if (script->held.size() == 2) {
+      auto& x = script->calls[script->held[0]].data;
+      auto& y = script->calls[script->held[1]].data;
+      EXPECT_NE(x.substr(x.find("\"g\"")), y.substr(y.find("\"g\"")));
+    }
+    release(owner, true);
+  }
+  // Each group's jobs ran in enqueue order.
+  auto order = call_order();
+  for (auto g : {"a", "b", "c"}) {
+    std::vector<std::string> seen;
+    for (auto& n : order)
+      if (n[0] == g[0]) seen.push_back(n);
+    EXPECT_EQ(seen, (std::vector<std::string>{std::string{g} + "0",
+                                              std::string{g} + "1",
+                                              std::string{g} + "2",
+                                              std::string{g} + "3"}));
+  }
+}
+
+TEST_F(queue_test, crashed_delivery_actor_is_replaced_and_its_job_not_charged) {
+  script->decide = [](const seen_call&) { return answer::hold; };
+  start(standard(2, 2, 10));
+  auto id = enqueue("a");
+  ASSERT_EQ(script->held.size(), 1u);
+  auto victim = caf::actor_cast<caf::actor>(script->calls[0].sender);
+  ASSERT_TRUE(victim);
+  script->held.clear();
+  script->calls[0].promise = caf::response_promise{};
+  script->decide = fail_always;
+  caf::anon_send_exit(victim, caf::exit_reason::kill);
+  run();
+  // The job ran again at once, on another actor, without a charge...
+  ASSERT_EQ(script->calls.size(), 2u);
+  EXPECT_NE(script->calls[1].sender, script->calls[0].sender);
+  advance(10ms);
+  // ...so it still got both of its attempts.
+  EXPECT_EQ(script->calls.size(), 3u);
+  auto d = dead();
+  ASSERT_EQ(d.size(), 1u);
+  EXPECT_EQ(d[0].id, id);
+  EXPECT_EQ(d[0].attempts, 2u);
+  EXPECT_EQ(ask<std::vector<caf::actor>>(queue, atom::children_v).size(), 2u);
+}
+
+TEST_F(queue_test, crashed_group_actor_is_replaced_and_order_kept) {
+  script->decide = [](const seen_call&) { return answer::hold; };
+  start(fifo(1, 2, 10));
+  enqueue("a1", "a");
+  enqueue("a2", "a");
+  ASSERT_EQ(script->held.size(), 1u);
+  auto victim = caf::actor_cast<caf::actor>(script->calls[0].sender);
+  script->held.clear();
+  script->calls[0].promise = caf::response_promise{};
+  script->decide = [](const seen_call&) { return answer::ok; };
+  caf::anon_send_exit(victim, caf::exit_reason::kill);
+  run();
+  EXPECT_EQ(call_order(), (std::vector<std::string>{"a1", "a1", "a2"}));
+  EXPECT_EQ(stats().failed_attempts_total, 0u);
+  EXPECT_EQ(stats().succeeded_total, 2u);
+}
+
+TEST_F(queue_test, redrive_gives_a_dead_job_its_attempts_again) {
+  script->decide = fail_always;
+  start(standard(1, 2, 10));
+  auto id = enqueue("a");
+  advance(10ms);
+  ASSERT_EQ(dead().size(), 1u);
+  EXPECT_EQ(ask<uint64_t>(queue, atom::redrive_v, id), 1u);
+  run();
+  advance(10ms);
+  // Two more attempts, then back in the DLQ with attempts counted afresh.
+  EXPECT_EQ(script->calls.size(), 4u);
+  auto d = dead();
+  ASSERT_EQ(d.size(), 1u);
+  EXPECT_EQ(d[0].attempts, 2u);
+  script->decide = [](const seen_call&) { return answer::ok; };
+  EXPECT_EQ(ask<uint64_t>(queue, atom::redrive_v), 1u);
+  run();
+  EXPECT_EQ(script->calls.size(), 5u);
+  EXPECT_TRUE(dead().empty());
+  EXPECT_EQ(stats().succeeded_total, 1u);
+}
+
+TEST_F(queue_test, discard_drops_a_dead_job) {
+  script->decide = fail_always;
+  start(standard(1, 1, 10));
+  auto id = enqueue("a");
+  EXPECT_EQ(ask<uint64_t>(queue, atom::discard_v, std::string{"nope"}), 0u);
+  EXPECT_EQ(ask<uint64_t>(queue, atom::discard_v, id), 1u);
+  EXPECT_TRUE(dead().empty());
+}
+
+TEST_F(queue_test, dead_letters_are_listed_newest_first) {
+  script->decide = fail_always;
+  start(standard(1, 1, 10));
+  auto first = enqueue("a");
+  auto second = enqueue("b");
+  auto d = dead();
+  ASSERT_EQ(d.size(), 2u);
+  EXPECT_EQ(d[0].id, second);
+  EXPECT_EQ(d[1].id, first);
+  auto page = ask<std::vector<job>>(queue, atom::list_v, uint64_t{1},
+                                    uint64_t{5});
+  ASSERT_EQ(page.size(), 1u);
+  EXPECT_EQ(page[0].id, first);
+}
+
+TEST_F(queue_test, drain_waits_for_running_attempts_and_stops_dispatch) {
+  script->decide = [](const seen_call&) { return answer::hold; };
+  start(standard(1, 1, 10));
+  enqueue("a");
+  enqueue("b");
+  caf::scoped_actor self{sys};
+  auto h = self->request(queue, caf::infinite, atom::drain_v);
+  run();
+  release(owner, true);
+  bool drained = false;
+  h.receive([&] { drained = true; },
+            [](caf::error& e) { ADD_FAILURE() << caf::to_string(e); });
+  EXPECT_TRUE(drained);
+  // "b" was never started, and new jobs are refused.
+  EXPECT_EQ(script->calls.size(), 1u);
+  auto x = make_job(spec, 1 << 20, "f", "{}");
+  auto h2 = self->request(queue, caf::infinite, std::move(*x));
+  run();
+  h2.receive([](std::string&) { ADD_FAILURE() << "accepted while draining"; },
+             [](caf::error& e) {
+               EXPECT_NE(error_text(e).find("stopping"), std::string::npos);
+             });
+}
+
+TEST_F(queue_test, fifo_enqueue_validation_uses_iii_texts) {
+  auto q = fifo(1, 1, 10);
+  q.name = "payment";
+  q.message_group_field = "orderId";
+  auto missing = make_job(q, 100, "f", R"({"x":1})");
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(error_text(missing.error()),
+            "FIFO queue 'payment' requires field 'orderId' in data, but it "
+            "was not found");
+  auto not_object = make_job(q, 100, "f", R"("text")");
+  ASSERT_FALSE(not_object);
+  EXPECT_EQ(error_text(not_object.error()), error_text(missing.error()));
+  auto null = make_job(q, 100, "f", R"({"orderId":null})");
+  ASSERT_FALSE(null);
+  EXPECT_EQ(error_text(null.error()),
+            "FIFO queue 'payment': field 'orderId' must not be null");
+  auto number = make_job(q, 100, "f", R"({"orderId":42})");
+  ASSERT_TRUE(number);
+  EXPECT_EQ(number->group, "42");
+  auto big = make_job(q, 10, "f", R"({"orderId":"abcdefghijk"})");
+  ASSERT_FALSE(big);
+  EXPECT_NE(error_text(big.error()).find("exceeds the limit of 10 bytes"),
+            std::string::npos);
+}
