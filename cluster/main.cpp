@@ -141,6 +141,15 @@ int main(int argc, char** argv) {
   } else {
     cfg = troupe::default_engine_config();
   }
+  if (cfg.queue.store == troupe::store_method::file_based) {
+    // A receipt promises that the job survives a crash; an engine that kept
+    // such jobs in memory would break that promise, so it does not start.
+    std::cerr << "troupe: " << cfg.source
+              << ": store_method 'file_based' is not available in this "
+                 "version of troupe yet; use 'in_memory' (jobs are lost when "
+                 "the engine stops)\n";
+    return exit_config;
+  }
   troupe::log::info("node", "troupe ", TROUPE_VERSION, " starting with ",
                     cfg.source);
   // The actor system: CAF never parses our argv, nor reads

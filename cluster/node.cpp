@@ -33,6 +33,9 @@ int run_node(caf::actor_system& sys, const engine_config& cfg) {
     eng.stop();
     return 1;
   }
+  if (cfg.http.enabled)
+    log::warn("node", "iii-http is configured, but this version of troupe "
+                      "does not serve HTTP triggers yet");
   auto set = stop_signals();
   int sig = 0;
   sigwait(&set, &sig);
