@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what troupe needs on Debian 12, only what is missing, so a second
 # run takes well under a second. Usage: scripts/deps.sh [--e2e]
-#   --e2e  also the Node.js packages of the end-to-end tests (tests/e2e).
+#   --e2e  also the Node.js packages of the end-to-end tests (tests/e2e)
+#          and of the examples (examples/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -28,12 +29,14 @@ if (( ${#missing[@]} )); then
 fi
 
 if (( e2e )); then
-  # npm ci only when package-lock.json changed since the last install.
-  stamp=tests/e2e/node_modules/.troupe-lock.sha256
-  want=$(sha256sum tests/e2e/package-lock.json | cut -d' ' -f1)
-  if [[ ! -f "$stamp" || "$(cat "$stamp")" != "$want" ]]; then
-    echo "deps: npm ci in tests/e2e" >&2
-    (cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error >&2)
-    echo "$want" > "$stamp"
-  fi
+  # npm ci only where package-lock.json changed since the last install.
+  for dir in tests/e2e examples; do
+    stamp=$dir/node_modules/.troupe-lock.sha256
+    want=$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)
+    if [[ ! -f "$stamp" || "$(cat "$stamp")" != "$want" ]]; then
+      echo "deps: npm ci in $dir" >&2
+      (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >&2)
+      echo "$want" > "$stamp"
+    fi
+  done
 fi

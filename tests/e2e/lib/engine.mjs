@@ -45,7 +45,8 @@ export function parseListeningPort(text) {
  * engine logged `listening for workers on ws://127.0.0.1:PORT`.
  */
 export async function startEngine({ config = engineConfig(), args = [], env = {} } = {}) {
-  const bin = process.env.TROUPE_BIN;
+  // Resolved here: the engine runs with its temp dir as working directory.
+  const bin = process.env.TROUPE_BIN && path.resolve(process.env.TROUPE_BIN);
   if (!bin) throw new Error('TROUPE_BIN is not set: point it at the troupe binary (ctest sets it)');
   if (!fs.existsSync(bin)) throw new Error(`TROUPE_BIN=${bin} does not exist`);
 

@@ -1,0 +1,105 @@
+// Drives the order-pipeline example: creates orders through orders::create
+// (as `POST /orders` would, once troupe has HTTP triggers), then waits until
+// every order was charged once, mailed once and tracked by analytics.
+// Exit status 0 when all is right, else 1.
+//   node examples/order-pipeline/run.mjs   (troupe must be running; see README.md)
+import { iii, seen } from './worker.mjs'
+
+const url = process.env.III_URL ?? 'ws://127.0.0.1:49134'
+const ORDERS = 20
+const TIMEOUT_MS = Number(process.env.EXAMPLE_TIMEOUT_MS ?? 30000) // email retries wait 2 s by default
+
+async function waitUntil(condition, what) {
+  const deadline = Date.now() + TIMEOUT_MS
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`${what}: not done after ${TIMEOUT_MS / 1000} s`)
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+}
+
+// The engine's own counters for a queue (engine::queue::stats).
+const queueStats = (queue) =>
+  iii.trigger({ function_id: 'engine::queue::stats', payload: { queue }, timeoutMs: 10000 }).catch((err) => {
+    throw new Error(`engine::queue::stats failed (${err.message}); is troupe running at ${url} with examples/order-pipeline/iii-config.yaml?`)
+  })
+const idle = (s) => s.waiting + s.in_flight + s.delayed === 0
+
+async function main() {
+  const before = { payment: await queueStats('payment'), email: await queueStats('email') }
+
+  // All the "HTTP requests" at once, as concurrent clients would send them.
+  const started = Date.now()
+  const responses = await Promise.all(
+    Array.from({ length: ORDERS }, (_, i) =>
+      iii.trigger({
+        function_id: 'orders::create',
+        payload: { body: { email: `customer${i + 1}@example.com`, total: 10 + i, items: [`sku-${i + 1}`] } },
+        timeoutMs: 10000,
+      }),
+    ),
+  )
+  const bad = responses.find((r) => r?.status_code !== 201 || typeof r.body?.orderId !== 'string')
+  if (bad) throw new Error(`orders::create answered ${JSON.stringify(bad)}`)
+  const orderIds = responses.map((r) => r.body.orderId)
+  console.log(`created ${orderIds.length} orders in ${Date.now() - started} ms (every answer 201 {orderId})`)
+
+  const done = () =>
+    seen.payments.size === ORDERS && seen.confirmations.size === ORDERS && seen.analytics.size === ORDERS
+  await waitUntil(done, 'processing every order').catch((err) => {
+    throw new Error(
+      `${err.message} (charged ${seen.payments.size}, mailed ${seen.confirmations.size}, ` +
+        `tracked ${seen.analytics.size} of ${ORDERS})`,
+    )
+  })
+  const after = {}
+  await waitUntil(async () => {
+    after.payment = await queueStats('payment')
+    after.email = await queueStats('email')
+    return idle(after.payment) && idle(after.email)
+  }, 'the payment and email queues going idle')
+
+  const seconds = ((Date.now() - started) / 1000).toFixed(1)
+  console.log(`\nsummary after ${seconds} s:`)
+  console.log(`  payments charged:        ${seen.payments.size}/${ORDERS} (at most ${seen.maxPaymentsInFlight} at a time, queue concurrency 2)`)
+  console.log(`  confirmations mailed:    ${seen.confirmations.size}/${ORDERS} (${seen.failedAttempts} retried after a failed attempt)`)
+  console.log(`  analytics order_created: ${seen.analytics.size}/${ORDERS}`)
+  const delta = (queue, field) => after[queue][field] - before[queue][field]
+  for (const queue of ['payment', 'email']) {
+    console.log(
+      `  queue ${queue.padEnd(7)} (engine::queue::stats): enqueued ${delta(queue, 'enqueued_total')}, ` +
+        `succeeded ${delta(queue, 'succeeded_total')}, failed attempts ${delta(queue, 'failed_attempts_total')}, ` +
+        `dead ${delta(queue, 'dead_total')}`,
+    )
+  }
+
+  const problems = []
+  for (const id of orderIds) {
+    const charged = seen.payments.get(id) ?? 0
+    const mailed = seen.confirmations.get(id) ?? 0
+    if (charged !== 1) problems.push(`order ${id} was charged ${charged} times`)
+    if (mailed !== 1) problems.push(`order ${id} was mailed ${mailed} times`)
+    if (!seen.analytics.has(id)) problems.push(`order ${id} never reached analytics::track`)
+  }
+  if (seen.maxPaymentsInFlight > 2) problems.push(`${seen.maxPaymentsInFlight} payments ran at once, more than 2`)
+  const failedAttempts = { payment: 0, email: seen.failedAttempts }
+  for (const queue of ['payment', 'email']) {
+    if (delta(queue, 'enqueued_total') !== ORDERS || delta(queue, 'succeeded_total') !== ORDERS) {
+      problems.push(`queue ${queue}: the engine counted ${delta(queue, 'enqueued_total')} enqueued, ${delta(queue, 'succeeded_total')} succeeded; expected ${ORDERS}`)
+    }
+    if (delta(queue, 'failed_attempts_total') !== failedAttempts[queue]) {
+      problems.push(`queue ${queue}: the engine counted ${delta(queue, 'failed_attempts_total')} failed attempts, the worker ${failedAttempts[queue]}`)
+    }
+    if (delta(queue, 'dead_total') !== 0) problems.push(`queue ${queue}: ${delta(queue, 'dead_total')} jobs went to the dead-letter queue`)
+  }
+  if (problems.length) throw new Error(problems.join('\n  '))
+  console.log('\norder-pipeline example OK: every order charged once, mailed once and tracked')
+}
+
+try {
+  await main()
+  await iii.shutdown()
+  process.exit(0)
+} catch (err) {
+  console.error(`\norder-pipeline example FAILED:\n  ${err.message}`)
+  process.exit(1)
+}
