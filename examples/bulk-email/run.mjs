@@ -3,30 +3,21 @@
 // accepted by the provider exactly once. Exit status 0 when all is right, else 1.
 //   node examples/bulk-email/run.mjs    (troupe must be running; see README.md)
 import { startSmtpProvider } from './smtp-provider.mjs'
+import { statsReader, waitUntil } from '../driver.mjs'
 
 const url = process.env.III_URL ?? 'ws://127.0.0.1:49134'
 const RECIPIENTS = 40
 const CONCURRENCY = 3 // the bulk-email queue's concurrency in iii-config.yaml
 const TIMEOUT_MS = Number(process.env.EXAMPLE_TIMEOUT_MS ?? 60000) // retries wait 5 s by default
 
-async function waitUntil(condition, what) {
-  const deadline = Date.now() + TIMEOUT_MS
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`${what}: not done after ${TIMEOUT_MS / 1000} s`)
-    await new Promise((resolve) => setTimeout(resolve, 50))
-  }
-}
 
 // The provider first: the worker reads SMTP_URL when it is imported.
 const smtp = await startSmtpProvider()
 process.env.SMTP_URL = smtp.url
 const { iii } = await import('./worker.mjs')
 
-// The engine's own counters for a queue (engine::queue::stats).
-const queueStats = (queue) =>
-  iii.trigger({ function_id: 'engine::queue::stats', payload: { queue }, timeoutMs: 10000 }).catch((err) => {
-    throw new Error(`engine::queue::stats failed (${err.message}); is troupe running at ${url} with examples/bulk-email/iii-config.yaml?`)
-  })
+const queueStats = statsReader(iii, url, 'bulk-email')
+
 
 async function main() {
   console.log(`fake SMTP provider on ${smtp.url} (refuses every 7th request once with 429)`)
@@ -49,11 +40,11 @@ async function main() {
   }, 1000)
   let after
   try {
-    await waitUntil(() => stats.sent.size === RECIPIENTS, 'sending every email')
+    await waitUntil(() => stats.sent.size === RECIPIENTS, 'sending every email', TIMEOUT_MS)
     await waitUntil(async () => {
       after = await queueStats('bulk-email')
       return after.waiting + after.in_flight + after.delayed === 0
-    }, 'the bulk-email queue going idle')
+    }, 'the bulk-email queue going idle', TIMEOUT_MS)
   } finally {
     clearInterval(progress)
   }

@@ -3,6 +3,7 @@
 // checks the final balances. Exit status 0 when everything is right, else 1.
 //   node examples/ledger/run.mjs        (troupe must be running; see README.md)
 import { iii, balances, history, failures } from './worker.mjs'
+import { statsReader, waitUntil } from '../driver.mjs'
 
 const url = process.env.III_URL ?? 'ws://127.0.0.1:49134'
 const TIMEOUT_MS = Number(process.env.EXAMPLE_TIMEOUT_MS ?? 20000)
@@ -23,19 +24,9 @@ const transactions = [
 ]
 const expected = { acct_A: 15, acct_B: 0, acct_C: 0 }
 
-async function waitUntil(condition, what) {
-  const deadline = Date.now() + TIMEOUT_MS
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`${what}: not done after ${TIMEOUT_MS / 1000} s`)
-    await new Promise((resolve) => setTimeout(resolve, 50))
-  }
-}
 
-// The engine's own counters for a queue (engine::queue::stats).
-const queueStats = (queue) =>
-  iii.trigger({ function_id: 'engine::queue::stats', payload: { queue }, timeoutMs: 10000 }).catch((err) => {
-    throw new Error(`engine::queue::stats failed (${err.message}); is troupe running at ${url} with examples/ledger/iii-config.yaml?`)
-  })
+const queueStats = statsReader(iii, url, 'ledger')
+
 
 async function main() {
   const before = await queueStats('ledger')
@@ -48,12 +39,12 @@ async function main() {
     console.log(`submitted ${body.account_id} ${body.type.padEnd(8)} ${String(body.amount).padStart(4)}  -> 202, receipt ${res.body.receiptId}`)
   }
 
-  await waitUntil(() => history.length >= transactions.length, 'applying the transactions')
+  await waitUntil(() => history.length >= transactions.length, 'applying the transactions', TIMEOUT_MS)
   let after
   await waitUntil(async () => {
     after = await queueStats('ledger')
     return after.waiting + after.in_flight + after.delayed === 0
-  }, 'the ledger queue going idle')
+  }, 'the ledger queue going idle', TIMEOUT_MS)
 
   for (const t of failures) {
     console.log(`\nattempt failed: ${t.account_id} ${t.type} ${t.amount}: ${t.error} (retried by the queue)`)

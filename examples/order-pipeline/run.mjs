@@ -4,24 +4,15 @@
 // Exit status 0 when all is right, else 1.
 //   node examples/order-pipeline/run.mjs   (troupe must be running; see README.md)
 import { iii, seen } from './worker.mjs'
+import { statsReader, waitUntil } from '../driver.mjs'
 
 const url = process.env.III_URL ?? 'ws://127.0.0.1:49134'
 const ORDERS = 20
 const TIMEOUT_MS = Number(process.env.EXAMPLE_TIMEOUT_MS ?? 30000) // email retries wait 2 s by default
 
-async function waitUntil(condition, what) {
-  const deadline = Date.now() + TIMEOUT_MS
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`${what}: not done after ${TIMEOUT_MS / 1000} s`)
-    await new Promise((resolve) => setTimeout(resolve, 50))
-  }
-}
 
-// The engine's own counters for a queue (engine::queue::stats).
-const queueStats = (queue) =>
-  iii.trigger({ function_id: 'engine::queue::stats', payload: { queue }, timeoutMs: 10000 }).catch((err) => {
-    throw new Error(`engine::queue::stats failed (${err.message}); is troupe running at ${url} with examples/order-pipeline/iii-config.yaml?`)
-  })
+const queueStats = statsReader(iii, url, 'order-pipeline')
+
 const idle = (s) => s.waiting + s.in_flight + s.delayed === 0
 
 async function main() {
@@ -45,7 +36,7 @@ async function main() {
 
   const done = () =>
     seen.payments.size === ORDERS && seen.confirmations.size === ORDERS && seen.analytics.size === ORDERS
-  await waitUntil(done, 'processing every order').catch((err) => {
+  await waitUntil(done, 'processing every order', TIMEOUT_MS).catch((err) => {
     throw new Error(
       `${err.message} (charged ${seen.payments.size}, mailed ${seen.confirmations.size}, ` +
         `tracked ${seen.analytics.size} of ${ORDERS})`,
@@ -56,7 +47,7 @@ async function main() {
     after.payment = await queueStats('payment')
     after.email = await queueStats('email')
     return idle(after.payment) && idle(after.email)
-  }, 'the payment and email queues going idle')
+  }, 'the payment and email queues going idle', TIMEOUT_MS)
 
   const seconds = ((Date.now() - started) / 1000).toFixed(1)
   console.log(`\nsummary after ${seconds} s:`)
