@@ -59,6 +59,9 @@ public:
       set_(std::move(set)),
       id_(next_connection_id++) {
     beast::error_code ec;
+    // Frames are small and latency-bound: without this, Nagle's algorithm
+    // holds a frame back until the worker ACKs the previous one (~40 ms).
+    beast::get_lowest_layer(ws_).socket().set_option(tcp::no_delay(true), ec);
     auto ep = beast::get_lowest_layer(ws_).socket().remote_endpoint(ec);
     remote_ = ec ? std::string{"?"}
                  : ep.address().to_string() + ":" + std::to_string(ep.port());
