@@ -76,7 +76,8 @@ export async function closeAllWorkers() {
 /**
  * A worker in a child process, with functions given as {id: behaviour}:
  * `add` ({a,b} -> {c}), `echo`, `hang` (never answers), `sleep:<ms>`,
- * `throw:<message>`. Prints `started <id>` when a hang/sleep handler begins.
+ * `throw:<message>`. Prints `started <id>` when a hang/sleep handler begins
+ * and `finished <id> <payload JSON>` when a sleep handler ends.
  * Resolves once the child printed `ready`, with
  * {proc, lines(), output(), waitFor(line), kill9(), stop()}.
  */

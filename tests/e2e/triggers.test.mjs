@@ -1,0 +1,51 @@
+// Trigger registrations: the engine answers only a failed one, with a
+// triggerregistrationresult carrying an error (worker-protocol §4.3, §5.4).
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { RawConnection } from './lib/raw.mjs';
+import { useEngine } from './lib/setup.mjs';
+
+const env = useEngine({});
+
+test('a trigger of a type nobody provides is rejected with a reason', { timeout: 15000 }, async () => {
+  const raw = await RawConnection.open(env.url);
+  try {
+    await raw.next((m) => m.type === 'workerregistered', 3000, 'workerregistered');
+    await raw.send(JSON.stringify({
+      type: 'registertrigger', id: 't-1', trigger_type: 'cron', function_id: 'jobs::nightly',
+      config: { expression: '0 0 * * *' }, message_type: 'registertrigger',
+    }));
+    const msg = await raw.next((m) => m.type === 'triggerregistrationresult', 3000, 'the rejection');
+    assert.equal(msg.id, 't-1');
+    assert.equal(msg.trigger_type, 'cron');
+    assert.equal(msg.function_id, 'jobs::nightly');
+    assert.equal(msg.error.code, 'trigger_registration_failed');
+    assert.match(msg.error.message, /trigger type 'cron' is not provided/);
+  } finally {
+    await raw.close();
+  }
+});
+
+test('a worker that registers a trigger type receives the triggers of that type', { timeout: 15000 }, async () => {
+  const provider = await RawConnection.open(env.url);
+  const user = await RawConnection.open(env.url);
+  try {
+    await provider.send(JSON.stringify({ type: 'registertriggertype', id: 'cron', description: 'cron jobs' }));
+    // Registration is fire-and-forget: retry until the type is known.
+    let forwarded;
+    for (let i = 0; i < 20 && !forwarded; i++) {
+      await user.send(JSON.stringify({
+        type: 'registertrigger', id: `t-${i}`, trigger_type: 'cron', function_id: 'jobs::nightly',
+        config: { expression: '0 0 * * *' },
+      }));
+      forwarded = await provider.next((m) => m.type === 'registertrigger', 250, 'forwarded trigger').catch(() => null);
+    }
+    assert.ok(forwarded, 'the provider got the registertrigger');
+    assert.equal(forwarded.trigger_type, 'cron');
+    assert.equal(forwarded.function_id, 'jobs::nightly');
+    assert.deepEqual(forwarded.config, { expression: '0 0 * * *' });
+  } finally {
+    await provider.close();
+    await user.close();
+  }
+});
