@@ -57,6 +57,16 @@ struct queue_test : actor_fixture {
     return ask<std::vector<job>>(queue, atom::list_v, uint64_t{0},
                                  uint64_t{100});
   }
+
+  /// Expects exactly one dead job, `id`, after `attempts` attempts.
+  job expect_one_dead(const std::string& id, uint32_t attempts) {
+    auto d = dead();
+    EXPECT_EQ(d.size(), 1u);
+    if (d.empty()) return {};
+    EXPECT_EQ(d[0].id, id);
+    EXPECT_EQ(d[0].attempts, attempts);
+    return d[0];
+  }
 };
 
 queue_config standard(uint32_t concurrency, uint32_t max_retries,
@@ -121,12 +131,9 @@ TEST_F(queue_test, job_reaches_the_dead_letters_after_exactly_max_retries) {
   EXPECT_TRUE(dead().empty());
   advance(20ms);
   EXPECT_EQ(script->calls.size(), 3u);
-  auto d = dead();
-  ASSERT_EQ(d.size(), 1u);
-  EXPECT_EQ(d[0].id, id);
-  EXPECT_EQ(d[0].attempts, 3u);
-  EXPECT_EQ(d[0].payload, R"({"n":"a","g":""})");
-  EXPECT_NE(d[0].last_error.find("scripted failure"), std::string::npos);
+  auto d = expect_one_dead(id, 3);
+  EXPECT_EQ(d.payload, R"({"n":"a","g":""})");
+  EXPECT_NE(d.last_error.find("scripted failure"), std::string::npos);
   auto s = stats();
   EXPECT_EQ(s.failed_attempts_total, 3u);
   EXPECT_EQ(s.dead_total, 1u);
@@ -242,10 +249,7 @@ TEST_F(queue_test, crashed_delivery_actor_is_replaced_and_its_job_not_charged) {
   advance(10ms);
   // ...so it still got both of its attempts.
   EXPECT_EQ(script->calls.size(), 3u);
-  auto d = dead();
-  ASSERT_EQ(d.size(), 1u);
-  EXPECT_EQ(d[0].id, id);
-  EXPECT_EQ(d[0].attempts, 2u);
+  expect_one_dead(id, 2);
   EXPECT_EQ(ask<std::vector<caf::actor>>(queue, atom::children_v).size(), 2u);
 }
 
@@ -277,9 +281,7 @@ TEST_F(queue_test, redrive_gives_a_dead_job_its_attempts_again) {
   advance(10ms);
   // Two more attempts, then back in the DLQ with attempts counted afresh.
   EXPECT_EQ(script->calls.size(), 4u);
-  auto d = dead();
-  ASSERT_EQ(d.size(), 1u);
-  EXPECT_EQ(d[0].attempts, 2u);
+  expect_one_dead(id, 2);
   script->decide = [](const seen_call&) { return answer::ok; };
   EXPECT_EQ(ask<uint64_t>(queue, atom::redrive_v), 1u);
   run();
