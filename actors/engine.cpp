@@ -92,17 +92,25 @@ void engine::stop(std::chrono::milliseconds grace) {
   // 1. Queues stop dispatching and let running attempts finish, while the
   //    workers are still connected to answer them.
   {
-    caf::scoped_actor self{d.sys};
-    size_t pending = d.queues->queues.size();
+    // Every queue stops dispatching at once (drain is idempotent), then each
+    // gets what is left of the grace period for its running attempts.
     for (auto& kvp : d.queues->queues)
-      self->request(kvp.second.supervisor, grace, atom::drain_v)
-        .receive([&] { --pending; },
+      caf::anon_send(kvp.second.supervisor, atom::drain_v);
+    caf::scoped_actor self{d.sys};
+    auto deadline = std::chrono::steady_clock::now() + grace;
+    for (auto& kvp : d.queues->queues) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+      self
+        ->request(kvp.second.supervisor,
+                  std::max(left, std::chrono::milliseconds(1)), atom::drain_v)
+        .receive([] {},
                  [&](caf::error&) {
                    log::warn("engine", "queue ", kvp.first,
                              ": attempts still running after the grace "
-                             "period; they run again on the next start");
+                             "period are abandoned, not charged");
                  });
-    (void) pending;
+    }
   }
   // 2. Closing the connections stops their session actors.
   if (d.workers) d.workers->stop();
