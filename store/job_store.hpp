@@ -1,0 +1,119 @@
+// The job store: what must survive a crash (queue-semantics.md §6), behind
+// one interface with two implementations, memory (`in_memory`) and SQLite
+// (`file_based`). The store actor is its only user: it batches the writes of
+// all queues into one apply() per commit and calls load() once at start-up.
+// Not thread-safe: one caller at a time (any thread). Nothing here throws;
+// failures are caf::error values with errc::store_failure and a message.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <caf/expected.hpp>
+
+namespace troupe::store {
+
+/// Where a stored job is. A job in flight is stored as `waiting`, so after a
+/// restart it runs again with its attempts kept (at-least-once).
+enum class job_state : uint8_t {
+  waiting = 0,
+  /// Failed at least once; runs again at `due_at`.
+  delayed = 1,
+  /// In its queue's DLQ.
+  dead = 2,
+};
+
+std::string to_string(job_state x);
+
+/// One job as the store keeps it: the engine's job plus where it is.
+struct stored_job {
+  /// The receipt id (UUID v4); unique in the store.
+  std::string id;
+  std::string queue;
+  std::string function_id;
+  /// Raw JSON, stored byte for byte.
+  std::string payload;
+  /// FIFO group; empty on standard queues.
+  std::string group;
+  /// Attempts made so far.
+  uint32_t attempts = 0;
+  /// Milliseconds since the epoch (all times here).
+  int64_t enqueued_at = 0;
+  /// Enqueue order, assigned by the store; see job_store::apply.
+  uint64_t seq = 0;
+  job_state state = job_state::waiting;
+  /// When a delayed job runs again; 0 otherwise.
+  int64_t due_at = 0;
+  /// The last failed attempt's error body (raw JSON); empty if none.
+  std::string last_error;
+  /// When the job moved to the DLQ; 0 while alive.
+  int64_t failed_at = 0;
+};
+
+/// One change to the store. Every kind but `put` finds its job by `job.id`
+/// and reads only the fields named below; a write to an unknown id is a
+/// no-op, not an error.
+struct store_write {
+  enum class kind : uint8_t {
+    /// Inserts `job` as waiting with a new seq (its `seq` and `state` are
+    /// ignored). An id already stored fails the whole batch.
+    put,
+    /// Deletes the job: it succeeded.
+    ack,
+    /// Sets attempts, due_at, last_error and state delayed.
+    retry,
+    /// Sets attempts, last_error, failed_at and state dead.
+    dead,
+    /// Back to the end of its queue (and group): a new seq, state waiting,
+    /// attempts 0, due_at 0, last_error empty, failed_at 0.
+    requeue,
+    /// Deletes the job: discarded from the DLQ.
+    discard,
+  };
+  kind op = kind::put;
+  stored_job job;
+};
+
+std::string to_string(store_write::kind x);
+
+/// Number of stored jobs in each state, for the recovery log line.
+struct state_counts {
+  uint64_t waiting = 0;
+  uint64_t delayed = 0;
+  uint64_t dead = 0;
+};
+
+class job_store {
+public:
+  virtual ~job_store();
+
+  /// Applies `batch` in order, all or nothing: on success the writes are
+  /// durable when this returns (SQLite: one transaction, one fsync); on error
+  /// none of them happened. Each put and each requeue takes the next seq, in
+  /// batch order; seqs only grow, also across restarts, and are never
+  /// reused (there may be gaps). Also sets `job.seq` in those writes.
+  /// Returns the seq of each put, in order.
+  virtual caf::expected<std::vector<uint64_t>>
+  apply(std::vector<store_write>& batch) = 0;
+
+  /// Every stored job, ordered by (queue, seq): per queue (and so per FIFO
+  /// group) in enqueue order, requeued jobs behind the others.
+  virtual caf::expected<std::vector<stored_job>> load() = 0;
+
+  /// How many jobs are stored in each state.
+  virtual caf::expected<state_counts> count() = 0;
+};
+
+/// A store that keeps everything in this process: lost on exit.
+std::unique_ptr<job_store> make_memory_store();
+
+/// Opens (or creates) the SQLite store in `dir`/troupe-queue.db, creating
+/// `dir` and its parents if needed. Fails if the directory cannot be made,
+/// if the file is not a troupe store, is corrupted, has a newer schema, or is
+/// in use by another process.
+caf::expected<std::unique_ptr<job_store>>
+open_sqlite_store(const std::string& dir);
+
+} // namespace troupe::store

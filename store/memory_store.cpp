@@ -1,0 +1,137 @@
+// The memory store: job_store semantics in a hash map, for `in_memory`
+// queues and as the reference the SQLite store is tested against.
+
+#include "store/job_store.hpp"
+
+#include <algorithm>
+#include <string_view>
+#include <tuple>
+#include <unordered_map>
+
+#include "store/store_error.hpp"
+
+namespace troupe::store {
+
+namespace {
+
+using kind = store_write::kind;
+
+class memory_store final : public job_store {
+public:
+  caf::expected<std::vector<uint64_t>>
+  apply(std::vector<store_write>& batch) override {
+    if (auto err = check(batch))
+      return err;
+    std::vector<uint64_t> seqs;
+    for (auto& w : batch)
+      write(w, seqs);
+    return seqs;
+  }
+
+  caf::expected<std::vector<stored_job>> load() override {
+    std::vector<stored_job> result;
+    result.reserve(jobs_.size());
+    for (auto& kvp : jobs_)
+      result.push_back(kvp.second);
+    std::sort(result.begin(), result.end(),
+              [](const stored_job& x, const stored_job& y) {
+                return std::tie(x.queue, x.seq) < std::tie(y.queue, y.seq);
+              });
+    return result;
+  }
+
+  caf::expected<state_counts> count() override {
+    state_counts result;
+    for (auto& kvp : jobs_) {
+      switch (kvp.second.state) {
+        case job_state::waiting: ++result.waiting; break;
+        case job_state::delayed: ++result.delayed; break;
+        case job_state::dead: ++result.dead; break;
+      }
+    }
+    return result;
+  }
+
+private:
+  /// Fails if a write in `batch` would fail (a put of a stored id, an
+  /// unknown kind), so that write() can then change the jobs without undo.
+  caf::error check(const std::vector<store_write>& batch) const {
+    // Ids the batch has put (true) or deleted (false) so far.
+    std::unordered_map<std::string_view, bool> present;
+    for (auto& w : batch) {
+      auto& id = w.job.id;
+      auto i = present.find(id);
+      auto stored = i != present.end() ? i->second : jobs_.count(id) > 0;
+      switch (w.op) {
+        case kind::put:
+          if (stored)
+            return store_error("put of job " + id + ": id already stored");
+          present[id] = true;
+          break;
+        case kind::ack:
+        case kind::discard:
+          present[id] = false;
+          break;
+        case kind::retry:
+        case kind::dead:
+        case kind::requeue:
+          break;
+        default:
+          return store_error("unknown write to job " + id + ": "
+                             + to_string(w.op));
+      }
+    }
+    return {};
+  }
+
+  // REQUIRES: check() accepted the batch `w` is in.
+  void write(store_write& w, std::vector<uint64_t>& seqs) {
+    if (w.op == kind::put || w.op == kind::requeue)
+      w.job.seq = next_seq_++;
+    if (w.op == kind::put) {
+      seqs.push_back(w.job.seq);
+      auto& x = jobs_[w.job.id] = w.job;
+      x.state = job_state::waiting;
+      return;
+    }
+    auto i = jobs_.find(w.job.id);
+    if (i == jobs_.end())
+      return;
+    auto& x = i->second;
+    switch (w.op) {
+      case kind::retry:
+        x.attempts = w.job.attempts;
+        x.state = job_state::delayed;
+        x.due_at = w.job.due_at;
+        x.last_error = w.job.last_error;
+        break;
+      case kind::dead:
+        x.attempts = w.job.attempts;
+        x.state = job_state::dead;
+        x.last_error = w.job.last_error;
+        x.failed_at = w.job.failed_at;
+        break;
+      case kind::requeue:
+        x.attempts = 0;
+        x.state = job_state::waiting;
+        x.due_at = 0;
+        x.last_error.clear();
+        x.failed_at = 0;
+        x.seq = w.job.seq;
+        break;
+      default: // ack, discard
+        jobs_.erase(i);
+    }
+  }
+
+  std::unordered_map<std::string, stored_job> jobs_;
+  uint64_t next_seq_ = 1;
+};
+
+} // namespace
+
+std::unique_ptr<job_store> make_memory_store() {
+  return std::make_unique<memory_store>();
+}
+
+} // namespace troupe::store

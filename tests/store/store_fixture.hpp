@@ -1,0 +1,157 @@
+// Helpers for the store tests: a fresh temporary directory per test, short
+// ways to build jobs and writes, and readable failures.
+#pragma once
+
+#include <cstdlib>
+#include <filesystem>
+#include <ostream>
+#include <string>
+#include <system_error>
+#include <tuple>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include <caf/error.hpp>
+#include <caf/message.hpp>
+
+#include "base/errc.hpp"
+#include "store/job_store.hpp"
+
+namespace troupe::store {
+
+inline auto fields(const stored_job& x) {
+  return std::tie(x.id, x.queue, x.function_id, x.payload, x.group,
+                  x.attempts, x.enqueued_at, x.seq, x.state, x.due_at,
+                  x.last_error, x.failed_at);
+}
+
+inline bool operator==(const stored_job& x, const stored_job& y) {
+  return fields(x) == fields(y);
+}
+
+inline void PrintTo(const stored_job& x, std::ostream* out) {
+  *out << "{id " << x.id << ", queue " << x.queue << ", seq " << x.seq
+       << ", " << to_string(x.state) << ", attempts " << x.attempts
+       << ", due_at " << x.due_at << ", failed_at " << x.failed_at
+       << ", last_error '" << x.last_error << "', payload of "
+       << x.payload.size() << " bytes}";
+}
+
+} // namespace troupe::store
+
+namespace troupe::store::testing {
+
+/// A new empty directory, removed with its contents when this dies.
+class temp_dir {
+public:
+  temp_dir() {
+    auto pattern = std::filesystem::temp_directory_path() / "troupe-XXXXXX";
+    path_ = pattern.string();
+    if (mkdtemp(path_.data()) == nullptr)
+      ADD_FAILURE() << "mkdtemp failed for " << pattern;
+  }
+  ~temp_dir() {
+    std::error_code ignored;
+    std::filesystem::remove_all(path_, ignored);
+  }
+  temp_dir(const temp_dir&) = delete;
+  temp_dir& operator=(const temp_dir&) = delete;
+
+  const std::string& path() const { return path_; }
+
+  /// The SQLite store's file in this directory.
+  std::string db_file() const { return path_ + "/troupe-queue.db"; }
+
+private:
+  std::string path_;
+};
+
+/// The message text of a store error.
+inline std::string message(const caf::error& x) {
+  auto& ctx = x.context();
+  return ctx.match_elements<std::string>() ? ctx.get_as<std::string>(0)
+                                           : caf::to_string(x);
+}
+
+/// A waiting job with distinct field values derived from `id`.
+inline stored_job make_job(const std::string& id,
+                           const std::string& queue = "q",
+                           const std::string& group = "") {
+  stored_job x;
+  x.id = id;
+  x.queue = queue;
+  x.function_id = "fn-" + id;
+  x.payload = R"({"id":")" + id + R"("})";
+  x.group = group;
+  x.enqueued_at = 1700000000000;
+  return x;
+}
+
+inline store_write put(stored_job x) {
+  return {store_write::kind::put, std::move(x)};
+}
+
+/// A write of kind `op` to job `id` with the given field values.
+inline store_write write_to(store_write::kind op, const std::string& id,
+                            uint32_t attempts = 0, int64_t due_at = 0,
+                            const std::string& last_error = "",
+                            int64_t failed_at = 0) {
+  store_write w{op, {}};
+  w.job.id = id;
+  w.job.attempts = attempts;
+  w.job.due_at = due_at;
+  w.job.last_error = last_error;
+  w.job.failed_at = failed_at;
+  return w;
+}
+
+/// Owns a temp dir and a store in it; the helpers fail the test on errors.
+class store_fixture {
+public:
+  virtual ~store_fixture() = default;
+
+protected:
+  /// (Re)opens the SQLite store in `dir`, closing the current store first.
+  void open_sqlite() {
+    store.reset();
+    auto x = open_sqlite_store(dir.path());
+    ASSERT_TRUE(x) << message(x.error());
+    store = std::move(*x);
+  }
+
+  /// Applies `batch`, expecting success; returns the seqs of its puts.
+  std::vector<uint64_t> apply(std::vector<store_write> batch) {
+    auto x = store->apply(batch);
+    EXPECT_TRUE(x) << message(x.error());
+    return x ? *x : std::vector<uint64_t>{};
+  }
+
+  std::vector<stored_job> load() {
+    auto x = store->load();
+    EXPECT_TRUE(x) << message(x.error());
+    return x ? *x : std::vector<stored_job>{};
+  }
+
+  /// The ids of all stored jobs, in load order.
+  std::vector<std::string> ids() {
+    std::vector<std::string> result;
+    for (auto& x : load())
+      result.push_back(x.id);
+    return result;
+  }
+
+  /// The stored job `id`; a default job if there is none.
+  stored_job find(const std::string& id) {
+    for (auto& x : load())
+      if (x.id == id)
+        return x;
+    ADD_FAILURE() << "no job " << id;
+    return {};
+  }
+
+  temp_dir dir;
+  std::unique_ptr<job_store> store;
+};
+
+} // namespace troupe::store::testing
