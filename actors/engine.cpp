@@ -9,6 +9,7 @@
 #include "actors/queue_functions_actor.hpp"
 #include "actors/registry_actor.hpp"
 #include "actors/session_actor.hpp"
+#include "actors/store_actor.hpp"
 #include "actors/type_ids.hpp"
 #include "base/errc.hpp"
 #include "base/log.hpp"
@@ -22,6 +23,8 @@ struct engine::impl {
   caf::actor registry;
   std::shared_ptr<queue_directory> queues = std::make_shared<queue_directory>();
   caf::actor queue_functions;
+  /// The store actor; invalid with the in-memory store.
+  caf::actor store;
   std::unique_ptr<protocol::ws_server> workers;
   bool stopped = false;
 
@@ -33,13 +36,67 @@ void engine::configure(caf::actor_system_config& cfg) {
   cfg.add_error_category(caf::atom("troupe"), render_errc);
 }
 
-engine::engine(caf::actor_system& sys, engine_config cfg)
+/// The store and its recovered jobs, from start() to the constructor.
+struct engine::boot {
+  std::shared_ptr<store::job_store> db;
+  std::unordered_map<std::string, recovered_jobs> recovered;
+};
+
+namespace {
+
+/// Loads every stored job and sorts them by queue (each list in seq order).
+caf::expected<std::unordered_map<std::string, recovered_jobs>>
+load_jobs(store::job_store& db, const engine_config& cfg) {
+  auto t0 = std::chrono::steady_clock::now();
+  auto jobs = db.load();
+  if (!jobs) return jobs.error();
+  std::unordered_map<std::string, recovered_jobs> by_queue;
+  for (auto& x : *jobs) {
+    auto& list = by_queue[x.queue];
+    if (!list) list = std::make_shared<std::vector<store::stored_job>>();
+    list->push_back(std::move(x));
+  }
+  for (auto& [name, list] : by_queue)
+    if (!cfg.find_queue(name))
+      log::warn("engine", list->size(), " stored jobs belong to queue '",
+                name, "', which is no longer configured; they stay in the "
+                      "store untouched");
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+              std::chrono::steady_clock::now() - t0)
+              .count();
+  log::info("engine", "loaded ", jobs->size(), " stored jobs from ",
+            cfg.queue.file_path, " in ", ms, " ms");
+  return by_queue;
+}
+
+} // namespace
+
+caf::expected<std::unique_ptr<engine>>
+engine::start(caf::actor_system& sys, engine_config cfg) {
+  auto b = std::make_unique<boot>();
+  if (cfg.queue.store == store_method::file_based) {
+    auto opened = store::open_sqlite_store(cfg.queue.file_path);
+    if (!opened) return opened.error();
+    b->db = std::move(*opened);
+    auto loaded = load_jobs(*b->db, cfg);
+    if (!loaded) return loaded.error();
+    b->recovered = std::move(*loaded);
+  }
+  return std::make_unique<engine>(sys, std::move(cfg), std::move(b));
+}
+
+engine::engine(caf::actor_system& sys, engine_config cfg,
+               std::unique_ptr<boot> b)
   : impl_(std::make_unique<impl>(sys, std::move(cfg))) {
   auto& d = *impl_;
   d.registry = sys.spawn(registry_actor, caf::actor{});
+  if (b->db) d.store = sys.spawn<caf::detached>(store_actor, b->db);
   d.queues->max_payload_bytes = d.cfg.queue.max_payload_bytes;
   for (auto& q : d.cfg.queue.queues) {
-    auto sup = sys.spawn(queue_actor, q, d.registry);
+    auto i = b->recovered.find(q.name);
+    auto sup = sys.spawn(queue_actor, q, d.registry, d.store,
+                         i == b->recovered.end() ? recovered_jobs{}
+                                                 : i->second);
     d.queues->queues.emplace(q.name, queue_entry{sup, q});
     log::info("engine", "queue ", q.name, ": ",
               q.type == queue_type::fifo
@@ -119,6 +176,15 @@ void engine::stop(std::chrono::milliseconds grace) {
     caf::anon_send_exit(kvp.second.supervisor,
                         caf::exit_reason::user_shutdown);
   caf::anon_send_exit(d.queue_functions, caf::exit_reason::user_shutdown);
+  if (d.store) {
+    // Everything the queues sent is committed before the store stops.
+    caf::scoped_actor self{d.sys};
+    self->request(d.store, caf::infinite, atom::flush_v)
+      .receive([] {}, [](caf::error& err) {
+        log::error("engine", "final commit failed: ", caf::to_string(err));
+      });
+    caf::anon_send_exit(d.store, caf::exit_reason::user_shutdown);
+  }
   caf::anon_send_exit(d.registry, caf::exit_reason::user_shutdown);
 }
 

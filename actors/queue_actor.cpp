@@ -4,6 +4,7 @@
 
 #include "actors/dead_letter_actor.hpp"
 #include "actors/delivery_actor.hpp"
+#include "actors/store_actor.hpp"
 #include "actors/type_ids.hpp"
 #include "base/errc.hpp"
 #include "base/log.hpp"
@@ -14,10 +15,11 @@ namespace troupe {
 // -- setup and teardown -------------------------------------------------------
 
 void queue_state::init(caf::event_based_actor* self_ptr, queue_config q,
-                       caf::actor reg) {
+                       caf::actor reg, caf::actor store_actor) {
   self = self_ptr;
   spec = std::move(q);
   registry = std::move(reg);
+  store = std::move(store_actor);
   log_name = "queue " + spec.name;
   dead_letters = self->spawn(dead_letter_actor, spec.name,
                              caf::actor_cast<caf::actor>(self));
@@ -43,6 +45,57 @@ void queue_state::on_exit(const caf::exit_msg& msg) {
 
 // -- accepting jobs -----------------------------------------------------------
 
+void queue_state::recover(std::vector<store::stored_job>& jobs) {
+  uint64_t waiting_n = 0;
+  uint64_t delayed_n = 0;
+  uint64_t dead_n = 0;
+  auto now = now_ms();
+  for (auto& s : jobs) {
+    auto state = s.state;
+    auto due_at = s.due_at;
+    auto x = from_stored(std::move(s));
+    if (state == store::job_state::dead) {
+      ++dead_n;
+      self->send(dead_letters, atom::park_v, std::move(x));
+      continue;
+    }
+    auto wait = std::chrono::milliseconds(std::max<int64_t>(0, due_at - now));
+    if (state == store::job_state::delayed && !fifo()) {
+      ++delayed_n;
+      ++delayed;
+      self->delayed_send(self, wait, atom::retry_v, std::move(x));
+      continue;
+    }
+    if (state == store::job_state::delayed && groups[x.group].jobs.empty()) {
+      // The head of its group, waiting for its retry: the group waits too.
+      ++delayed_n;
+      ++delayed;
+      auto& gs = groups[x.group];
+      gs.backing_off = true;
+      self->delayed_send(self, wait, atom::retry_v, x.group, x.id);
+      gs.jobs.push_back(std::move(x));
+      ++fifo_jobs;
+      continue;
+    }
+    ++waiting_n;
+    if (!fifo()) {
+      ready.push_back(std::move(x));
+    } else {
+      auto group = x.group;
+      auto& gs = groups[group];
+      gs.jobs.push_back(std::move(x));
+      ++fifo_jobs;
+      if (!gs.running && !gs.backing_off) queue_group(group, gs, false);
+    }
+  }
+  jobs.clear();
+  if (waiting_n + delayed_n + dead_n > 0)
+    log::info(log_name, "recovered ", waiting_n, " waiting (with those in ",
+              "flight at the last stop), ", delayed_n, " delayed, ", dead_n,
+              " dead");
+  dispatch();
+}
+
 caf::result<std::string> queue_state::on_enqueue(job& x) {
   if (draining)
     return caf::make_error(errc::shutting_down,
@@ -51,15 +104,58 @@ caf::result<std::string> queue_state::on_enqueue(job& x) {
   ++enqueued_total;
   auto id = x.id;
   log::debug(log_name, "job ", id, " enqueued for ", x.function_id);
-  accept(std::move(x));
-  return id;
+  if (!store) {
+    accept(std::move(x));
+    return id;
+  }
+  // The receipt is a promise: send it only once the job is on disk.
+  auto rp = self->make_response_promise<std::string>();
+  self
+    ->request(store, caf::infinite, atom::persist_v,
+              make_write(store::store_write::kind::put, x))
+    .then(
+      [this, rp, x]() mutable {
+        auto receipt = x.id;
+        accept(std::move(x));
+        rp.deliver(std::move(receipt));
+      },
+      [this, rp](caf::error& err) mutable {
+        --enqueued_total;
+        rp.deliver(caf::make_error(errc::store_failure,
+                                   "the job could not be stored: "
+                                     + caf::to_string(err)));
+      });
+  return rp;
 }
 
 void queue_state::on_requeue(job& x) {
   x.attempts = 0;
   x.last_error.clear();
   x.failed_at = 0;
+  persist(store::store_write::kind::requeue, x);
   accept(std::move(x));
+}
+
+caf::result<uint64_t> queue_state::on_discard(const std::string& id) {
+  auto rp = self->make_response_promise<uint64_t>();
+  self->request(dead_letters, caf::infinite, atom::discard_v, id)
+    .then(
+      [this, rp, id](uint64_t n) mutable {
+        if (n > 0) {
+          job x;
+          x.id = id;
+          persist(store::store_write::kind::discard, x);
+        }
+        rp.deliver(n);
+      },
+      [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
+  return rp;
+}
+
+void queue_state::persist(store::store_write::kind op, const job& x,
+                          int64_t due_at) {
+  if (store)
+    caf::anon_send(store, atom::persist_v, make_write(op, x, due_at));
 }
 
 void queue_state::accept(job&& x) {
@@ -141,6 +237,7 @@ int64_t queue_state::charge_failure(job& x, std::string&& error_body) {
 void queue_state::to_dead_letters(job&& x) {
   ++dead_total;
   x.failed_at = now_ms();
+  persist(store::store_write::kind::dead, x);
   if (log::enabled(log::level::warn)) {
     auto code = protocol::find_member(x.last_error, "code");
     auto msg = protocol::find_member(x.last_error, "message");
@@ -162,8 +259,10 @@ void queue_state::on_attempt_done(attempt_done& x) {
     ++j.attempts;
     if (x.ok) {
       ++succeeded_total;
+      persist(store::store_write::kind::ack, j);
     } else if (auto delay = charge_failure(j, std::move(x.body)); delay >= 0) {
       ++delayed;
+      persist(store::store_write::kind::retry, j, now_ms() + delay);
       self->delayed_send(self, std::chrono::milliseconds(delay),
                          atom::retry_v, std::move(j));
     } else {
@@ -182,6 +281,7 @@ void queue_state::on_attempt_done(attempt_done& x) {
     ++j.attempts;
     if (x.ok) {
       ++succeeded_total;
+      persist(store::store_write::kind::ack, j);
       gs.jobs.pop_front();
       --fifo_jobs;
       next_in_group(group, gs);
@@ -189,6 +289,7 @@ void queue_state::on_attempt_done(attempt_done& x) {
       // The group waits: later jobs of it must not overtake this one.
       gs.backing_off = true;
       ++delayed;
+      persist(store::store_write::kind::retry, j, now_ms() + delay);
       self->delayed_send(self, std::chrono::milliseconds(delay),
                          atom::retry_v, group, j.id);
     } else {
@@ -337,8 +438,10 @@ std::vector<caf::actor> queue_state::on_children() const {
 }
 
 caf::behavior queue_actor(caf::stateful_actor<queue_state>* self,
-                          queue_config q, caf::actor registry) {
-  self->state.init(self, std::move(q), std::move(registry));
+                          queue_config q, caf::actor registry,
+                          caf::actor store, recovered_jobs recovered) {
+  self->state.init(self, std::move(q), std::move(registry), std::move(store));
+  if (recovered) self->state.recover(*recovered);
   self->set_down_handler(
     [self](caf::down_msg& dm) { self->state.on_child_down(dm); });
   self->set_exit_handler(
@@ -366,7 +469,7 @@ caf::behavior queue_actor(caf::stateful_actor<queue_state>* self,
       return self->delegate(self->state.dead_letters, atom::redrive_v, id);
     },
     [self](atom::discard, const std::string& id) {
-      return self->delegate(self->state.dead_letters, atom::discard_v, id);
+      return self->state.on_discard(id);
     },
   };
 }

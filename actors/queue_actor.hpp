@@ -29,6 +29,7 @@
 #include "actors/job.hpp"
 #include "actors/messages.hpp"
 #include "config/engine_config.hpp"
+#include "store/job_store.hpp"
 
 namespace troupe {
 
@@ -50,6 +51,8 @@ struct queue_state {
   queue_config spec;
   caf::actor registry;
   caf::actor dead_letters;
+  /// The store actor; invalid for the in-memory store.
+  caf::actor store;
   std::string log_name;
 
   // Counters for engine::queue::stats.
@@ -77,13 +80,18 @@ struct queue_state {
 
   static inline const char* name = "troupe.queue";
 
-  void init(caf::event_based_actor* self_ptr, queue_config q, caf::actor reg);
+  void init(caf::event_based_actor* self_ptr, queue_config q, caf::actor reg,
+            caf::actor store_actor);
+  /// Takes over the jobs recovered from the store (ordered by seq).
+  void recover(std::vector<store::stored_job>& jobs);
   bool fifo() const { return spec.type == queue_type::fifo; }
 
   /// A new job. Reply: its receipt id.
   caf::result<std::string> on_enqueue(job& x);
   /// A job comes back from the DLQ (attempts reset) or from recovery.
   void on_requeue(job& x);
+  /// Discards a dead job. Reply: 1 if it was in the DLQ, else 0.
+  caf::result<uint64_t> on_discard(const std::string& id);
   void on_attempt_done(attempt_done& x);
   void on_retry(job& x);
   void on_group_retry(const std::string& group, const std::string& job_id);
@@ -110,11 +118,18 @@ private:
   /// the job is exhausted (its last_error is set either way).
   int64_t charge_failure(job& x, std::string&& error_body);
   void to_dead_letters(job&& x);
+  /// Sends a write to the store actor (nothing without a durable store).
+  void persist(store::store_write::kind op, const job& x, int64_t due_at = 0);
   void check_drained();
 };
 
-/// REQUIRES: `q` is valid (config/ checked it); `registry` answers invoke.
+/// Jobs recovered from the store for one queue, handed over at spawn.
+using recovered_jobs = std::shared_ptr<std::vector<store::stored_job>>;
+
+/// REQUIRES: `q` is valid (config/ checked it); `registry` answers invoke;
+/// `store` is the store actor or invalid (in-memory); `recovered` may be null.
 caf::behavior queue_actor(caf::stateful_actor<queue_state>* self,
-                          queue_config q, caf::actor registry);
+                          queue_config q, caf::actor registry,
+                          caf::actor store, recovered_jobs recovered);
 
 } // namespace troupe

@@ -27,6 +27,7 @@ CAF_BEGIN_TYPE_ID_BLOCK(troupe, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(troupe, (troupe::attempt_done))
   CAF_ADD_TYPE_ID(troupe, (troupe::queue_stats))
   CAF_ADD_TYPE_ID(troupe, (std::vector<troupe::queue_stats>))
+  CAF_ADD_TYPE_ID(troupe, (troupe::job_write))
 
   /// A whole WebSocket message for a session actor.
   CAF_ADD_ATOM(troupe, troupe::atom, frame, "frame")
@@ -58,5 +59,9 @@ CAF_BEGIN_TYPE_ID_BLOCK(troupe, caf::first_custom_type_id)
   CAF_ADD_ATOM(troupe, troupe::atom, drain, "drain")
   /// A supervisor's current child actors (for tests and diagnostics).
   CAF_ADD_ATOM(troupe, troupe::atom, children, "children")
+  /// A queue's change for the durable store (reply after the commit).
+  CAF_ADD_ATOM(troupe, troupe::atom, persist, "persist")
+  /// The store actor commits what it has collected.
+  CAF_ADD_ATOM(troupe, troupe::atom, flush, "flush")
 
 CAF_END_TYPE_ID_BLOCK(troupe)

@@ -38,7 +38,8 @@ options:
   -V, --version          print the version and exit
 
 Exit status: 0 after a clean stop (SIGINT/SIGTERM), 1 when a port cannot be
-opened, 2 for a bad command line or configuration.
+opened, 2 for a bad command line or configuration, 3 when the job store
+cannot be opened or read.
 )";
 
 struct cli {
@@ -140,15 +141,6 @@ int main(int argc, char** argv) {
     cfg = std::move(*loaded);
   } else {
     cfg = troupe::default_engine_config();
-  }
-  if (cfg.queue.store == troupe::store_method::file_based) {
-    // A receipt promises that the job survives a crash; an engine that kept
-    // such jobs in memory would break that promise, so it does not start.
-    std::cerr << "troupe: " << cfg.source
-              << ": store_method 'file_based' is not available in this "
-                 "version of troupe yet; use 'in_memory' (jobs are lost when "
-                 "the engine stops)\n";
-    return exit_config;
   }
   troupe::log::info("node", "troupe ", TROUPE_VERSION, " starting with ",
                     cfg.source);

@@ -27,7 +27,13 @@ void block_stop_signals() {
 }
 
 int run_node(caf::actor_system& sys, const engine_config& cfg) {
-  engine eng{sys, cfg};
+  auto started = engine::start(sys, cfg);
+  if (!started) {
+    log::error("node", "cannot open the job store: ",
+               sys.render(started.error()));
+    return 3;
+  }
+  auto& eng = **started;
   if (auto port = eng.listen_workers(); !port) {
     log::error("node", sys.render(port.error()));
     eng.stop();

@@ -16,7 +16,8 @@ void block_stop_signals();
 
 /// Starts the engine in `sys` from `cfg`, serves until SIGINT or SIGTERM,
 /// then stops gracefully. Returns the process exit status: 0 after a clean
-/// stop, 1 when a listener cannot be opened.
+/// stop, 1 when a listener cannot be opened, 3 when the job store cannot be
+/// opened or read (corrupted, newer schema, in use by another engine).
 int run_node(caf::actor_system& sys, const engine_config& cfg);
 
 } // namespace troupe

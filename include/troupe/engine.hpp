@@ -6,14 +6,16 @@
 //   caf::actor_system_config cfg;
 //   troupe::engine::configure(cfg);          // message types, error category
 //   caf::actor_system sys{cfg};
-//   troupe::engine eng{sys, troupe::default_engine_config()};
-//   auto port = eng.listen_workers();        // caf::expected<uint16_t>
+//   auto eng = troupe::engine::start(sys, troupe::default_engine_config());
+//   if (!eng) ...                            // e.g. the store cannot open
+//   auto port = (*eng)->listen_workers();    // caf::expected<uint16_t>
 //   ...
-//   eng.stop();                              // before sys goes away
+//   (*eng)->stop();                          // before sys goes away
 #pragma once
 
 #include <chrono>
 #include <cstdint>
+#include <string>
 #include <memory>
 
 #include <caf/actor.hpp>
@@ -23,6 +25,7 @@
 
 #include "config/engine_config.hpp"
 
+
 namespace troupe {
 
 class engine {
@@ -31,9 +34,18 @@ public:
   /// constructing the actor_system the engine will run in.
   static void configure(caf::actor_system_config& cfg);
 
-  /// Spawns the engine's actors in `sys`.
-  /// REQUIRES: `sys` was configured with configure() and outlives *this.
-  engine(caf::actor_system& sys, engine_config cfg);
+  /// Opens the job store the configuration names (the SQLite store for
+  /// `file_based`), recovers its jobs and starts the engine. Fails when the
+  /// store cannot be opened (unreadable, corrupted, newer schema, in use).
+  /// REQUIRES: `sys` was configured with configure() and outlives the engine.
+  static caf::expected<std::unique_ptr<engine>>
+  start(caf::actor_system& sys, engine_config cfg);
+
+  /// What start() opened and recovered; only start() can make one.
+  struct boot;
+
+  /// Used by start(), which is the way to make an engine.
+  engine(caf::actor_system& sys, engine_config cfg, std::unique_ptr<boot> b);
 
   ~engine();
 

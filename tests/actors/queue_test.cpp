@@ -29,7 +29,7 @@ struct queue_test : actor_fixture {
   void start(queue_config q) {
     spec = std::move(q);
     if (spec.name.empty()) spec.name = "q";
-    queue = spawn(queue_actor, spec, registry);
+    queue = spawn(queue_actor, spec, registry, caf::actor{}, recovered_jobs{});
     run();
   }
 

@@ -62,11 +62,27 @@ test('a missing config file given with --config exits 2', { timeout: 20000 }, ()
   assert.match(r.err, /\/nonexistent\/iii-config.yaml: cannot read file/);
 });
 
-test('file_based is refused until troupe has a durable store', { timeout: 20000 }, () => {
-  const file = configFile(
-    'workers:\n  - name: iii-queue\n    config:\n      adapter:\n        name: builtin\n' +
-    '        config: { store_method: file_based, file_path: ./data }\n');
-  const r = troupe(['--config', file]);
-  assert.equal(r.status, 2);
-  assert.match(r.err, /store_method 'file_based' is not available/);
+function fileBasedConfig(dir) {
+  return configFile(
+    'workers:\n  - name: iii-worker-manager\n    config: { port: 0 }\n' +
+    '  - name: iii-queue\n    config:\n      adapter:\n        name: builtin\n' +
+    `        config: { store_method: file_based, file_path: "${dir}" }\n`);
+}
+
+test('a corrupted store file stops troupe with exit status 3 and names the file', { timeout: 20000 }, () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'troupe-store-'));
+  fs.writeFileSync(path.join(dir, 'troupe-queue.db'), 'this is not a database'.repeat(400));
+  const r = troupe(['--config', fileBasedConfig(dir)]);
+  assert.equal(r.status, 3, r.err);
+  assert.match(r.err, /cannot open the job store/);
+  assert.match(r.err, /troupe-queue\.db/);
+  assert.doesNotMatch(r.err, /listening/);
+});
+
+test('a store directory that cannot be created stops troupe with exit status 3', { timeout: 20000 }, () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'troupe-store-'));
+  fs.writeFileSync(path.join(dir, 'plain'), 'a file, not a directory');
+  const r = troupe(['--config', fileBasedConfig(path.join(dir, 'plain', 'store'))]);
+  assert.equal(r.status, 3, r.err);
+  assert.match(r.err, /cannot create store directory .*Not a directory/);
 });
