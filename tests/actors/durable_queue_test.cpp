@@ -1,0 +1,195 @@
+// A queue supervisor with a store actor (over the memory store, which the
+// test inspects directly): what reaches the store, and when; and recovery
+// of stored jobs at start.
+
+#include <algorithm>
+
+#include "actor_fixture.hpp"
+#include "actors/queue_actor.hpp"
+#include "actors/registry_actor.hpp"
+#include "actors/store_actor.hpp"
+
+using namespace troupe;
+using namespace troupe::testing;
+using namespace std::chrono_literals;
+using store::job_state;
+
+namespace {
+
+struct durable_queue_test : actor_fixture {
+  caf::actor registry = spawn(registry_actor, caf::actor{});
+  std::shared_ptr<owner_script> script = std::make_shared<owner_script>();
+  caf::actor owner = spawn(scripted_owner, script);
+  std::shared_ptr<store::job_store> db = store::make_memory_store();
+  caf::actor store_actor_hdl = spawn(store_actor, db);
+  caf::actor queue;
+  queue_config spec;
+
+  durable_queue_test() {
+    caf::anon_send(registry, register_function{"f", owner, {}, {}});
+    run();
+  }
+
+  void start(queue_config q, recovered_jobs recovered = {}) {
+    spec = std::move(q);
+    spec.name = "q";
+    queue = spawn(queue_actor, spec, registry, store_actor_hdl,
+                  std::move(recovered));
+    run();
+  }
+
+  std::string enqueue(const std::string& name, const std::string& group = "") {
+    auto x = make_job(spec, 1 << 20, "f",
+                      R"({"n":")" + name + R"(","g":")" + group + R"("})");
+    return ask<std::string>(queue, std::move(*x));
+  }
+
+  std::vector<store::stored_job> stored() {
+    auto all = db->load();
+    EXPECT_TRUE(all);
+    return all ? *all : std::vector<store::stored_job>{};
+  }
+
+  /// A stored job as the store would hand it back at start-up.
+  static store::stored_job stored_job(const std::string& name, job_state st,
+                                      const std::string& group = "",
+                                      int64_t due_at = 0) {
+    store::stored_job s;
+    s.id = "id-" + name;
+    s.queue = "q";
+    s.function_id = "f";
+    s.payload = R"({"n":")" + name + R"(","g":")" + group + R"("})";
+    s.group = group;
+    s.state = st;
+    s.due_at = due_at;
+    s.attempts = st == job_state::waiting ? 0 : 1;
+    return s;
+  }
+
+  std::vector<std::string> call_order() const {
+    std::vector<std::string> out;
+    for (auto& c : script->calls) {
+      auto from = c.data.find(R"("n":")") + 5;
+      out.push_back(c.data.substr(from, c.data.find('"', from) - from));
+    }
+    return out;
+  }
+};
+
+queue_config config(uint32_t max_retries, uint64_t backoff_ms) {
+  queue_config q;
+  q.concurrency = 2;
+  q.max_retries = max_retries;
+  q.backoff_ms = backoff_ms;
+  return q;
+}
+
+} // namespace
+
+TEST_F(durable_queue_test, receipt_only_after_the_put_is_committed) {
+  script->decide = [](const seen_call&) { return answer::hold; };
+  start(config(3, 10));
+  auto x = make_job(spec, 1 << 20, "f", "{}");
+  caf::scoped_actor self{sys};
+  auto h = self->request(queue, caf::infinite, *x);
+  // The supervisor asked the store; until the store runs, no receipt.
+  sched.run_once(); // queue handles the job
+  EXPECT_TRUE(stored().empty());
+  EXPECT_TRUE(script->calls.empty());
+  run();
+  auto s = stored();
+  ASSERT_EQ(s.size(), 1u);
+  EXPECT_EQ(s[0].id, x->id);
+  EXPECT_EQ(s[0].state, job_state::waiting);
+  std::string receipt;
+  h.receive([&](std::string& r) { receipt = r; },
+            [](caf::error& e) { ADD_FAILURE() << caf::to_string(e); });
+  EXPECT_EQ(receipt, x->id);
+  EXPECT_EQ(script->calls.size(), 1u);
+}
+
+TEST_F(durable_queue_test, success_removes_the_job) {
+  start(config(3, 10));
+  enqueue("a");
+  EXPECT_EQ(script->calls.size(), 1u);
+  EXPECT_TRUE(stored().empty());
+}
+
+TEST_F(durable_queue_test, failures_retries_and_the_dlq_are_stored) {
+  script->decide = [](const seen_call&) { return answer::fail; };
+  start(config(2, 1000));
+  auto id = enqueue("a");
+  auto s = stored();
+  ASSERT_EQ(s.size(), 1u);
+  EXPECT_EQ(s[0].state, job_state::delayed);
+  EXPECT_EQ(s[0].attempts, 1u);
+  EXPECT_GT(s[0].due_at, 0);
+  EXPECT_NE(s[0].last_error.find("scripted failure"), std::string::npos);
+  advance(1000ms);
+  s = stored();
+  ASSERT_EQ(s.size(), 1u);
+  EXPECT_EQ(s[0].state, job_state::dead);
+  EXPECT_EQ(s[0].attempts, 2u);
+  EXPECT_GT(s[0].failed_at, 0);
+  // Redrive: back to waiting with attempts reset (then fails again).
+  script->decide = [](const seen_call&) { return answer::hold; };
+  EXPECT_EQ(ask<uint64_t>(queue, atom::redrive_v, id), 1u);
+  run();
+  s = stored();
+  ASSERT_EQ(s.size(), 1u);
+  EXPECT_EQ(s[0].state, job_state::waiting);
+  EXPECT_EQ(s[0].attempts, 0u);
+}
+
+TEST_F(durable_queue_test, discard_deletes_the_stored_job) {
+  script->decide = [](const seen_call&) { return answer::fail; };
+  start(config(1, 10));
+  auto id = enqueue("a");
+  ASSERT_EQ(stored().size(), 1u);
+  EXPECT_EQ(ask<uint64_t>(queue, atom::discard_v, id), 1u);
+  run();
+  EXPECT_TRUE(stored().empty());
+}
+
+TEST_F(durable_queue_test, recovery_runs_waiting_jobs_in_order_and_parks_dead) {
+  auto jobs = std::make_shared<std::vector<store::stored_job>>();
+  jobs->push_back(stored_job("w1", job_state::waiting));
+  jobs->push_back(stored_job("d1", job_state::dead));
+  jobs->push_back(stored_job("w2", job_state::waiting));
+  // One at a time, so the calls show the dispatch order.
+  auto q = config(3, 10);
+  q.concurrency = 1;
+  start(q, jobs);
+  EXPECT_EQ(call_order(), (std::vector<std::string>{"w1", "w2"}));
+  auto dead = ask<std::vector<job>>(queue, atom::list_v, uint64_t{0},
+                                    uint64_t{10});
+  ASSERT_EQ(dead.size(), 1u);
+  EXPECT_EQ(dead[0].id, "id-d1");
+  EXPECT_EQ(ask<queue_stats>(queue, atom::stats_v).dlq, 1u);
+}
+
+TEST_F(durable_queue_test, recovered_delayed_job_waits_the_rest_of_its_delay) {
+  auto jobs = std::make_shared<std::vector<store::stored_job>>();
+  jobs->push_back(stored_job("late", job_state::delayed, "", now_ms() + 10000));
+  start(config(3, 10), jobs);
+  EXPECT_TRUE(script->calls.empty());
+  EXPECT_EQ(ask<queue_stats>(queue, atom::stats_v).delayed, 1u);
+  advance(9000ms);
+  EXPECT_TRUE(script->calls.empty());
+  advance(1100ms);
+  EXPECT_EQ(call_order(), (std::vector<std::string>{"late"}));
+}
+
+TEST_F(durable_queue_test, recovered_fifo_group_waits_behind_its_delayed_head) {
+  auto jobs = std::make_shared<std::vector<store::stored_job>>();
+  jobs->push_back(stored_job("a1", job_state::delayed, "a", now_ms() + 5000));
+  jobs->push_back(stored_job("a2", job_state::waiting, "a"));
+  jobs->push_back(stored_job("b1", job_state::waiting, "b"));
+  auto q = config(3, 10);
+  q.type = queue_type::fifo;
+  q.message_group_field = "g";
+  start(q, jobs);
+  EXPECT_EQ(call_order(), (std::vector<std::string>{"b1"}));
+  advance(5100ms);
+  EXPECT_EQ(call_order(), (std::vector<std::string>{"b1", "a1", "a2"}));
+}
