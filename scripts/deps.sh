@@ -2,7 +2,7 @@
 # Installs what troupe needs on Debian 12, only what is missing, so a second
 # run takes well under a second. Usage: scripts/deps.sh [--e2e]
 #   --e2e  also the Node.js packages of the end-to-end tests (tests/e2e)
-#          and of the examples (examples/).
+#          the examples (examples/) and the benchmarks (bench/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -30,7 +30,7 @@ fi
 
 if (( e2e )); then
   # npm ci only where package-lock.json changed since the last install.
-  for dir in tests/e2e examples; do
+  for dir in tests/e2e examples bench; do
     stamp=$dir/node_modules/.troupe-lock.sha256
     want=$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)
     if [[ ! -f "$stamp" || "$(cat "$stamp")" != "$want" ]]; then
