@@ -10,12 +10,16 @@ namespace troupe {
 void delivery_state::on_attempt(attempt& x) {
   auto timeout_ms = x.timeout_ms;
   auto id = x.job_id;
+  auto number = x.number;
   auto fn = x.function_id;
-  auto report = [this, id](invoke_result r) {
-    self->send(supervisor, attempt_done{id, r.ok, std::move(r.body)});
+  auto report = [this, id, number](invoke_result r) {
+    self->send(supervisor, attempt_done{id, number, r.ok, std::move(r.body)});
   };
+  // No request timeout here: the supervisor's sweep fails overdue attempts
+  // (one timer per queue instead of one per attempt), and a late answer is
+  // recognised by its attempt number and dropped.
   self
-    ->request(registry, std::chrono::milliseconds(timeout_ms),
+    ->request(registry, caf::infinite,
               invoke{std::move(x.function_id), std::move(x.payload), {}, {},
                      {}, timeout_ms})
     .then([report](invoke_result& r) { report(std::move(r)); },

@@ -1,6 +1,7 @@
-// A delivery actor runs one attempt of a job at a time for its queue
-// supervisor: it asks the registry to invoke the job's function, with the
-// queue's timeout_ms, and reports the outcome as attempt_done. Standard
+// A delivery actor runs attempts of jobs for its queue supervisor: it asks the
+// registry to invoke the job's function and reports the outcome as
+// attempt_done. The supervisor gives it one attempt at a time, and enforces
+// the queue's timeout_ms itself. Standard
 // queues keep a pool of `concurrency` of them; FIFO queues spawn one per
 // message group (a group actor) and stop it when the group is empty.
 #pragma once

@@ -68,6 +68,9 @@ struct unregister_trigger {
 /// A queue asks a delivery (or group) actor to run one attempt of a job.
 struct attempt {
   std::string job_id;
+  /// Attempts the job had made before this one; echoed in attempt_done so a
+  /// late answer to an earlier attempt is recognised.
+  uint32_t number = 0;
   std::string function_id;
   std::string payload;
   uint64_t timeout_ms = 0;
@@ -77,6 +80,7 @@ struct attempt {
 /// the error body when `!ok`.
 struct attempt_done {
   std::string job_id;
+  uint32_t number = 0;
   bool ok = false;
   std::string body;
 };
@@ -106,14 +110,14 @@ struct queue_stats {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, attempt& x) {
-  return f(caf::meta::type_name("troupe::attempt"), x.job_id, x.function_id,
-           x.payload, x.timeout_ms);
+  return f(caf::meta::type_name("troupe::attempt"), x.job_id, x.number,
+           x.function_id, x.payload, x.timeout_ms);
 }
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, attempt_done& x) {
-  return f(caf::meta::type_name("troupe::attempt_done"), x.job_id, x.ok,
-           x.body);
+  return f(caf::meta::type_name("troupe::attempt_done"), x.job_id, x.number,
+           x.ok, x.body);
 }
 
 template <class Inspector>

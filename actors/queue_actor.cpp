@@ -1,5 +1,6 @@
 #include "actors/queue_actor.hpp"
 
+#include <algorithm>
 #include <chrono>
 
 #include "actors/dead_letter_actor.hpp"
@@ -8,6 +9,7 @@
 #include "actors/type_ids.hpp"
 #include "base/errc.hpp"
 #include "base/log.hpp"
+#include "protocol/frames.hpp"
 #include "protocol/json_member.hpp"
 
 namespace troupe {
@@ -187,8 +189,9 @@ void queue_state::dispatch_standard() {
     idle.pop_back();
     auto x = std::move(ready.front());
     ready.pop_front();
-    start_attempt(child, x);
-    busy.emplace(child.address(), std::move(x));
+    auto since = start_attempt(child, x);
+    auto addr = child.address();
+    busy.emplace(std::move(addr), running{std::move(x), since, std::move(child)});
   }
 }
 
@@ -207,12 +210,50 @@ void queue_state::dispatch_fifo() {
     }
     gs.running = true;
     ++running_groups;
-    start_attempt(gs.actor, gs.jobs.front());
+    gs.since = start_attempt(gs.actor, gs.jobs.front());
   }
 }
 
-void queue_state::start_attempt(const caf::actor& child, const job& x) {
-  self->send(child, attempt{x.id, x.function_id, x.payload, spec.timeout_ms});
+std::chrono::steady_clock::time_point
+queue_state::start_attempt(const caf::actor& child, const job& x) {
+  self->send(child, attempt{x.id, x.attempts, x.function_id, x.payload,
+                            spec.timeout_ms});
+  if (!sweep_armed) {
+    sweep_armed = true;
+    // Timeouts are checked at 1/8 of timeout_ms (5 ms to 1 s): an attempt
+    // fails within timeout_ms plus that much.
+    auto tick = std::clamp<uint64_t>(spec.timeout_ms / 8, 5, 1000);
+    self->delayed_send(self, std::chrono::milliseconds(tick), atom::sweep_v);
+  }
+  return self->clock().now(); // the actor clock: virtual time in tests
+}
+
+void queue_state::on_sweep() {
+  sweep_armed = false;
+  auto now = self->clock().now();
+  auto limit = std::chrono::milliseconds(spec.timeout_ms);
+  std::vector<std::pair<caf::actor_addr, attempt_done>> overdue;
+  auto timed_out = [&](const job& x) {
+    return attempt_done{x.id, x.attempts, false,
+                        protocol::error_body_json(
+                          "timeout", "Invocation of " + x.function_id
+                                       + " timed out after "
+                                       + std::to_string(spec.timeout_ms)
+                                       + " ms")};
+  };
+  for (auto& [who, r] : busy)
+    if (now - r.since >= limit) overdue.emplace_back(who, timed_out(r.x));
+  for (auto& [who, group] : group_of) {
+    auto& gs = groups[group];
+    if (gs.running && now - gs.since >= limit)
+      overdue.emplace_back(who, timed_out(gs.jobs.front()));
+  }
+  for (auto& [who, done] : overdue) finish_attempt(who, done);
+  if (in_flight() > 0 && !sweep_armed) {
+    sweep_armed = true;
+    auto tick = std::clamp<uint64_t>(spec.timeout_ms / 8, 5, 1000);
+    self->delayed_send(self, std::chrono::milliseconds(tick), atom::sweep_v);
+  }
 }
 
 void queue_state::queue_group(const std::string& group, group_state& gs,
@@ -249,13 +290,19 @@ void queue_state::to_dead_letters(job&& x) {
 }
 
 void queue_state::on_attempt_done(attempt_done& x) {
-  auto sender = caf::actor_cast<caf::actor_addr>(self->current_sender());
+  finish_attempt(caf::actor_cast<caf::actor_addr>(self->current_sender()), x);
+}
+
+void queue_state::finish_attempt(const caf::actor_addr& sender,
+                                 attempt_done& x) {
   if (!fifo()) {
     auto i = busy.find(sender);
-    if (i == busy.end() || i->second.id != x.job_id) return;
-    auto j = std::move(i->second);
+    if (i == busy.end() || i->second.x.id != x.job_id
+        || i->second.x.attempts != x.number)
+      return; // a late answer to an attempt already timed out
+    auto j = std::move(i->second.x);
+    idle.push_back(std::move(i->second.child));
     busy.erase(i);
-    idle.push_back(caf::actor_cast<caf::actor>(sender));
     ++j.attempts;
     if (x.ok) {
       ++succeeded_total;
@@ -273,8 +320,9 @@ void queue_state::on_attempt_done(attempt_done& x) {
     if (g == group_of.end()) return;
     auto group = g->second;
     auto& gs = groups[group];
-    if (!gs.running || gs.jobs.empty() || gs.jobs.front().id != x.job_id)
-      return;
+    if (!gs.running || gs.jobs.empty() || gs.jobs.front().id != x.job_id
+        || gs.jobs.front().attempts != x.number)
+      return; // a late answer to an attempt already timed out
     gs.running = false;
     --running_groups;
     auto& j = gs.jobs.front();
@@ -348,8 +396,8 @@ void queue_state::on_child_down(const caf::down_msg& dm) {
   if (!fifo()) {
     if (auto i = busy.find(dm.source); i != busy.end()) {
       log::warn(log_name, "delivery actor died (", caf::to_string(dm.reason),
-                "); job ", i->second.id, " runs again, not charged");
-      ready.push_front(std::move(i->second));
+                "); job ", i->second.x.id, " runs again, not charged");
+      ready.push_front(std::move(i->second.x));
       busy.erase(i);
     } else {
       auto j = std::find_if(idle.begin(), idle.end(), [&](const caf::actor& a) {
@@ -431,7 +479,7 @@ void queue_state::check_drained() {
 
 std::vector<caf::actor> queue_state::on_children() const {
   std::vector<caf::actor> out{idle.begin(), idle.end()};
-  for (auto& kvp : busy) out.push_back(caf::actor_cast<caf::actor>(kvp.first));
+  for (auto& kvp : busy) out.push_back(kvp.second.child);
   for (auto& kvp : groups)
     if (kvp.second.actor) out.push_back(kvp.second.actor);
   return out;
@@ -450,6 +498,7 @@ caf::behavior queue_actor(caf::stateful_actor<queue_state>* self,
     [self](job& x) { return self->state.on_enqueue(x); },
     [self](atom::requeue, job& x) { self->state.on_requeue(x); },
     [self](attempt_done& x) { self->state.on_attempt_done(x); },
+    [self](atom::sweep) { self->state.on_sweep(); },
     [self](atom::retry, job& x) { self->state.on_retry(x); },
     [self](atom::retry, const std::string& group, const std::string& id) {
       self->state.on_group_retry(group, id);

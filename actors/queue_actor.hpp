@@ -12,6 +12,7 @@
 // charged an attempt.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <deque>
 #include <string>
@@ -45,6 +46,17 @@ struct queue_state {
     bool backing_off = false;
     /// The group is in `ready_groups`.
     bool queued = false;
+    /// When the running attempt started.
+    std::chrono::steady_clock::time_point since;
+  };
+
+  /// A job being attempted by a delivery actor of a standard queue.
+  struct running {
+    job x;
+    std::chrono::steady_clock::time_point since;
+    /// The (strong) handle: an actor nobody holds is terminated as
+    /// unreachable by CAF.
+    caf::actor child;
   };
 
   caf::event_based_actor* self = nullptr;
@@ -65,7 +77,7 @@ struct queue_state {
   // Standard queues.
   std::deque<job> ready;
   std::vector<caf::actor> idle;
-  std::unordered_map<caf::actor_addr, job> busy;
+  std::unordered_map<caf::actor_addr, running> busy;
 
   // FIFO queues.
   std::unordered_map<std::string, group_state> groups;
@@ -73,6 +85,9 @@ struct queue_state {
   std::unordered_map<caf::actor_addr, std::string> group_of;
   uint32_t running_groups = 0;
   uint64_t fifo_jobs = 0;
+
+  /// A timeout sweep is scheduled (only while attempts run).
+  bool sweep_armed = false;
 
   // Graceful stop.
   bool draining = false;
@@ -93,6 +108,8 @@ struct queue_state {
   /// Discards a dead job. Reply: 1 if it was in the DLQ, else 0.
   caf::result<uint64_t> on_discard(const std::string& id);
   void on_attempt_done(attempt_done& x);
+  /// Fails every attempt that has run longer than timeout_ms.
+  void on_sweep();
   void on_retry(job& x);
   void on_group_retry(const std::string& group, const std::string& job_id);
   void on_child_down(const caf::down_msg& dm);
@@ -110,7 +127,11 @@ private:
   void dispatch();
   void dispatch_standard();
   void dispatch_fifo();
-  void start_attempt(const caf::actor& child, const job& x);
+  /// Sends `x` to `child`; returns the start time.
+  std::chrono::steady_clock::time_point start_attempt(const caf::actor& child,
+                                                      const job& x);
+  /// Ends the attempt that `who` ran, with outcome `x`.
+  void finish_attempt(const caf::actor_addr& who, attempt_done& x);
   caf::actor spawn_child(const std::string& group);
   void queue_group(const std::string& group, group_state& gs, bool front);
   void next_in_group(const std::string& group, group_state& gs);

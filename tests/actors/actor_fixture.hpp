@@ -85,7 +85,9 @@ struct actor_fixture : ::testing::Test {
 };
 
 /// How a scripted owner answers one invoke.
-enum class answer { ok, fail, hold };
+/// hold: keep the call's promise (answer later with release());
+/// drop: never answer and keep nothing (like a worker that went silent).
+enum class answer { ok, fail, hold, drop };
 
 /// One invoke the scripted owner saw.
 struct seen_call {
@@ -136,6 +138,8 @@ inline caf::behavior scripted_owner(caf::event_based_actor* self,
           return invoke_result{true, R"({"done":true})"};
         case answer::fail:
           return engine_error("invocation_failed", "scripted failure");
+        case answer::drop:
+          return caf::delegated<invoke_result>{};
         default:
           script->calls.back().promise = self->make_response_promise();
           script->held.push_back(script->calls.size() - 1);

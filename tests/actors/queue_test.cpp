@@ -362,3 +362,54 @@ TEST_F(queue_test, fifo_enqueue_validation_uses_iii_texts) {
   EXPECT_NE(error_text(big.error()).find("exceeds the limit of 10 bytes"),
             std::string::npos);
 }
+
+TEST_F(queue_test, an_attempt_over_timeout_ms_fails_and_its_late_answer_is_dropped) {
+  script->decide = [](const seen_call&) { return answer::hold; };
+  auto q = standard(1, 2, 10);
+  q.timeout_ms = 80; // swept every 10 ms
+  start(q);
+  auto id = enqueue("a");
+  advance(70ms);
+  EXPECT_EQ(stats().failed_attempts_total, 0u);
+  advance(20ms);
+  // Failed as a timeout and retried (the second attempt is held too).
+  EXPECT_EQ(stats().failed_attempts_total, 1u);
+  advance(10ms);
+  ASSERT_EQ(script->calls.size(), 2u);
+  // The first attempt's answer arrives late: it must not count.
+  release(owner, true);
+  EXPECT_EQ(stats().succeeded_total, 0u);
+  EXPECT_EQ(stats().in_flight, 1u);
+  release(owner, true);
+  EXPECT_EQ(stats().succeeded_total, 1u);
+  EXPECT_TRUE(dead().empty());
+  (void) id;
+}
+
+TEST_F(queue_test, a_timed_out_fifo_job_keeps_its_group_waiting) {
+  script->decide = [](const seen_call&) { return answer::hold; };
+  auto q = fifo(2, 1, 10);
+  q.timeout_ms = 80;
+  start(q);
+  enqueue("a1", "a");
+  enqueue("a2", "a");
+  advance(100ms);
+  // a1 timed out on its only attempt: DLQ; a2 runs next.
+  auto d = dead();
+  ASSERT_EQ(d.size(), 1u);
+  EXPECT_NE(d[0].last_error.find("timed out after 80 ms"), std::string::npos);
+  EXPECT_EQ(call_order(), (std::vector<std::string>{"a1", "a2"}));
+}
+
+TEST_F(queue_test, a_delivery_actor_waiting_on_a_silent_owner_stays_alive) {
+  // Nothing but the supervisor refers to the delivery actor while its call
+  // is outstanding; it must not be collected as unreachable (and its job
+  // restarted over and over).
+  script->decide = [](const seen_call&) { return answer::drop; };
+  start(standard(2, 1, 10));
+  enqueue("a");
+  run();
+  EXPECT_EQ(script->calls.size(), 1u);
+  EXPECT_EQ(stats().in_flight, 1u);
+  EXPECT_EQ(ask<std::vector<caf::actor>>(queue, atom::children_v).size(), 2u);
+}
