@@ -94,7 +94,10 @@ engine::engine(caf::actor_system& sys, engine_config cfg,
   d.queues->max_payload_bytes = d.cfg.queue.max_payload_bytes;
   for (auto& q : d.cfg.queue.queues) {
     auto i = b->recovered.find(q.name);
-    auto sup = sys.spawn(queue_actor, q, d.registry, d.store,
+    queue_links links{d.registry, d.store,
+                      std::chrono::milliseconds(
+                        d.cfg.queue.startup_grace_ms)};
+    auto sup = sys.spawn(queue_actor, q, links,
                          i == b->recovered.end() ? recovered_jobs{}
                                                  : i->second);
     d.queues->queues.emplace(q.name, queue_entry{sup, q});

@@ -17,11 +17,12 @@ namespace troupe {
 // -- setup and teardown -------------------------------------------------------
 
 void queue_state::init(caf::event_based_actor* self_ptr, queue_config q,
-                       caf::actor reg, caf::actor store_actor) {
+                       queue_links links) {
   self = self_ptr;
   spec = std::move(q);
-  registry = std::move(reg);
-  store = std::move(store_actor);
+  registry = std::move(links.registry);
+  store = std::move(links.store);
+  grace_until = self->clock().now() + links.startup_grace;
   log_name = "queue " + spec.name;
   dead_letters = self->spawn(dead_letter_actor, spec.name,
                              caf::actor_cast<caf::actor>(self));
@@ -268,6 +269,13 @@ void queue_state::queue_group(const std::string& group, group_state& gs,
 
 // -- outcomes -----------------------------------------------------------------
 
+bool queue_state::waiting_for_workers(const std::string& error_body) const {
+  return self->clock().now() < grace_until
+         && error_body.find("\"function_not_found\"") != std::string::npos
+         && protocol::find_member(error_body, "code").value
+              == "function_not_found";
+}
+
 int64_t queue_state::charge_failure(job& x, std::string&& error_body) {
   ++failed_attempts_total;
   x.last_error = std::move(error_body);
@@ -303,10 +311,14 @@ void queue_state::finish_attempt(const caf::actor_addr& sender,
     auto j = std::move(i->second.x);
     idle.push_back(std::move(i->second.child));
     busy.erase(i);
-    ++j.attempts;
+    auto grace = !x.ok && waiting_for_workers(x.body);
+    if (!grace) ++j.attempts;
     if (x.ok) {
       ++succeeded_total;
       persist(store::store_write::kind::ack, j);
+    } else if (grace) {
+      ++delayed;
+      self->delayed_send(self, startup_retry, atom::retry_v, std::move(j));
     } else if (auto delay = charge_failure(j, std::move(x.body)); delay >= 0) {
       ++delayed;
       persist(store::store_write::kind::retry, j, now_ms() + delay);
@@ -326,13 +338,18 @@ void queue_state::finish_attempt(const caf::actor_addr& sender,
     gs.running = false;
     --running_groups;
     auto& j = gs.jobs.front();
-    ++j.attempts;
+    auto grace = !x.ok && waiting_for_workers(x.body);
+    if (!grace) ++j.attempts;
     if (x.ok) {
       ++succeeded_total;
       persist(store::store_write::kind::ack, j);
       gs.jobs.pop_front();
       --fifo_jobs;
       next_in_group(group, gs);
+    } else if (grace) {
+      gs.backing_off = true;
+      ++delayed;
+      self->delayed_send(self, startup_retry, atom::retry_v, group, j.id);
     } else if (auto delay = charge_failure(j, std::move(x.body)); delay >= 0) {
       // The group waits: later jobs of it must not overtake this one.
       gs.backing_off = true;
@@ -486,9 +503,9 @@ std::vector<caf::actor> queue_state::on_children() const {
 }
 
 caf::behavior queue_actor(caf::stateful_actor<queue_state>* self,
-                          queue_config q, caf::actor registry,
-                          caf::actor store, recovered_jobs recovered) {
-  self->state.init(self, std::move(q), std::move(registry), std::move(store));
+                          queue_config q, queue_links links,
+                          recovered_jobs recovered) {
+  self->state.init(self, std::move(q), std::move(links));
   if (recovered) self->state.recover(*recovered);
   self->set_down_handler(
     [self](caf::down_msg& dm) { self->state.on_child_down(dm); });

@@ -21,6 +21,7 @@
 
 #include <caf/actor.hpp>
 #include <caf/actor_addr.hpp>
+#include <caf/actor_clock.hpp>
 #include <caf/behavior.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/response_promise.hpp>
@@ -33,6 +34,20 @@
 #include "store/job_store.hpp"
 
 namespace troupe {
+
+/// How soon a job is tried again when its function is missing during the
+/// start-up grace period.
+constexpr std::chrono::milliseconds startup_retry{250};
+
+/// What a queue supervisor works with besides its own configuration.
+struct queue_links {
+  /// Answers invoke.
+  caf::actor registry;
+  /// The store actor; invalid for the in-memory store.
+  caf::actor store;
+  /// See queue_worker_config::startup_grace_ms.
+  std::chrono::milliseconds startup_grace{10000};
+};
 
 struct queue_state {
   /// One FIFO message group.
@@ -86,6 +101,9 @@ struct queue_state {
   uint32_t running_groups = 0;
   uint64_t fifo_jobs = 0;
 
+  /// Until then, a missing function is not charged (actor clock).
+  caf::actor_clock::time_point grace_until;
+
   /// A timeout sweep is scheduled (only while attempts run).
   bool sweep_armed = false;
 
@@ -95,8 +113,8 @@ struct queue_state {
 
   static inline const char* name = "troupe.queue";
 
-  void init(caf::event_based_actor* self_ptr, queue_config q, caf::actor reg,
-            caf::actor store_actor);
+  void init(caf::event_based_actor* self_ptr, queue_config q,
+            queue_links links);
   /// Takes over the jobs recovered from the store (ordered by seq).
   void recover(std::vector<store::stored_job>& jobs);
   bool fifo() const { return spec.type == queue_type::fifo; }
@@ -135,6 +153,8 @@ private:
   caf::actor spawn_child(const std::string& group);
   void queue_group(const std::string& group, group_state& gs, bool front);
   void next_in_group(const std::string& group, group_state& gs);
+  /// True while a function_not_found failure is not charged.
+  bool waiting_for_workers(const std::string& error_body) const;
   /// Counts the attempt; returns the delay before the next one, or -1 when
   /// the job is exhausted (its last_error is set either way).
   int64_t charge_failure(job& x, std::string&& error_body);
@@ -147,10 +167,9 @@ private:
 /// Jobs recovered from the store for one queue, handed over at spawn.
 using recovered_jobs = std::shared_ptr<std::vector<store::stored_job>>;
 
-/// REQUIRES: `q` is valid (config/ checked it); `registry` answers invoke;
-/// `store` is the store actor or invalid (in-memory); `recovered` may be null.
+/// REQUIRES: `q` is valid (config/ checked it); `recovered` may be null.
 caf::behavior queue_actor(caf::stateful_actor<queue_state>* self,
-                          queue_config q, caf::actor registry,
-                          caf::actor store, recovered_jobs recovered);
+                          queue_config q, queue_links links,
+                          recovered_jobs recovered);
 
 } // namespace troupe

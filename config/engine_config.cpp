@@ -408,7 +408,8 @@ class reader {
         {{"queue_configs",
           [&](const field& f) { return read_queues(f, out.queues); }},
          {"adapter", [&](const field& f) { return read_adapter(f, out); }},
-         {"max_payload_bytes", uint_into(out.max_payload_bytes, 1)}});
+         {"max_payload_bytes", uint_into(out.max_payload_bytes, 1)},
+         {"startup_grace_ms", uint_into(out.startup_grace_ms)}});
     if (!err
         && std::none_of(out.queues.begin(), out.queues.end(),
                         [](const auto& q) { return q.name == "default"; }))

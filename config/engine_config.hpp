@@ -69,6 +69,10 @@ struct queue_worker_config {
   std::string file_path;
   /// Largest payload an enqueue may carry (`max_payload_bytes`).
   size_t max_payload_bytes = 1024 * 1024;
+  /// For this long after start, an attempt that fails because no worker has
+  /// registered the function yet is not charged (`startup_grace_ms`): after
+  /// a restart, workers need a moment to reconnect. 0 turns it off.
+  uint64_t startup_grace_ms = 10000;
 };
 
 /// `troupe-cluster`: this node's place in a cluster of engines.

@@ -175,6 +175,12 @@ public:
 private:
   /// An error for the failed operation `what`, with SQLite's reason.
   caf::error fail(const std::string& what) const {
+    auto code = sqlite3_errcode(db_.get());
+    if (code == SQLITE_BUSY || code == SQLITE_LOCKED)
+      return store_error("store file '" + path_
+                         + "' is in use by another process (another troupe "
+                           "engine?): "
+                         + what + ": " + sqlite3_errmsg(db_.get()));
     return store_error("store file '" + path_ + "': " + what + ": "
                        + sqlite3_errmsg(db_.get()));
   }

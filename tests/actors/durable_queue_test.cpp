@@ -33,7 +33,7 @@ struct durable_queue_test : actor_fixture {
   void start(queue_config q, recovered_jobs recovered = {}) {
     spec = std::move(q);
     spec.name = "q";
-    queue = spawn(queue_actor, spec, registry, store_actor_hdl,
+    queue = spawn(queue_actor, spec, queue_links{registry, store_actor_hdl, {}},
                   std::move(recovered));
     run();
   }

@@ -26,17 +26,20 @@ struct queue_test : actor_fixture {
     run();
   }
 
-  void start(queue_config q) {
+  void start(queue_config q,
+             std::chrono::milliseconds grace = std::chrono::milliseconds{0}) {
     spec = std::move(q);
     if (spec.name.empty()) spec.name = "q";
-    queue = spawn(queue_actor, spec, registry, caf::actor{}, recovered_jobs{});
+    queue = spawn(queue_actor, spec, queue_links{registry, {}, grace},
+                  recovered_jobs{});
     run();
   }
 
   /// Enqueues a job whose payload is {"n":name,"g":group}; returns its id.
-  std::string enqueue(const std::string& name, const std::string& group = "") {
+  std::string enqueue(const std::string& name, const std::string& group = "",
+                      const std::string& fn = "f") {
     auto payload = R"({"n":")" + name + R"(","g":")" + group + R"("})";
-    auto x = make_job(spec, 1 << 20, "f", payload);
+    auto x = make_job(spec, 1 << 20, fn, payload);
     EXPECT_TRUE(x) << caf::to_string(x.error());
     return ask<std::string>(queue, std::move(*x));
   }
@@ -412,4 +415,23 @@ TEST_F(queue_test, a_delivery_actor_waiting_on_a_silent_owner_stays_alive) {
   EXPECT_EQ(script->calls.size(), 1u);
   EXPECT_EQ(stats().in_flight, 1u);
   EXPECT_EQ(ask<std::vector<caf::actor>>(queue, atom::children_v).size(), 2u);
+}
+
+TEST_F(queue_test, a_missing_function_is_not_charged_during_the_startup_grace) {
+  start(standard(1, 1, 10), std::chrono::milliseconds(2000));
+  // Nobody has registered "late" yet (workers still reconnecting).
+  enqueue("a", "", "late");
+  advance(600ms);
+  EXPECT_EQ(stats().failed_attempts_total, 0u);
+  EXPECT_TRUE(dead().empty());
+  caf::anon_send(registry, register_function{"late", owner, {}, {}});
+  run();
+  advance(250ms);
+  ASSERT_EQ(script->calls.size(), 1u);
+  EXPECT_EQ(stats().succeeded_total, 1u);
+  // After the grace period a missing function is an ordinary failure.
+  advance(2000ms);
+  enqueue("b", "", "nobody");
+  EXPECT_EQ(stats().failed_attempts_total, 1u);
+  EXPECT_EQ(dead().size(), 1u);
 }

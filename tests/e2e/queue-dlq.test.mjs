@@ -28,6 +28,9 @@ const slowFinished = [];
 
 const env = useEngine(
   {
+    // A job for a missing function must fail at once here, not wait out the
+    // start-up grace period that lets workers reconnect after a restart.
+    startupGraceMs: 0,
     queues: {
       'dlq-one': FAILING,
       'dlq-two': FAILING,
