@@ -4,6 +4,7 @@
 #include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
 
+#include "actors/http_router_actor.hpp"
 #include "actors/queue_actor.hpp"
 #include "actors/queue_directory.hpp"
 #include "actors/queue_functions_actor.hpp"
@@ -13,6 +14,7 @@
 #include "actors/type_ids.hpp"
 #include "base/errc.hpp"
 #include "base/log.hpp"
+#include "protocol/http_server.hpp"
 #include "protocol/ws_server.hpp"
 
 namespace troupe {
@@ -26,6 +28,9 @@ struct engine::impl {
   /// The store actor; invalid with the in-memory store.
   caf::actor store;
   std::unique_ptr<protocol::ws_server> workers;
+  /// The REST API (`iii-http`) and the actor serving `http` triggers.
+  caf::actor http_router;
+  std::unique_ptr<protocol::http_server> http;
   bool stopped = false;
 
   impl(caf::actor_system& s, engine_config c) : sys(s), cfg(std::move(c)) {}
@@ -141,7 +146,39 @@ caf::expected<uint16_t> engine::listen_workers() {
   return port;
 }
 
+caf::expected<uint16_t> engine::listen_http() {
+  auto& d = *impl_;
+  if (d.http)
+    return caf::make_error(errc::bad_config, "HTTP listener already open");
+  const auto& hc = d.cfg.http;
+  protocol::http_server_options opts;
+  opts.host = hc.host;
+  opts.port = hc.port;
+  opts.max_body_bytes = hc.max_body_bytes;
+  auto router = d.sys.spawn(http_router_actor, d.registry,
+                            std::chrono::milliseconds(hc.default_timeout_ms));
+  d.http = std::make_unique<protocol::http_server>(
+    opts, [router](protocol::http_request req,
+                   std::shared_ptr<protocol::http_responder> out) {
+      caf::anon_send(router, http_call{std::move(req), std::move(out)});
+    });
+  auto port = d.http->start();
+  if (!port) {
+    d.http.reset();
+    caf::anon_send_exit(router, caf::exit_reason::user_shutdown);
+    return port.error();
+  }
+  d.http_router = std::move(router);
+  log::info("engine", "serving http triggers on http://", hc.host, ":", *port);
+  return port;
+}
+
 caf::actor engine::registry() const { return impl_->registry; }
+
+caf::actor engine::queue(const std::string& name) const {
+  auto q = impl_->queues->find(name);
+  return q ? q->supervisor : caf::actor{};
+}
 
 const engine_config& engine::config() const { return impl_->cfg; }
 
@@ -174,6 +211,9 @@ void engine::stop(std::chrono::milliseconds grace) {
   }
   // 2. Closing the connections stops their session actors.
   if (d.workers) d.workers->stop();
+  if (d.http) d.http->stop();
+  if (d.http_router)
+    caf::anon_send_exit(d.http_router, caf::exit_reason::user_shutdown);
   // 3. Everything else.
   for (auto& kvp : d.queues->queues)
     caf::anon_send_exit(kvp.second.supervisor,

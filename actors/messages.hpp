@@ -3,12 +3,14 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include <caf/actor.hpp>
 #include <caf/meta/type_name.hpp>
 
 #include "actors/job.hpp"
+#include "protocol/http_server.hpp"
 
 namespace troupe {
 
@@ -63,6 +65,14 @@ struct register_trigger {
 struct unregister_trigger {
   std::string id;
   caf::actor owner;
+};
+
+/// One HTTP request for the HTTP router, from the server's I/O thread; the
+/// router answers through `responder`. Local only: the responder does not
+/// serialise, so this never crosses nodes.
+struct http_call {
+  protocol::http_request request;
+  std::shared_ptr<protocol::http_responder> responder;
 };
 
 /// A queue asks a delivery (or group) actor to run one attempt of a job.
@@ -164,6 +174,13 @@ typename Inspector::result_type inspect(Inspector& f, register_trigger& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, unregister_trigger& x) {
   return f(caf::meta::type_name("troupe::unregister_trigger"), x.id, x.owner);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, http_call& x) {
+  auto& r = x.request;
+  return f(caf::meta::type_name("troupe::http_call"), r.method, r.path,
+           r.query, r.headers, r.body);
 }
 
 

@@ -97,7 +97,7 @@ void session_state::handle(protocol::register_trigger_frame& x) {
               register_trigger{std::move(x.id), std::move(x.trigger_type),
                                std::move(x.function_id), std::move(x.config),
                                std::move(x.metadata), caf::actor{self}})
-    .then([](caf::unit_t) {},
+    .then([] {},
           [this, id, type, fn](caf::error& err) {
             auto msg = error_text(err);
             log::warn(log_name, "trigger ", id, " (", type, ") for ", fn,

@@ -63,5 +63,7 @@ CAF_BEGIN_TYPE_ID_BLOCK(troupe, caf::first_custom_type_id)
   CAF_ADD_ATOM(troupe, troupe::atom, persist, "persist")
   /// The store actor commits what it has collected.
   CAF_ADD_ATOM(troupe, troupe::atom, flush, "flush")
+  /// An HTTP request for the HTTP router (local only).
+  CAF_ADD_TYPE_ID(troupe, (troupe::http_call))
 
 CAF_END_TYPE_ID_BLOCK(troupe)

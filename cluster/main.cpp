@@ -152,7 +152,7 @@ int main(int argc, char** argv) {
                    ? args.threads
                    : static_cast<int>(
                      std::max(2u, std::thread::hardware_concurrency()));
-  sys_cfg.set("scheduler.max-threads", threads);
+  troupe::tune_scheduler(sys_cfg, threads);
   sys_cfg.set("logger.file-verbosity", caf::atom("quiet"));
   sys_cfg.set("logger.console-verbosity", caf::atom("quiet"));
   caf::actor_system sys{sys_cfg};

@@ -20,6 +20,11 @@ sigset_t stop_signals() {
 
 } // namespace
 
+void tune_scheduler(caf::actor_system_config& cfg, int threads) {
+  cfg.set("scheduler.max-threads", threads);
+  cfg.set("work-stealing.moderate-poll-attempts", 0);
+}
+
 void block_stop_signals() {
   auto set = stop_signals();
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
@@ -34,14 +39,14 @@ int run_node(caf::actor_system& sys, const engine_config& cfg) {
     return 3;
   }
   auto& eng = **started;
-  if (auto port = eng.listen_workers(); !port) {
+  // HTTP first: once the worker listener's line is logged, both serve.
+  auto port = cfg.http.enabled ? eng.listen_http() : uint16_t{0};
+  if (port) port = eng.listen_workers();
+  if (!port) {
     log::error("node", sys.render(port.error()));
     eng.stop();
     return 1;
   }
-  if (cfg.http.enabled)
-    log::warn("node", "iii-http is configured, but this version of troupe "
-                      "does not serve HTTP triggers yet");
   auto set = stop_signals();
   int sig = 0;
   sigwait(&set, &sig);

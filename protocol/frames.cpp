@@ -8,6 +8,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "protocol/json_member.hpp"
+
 namespace troupe::protocol {
 
 namespace {
@@ -15,33 +17,6 @@ namespace {
 // ordered_json keeps members in their original order, so payloads reach the
 // handler with the keys as the caller wrote them (JS objects are ordered).
 using json = nlohmann::ordered_json;
-
-/// Deeper JSON is rejected before parsing: nlohmann's dump() recurses, and
-/// a frame of a million `[` would otherwise overflow the stack.
-constexpr size_t max_depth = 512;
-
-/// True when `text` nests arrays/objects deeper than `max_depth`. Brackets
-/// inside strings do not count. Only meant for text that is then parsed.
-bool too_deep(std::string_view text) {
-  size_t depth = 0;
-  bool in_string = false;
-  for (size_t i = 0; i < text.size(); ++i) {
-    char c = text[i];
-    if (in_string) {
-      if (c == '\\')
-        ++i;
-      else if (c == '"')
-        in_string = false;
-    } else if (c == '"') {
-      in_string = true;
-    } else if (c == '[' || c == '{') {
-      if (++depth > max_depth) return true;
-    } else if ((c == ']' || c == '}') && depth > 0) {
-      --depth;
-    }
-  }
-  return false;
-}
 
 /// The raw JSON text of `v`. Never throws on bad UTF-8 (the parser rejects
 /// it anyway); the replacement character stands in.
@@ -295,9 +270,10 @@ frame_parser parser_for(std::string_view type) {
 }
 
 frame parse_frame_impl(std::string_view text) {
-  if (too_deep(text))
+  if (nested_deeper_than(text, max_json_depth))
     return make_bad("bad_json", "JSON nests deeper than "
-                                    + std::to_string(max_depth) + " levels");
+                                    + std::to_string(max_json_depth)
+                                    + " levels");
   auto j = json::parse(text.begin(), text.end(), nullptr, false);
   if (j.is_discarded()) return make_bad("bad_json", "frame is not valid JSON");
   if (!j.is_object())

@@ -1,8 +1,10 @@
 // Reads one top-level member of a JSON object held as text, for the few
 // places where the engine must look inside a payload (a FIFO queue's group
-// field, a worker's name). Never throws.
+// field, a worker's name), and guards parsers against deep nesting. Never
+// throws.
 #pragma once
 
+#include <cstddef>
 #include <string>
 #include <string_view>
 
@@ -29,5 +31,13 @@ struct member {
 
 /// Looks up `key` among the top-level members of the JSON object `json`.
 member find_member(std::string_view json, std::string_view key);
+
+/// Deeper JSON is rejected before parsing: nlohmann's dump() recurses, and a
+/// text of a million `[` would otherwise overflow the stack.
+constexpr size_t max_json_depth = 512;
+
+/// True when `text` nests arrays/objects deeper than `max_depth`. Brackets
+/// inside strings do not count. Only meant for text that is then parsed.
+bool nested_deeper_than(std::string_view text, size_t max_depth);
 
 } // namespace troupe::protocol

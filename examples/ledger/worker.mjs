@@ -29,8 +29,8 @@ const db = {
   },
 }
 
-// In the guide this function has an HTTP trigger (POST). troupe has no HTTP
-// triggers yet, so run.mjs calls it directly with a request-shaped payload.
+// In the guide this function has an HTTP trigger (POST); run.mjs calls it
+// directly with a request-shaped payload (see ../order-pipeline for HTTP).
 iii.registerFunction('transactions::submit', async (req) => {
   const { account_id, type, amount } = req.body
 

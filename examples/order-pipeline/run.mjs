@@ -1,12 +1,13 @@
-// Drives the order-pipeline example: creates orders through orders::create
-// (as `POST /orders` would, once troupe has HTTP triggers), then waits until
-// every order was charged once, mailed once and tracked by analytics.
+// Drives the order-pipeline example: creates orders with `POST /orders` on
+// troupe's REST API (iii-http), then waits until every order was charged
+// once, mailed once and tracked by analytics.
 // Exit status 0 when all is right, else 1.
 //   node examples/order-pipeline/run.mjs   (troupe must be running; see README.md)
 import { iii, seen } from './worker.mjs'
 import { statsReader, waitUntil } from '../driver.mjs'
 
 const url = process.env.III_URL ?? 'ws://127.0.0.1:49134'
+const api = process.env.III_HTTP_URL ?? 'http://127.0.0.1:3111'
 const ORDERS = 20
 const TIMEOUT_MS = Number(process.env.EXAMPLE_TIMEOUT_MS ?? 30000) // email retries wait 2 s by default
 
@@ -15,24 +16,35 @@ const queueStats = statsReader(iii, url, 'order-pipeline')
 
 const idle = (s) => s.waiting + s.in_flight + s.delayed === 0
 
+/// `POST /orders` with a JSON body; resolves {status, body}.
+async function postOrder(order) {
+  const res = await fetch(`${api}/orders`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(order),
+    signal: AbortSignal.timeout(10000),
+  }).catch((err) => {
+    throw new Error(`POST ${api}/orders failed (${err.cause?.message ?? err.message}); is troupe serving iii-http there?`)
+  })
+  return { status: res.status, body: await res.json().catch(() => null) }
+}
+
 async function main() {
+  // This round trip also makes sure the engine has the worker's http trigger:
+  // a connection's registrations are handled before its later calls.
   const before = { payment: await queueStats('payment'), email: await queueStats('email') }
 
-  // All the "HTTP requests" at once, as concurrent clients would send them.
+  // All the HTTP requests at once, as concurrent clients would send them.
   const started = Date.now()
   const responses = await Promise.all(
     Array.from({ length: ORDERS }, (_, i) =>
-      iii.trigger({
-        function_id: 'orders::create',
-        payload: { body: { email: `customer${i + 1}@example.com`, total: 10 + i, items: [`sku-${i + 1}`] } },
-        timeoutMs: 10000,
-      }),
+      postOrder({ email: `customer${i + 1}@example.com`, total: 10 + i, items: [`sku-${i + 1}`] }),
     ),
   )
-  const bad = responses.find((r) => r?.status_code !== 201 || typeof r.body?.orderId !== 'string')
-  if (bad) throw new Error(`orders::create answered ${JSON.stringify(bad)}`)
+  const bad = responses.find((r) => r.status !== 201 || typeof r.body?.orderId !== 'string')
+  if (bad) throw new Error(`POST /orders answered ${bad.status} ${JSON.stringify(bad.body)}`)
   const orderIds = responses.map((r) => r.body.orderId)
-  console.log(`created ${orderIds.length} orders in ${Date.now() - started} ms (every answer 201 {orderId})`)
+  console.log(`created ${orderIds.length} orders in ${Date.now() - started} ms (every POST /orders answered 201 {orderId})`)
 
   const done = () =>
     seen.payments.size === ORDERS && seen.confirmations.size === ORDERS && seen.analytics.size === ORDERS

@@ -26,8 +26,7 @@ export const seen = {
 }
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
 
-// In the guide this function has an HTTP trigger (POST /orders). troupe has
-// no HTTP triggers yet, so run.mjs calls it with a request-shaped payload.
+// The guide's API function, served at `POST /orders` by the trigger below.
 iii.registerFunction('orders::create', async (req) => {
   const order = { id: crypto.randomUUID(), ...req.body }
 
@@ -51,6 +50,12 @@ iii.registerFunction('orders::create', async (req) => {
 
   logger.info('Order created', { orderId: order.id })
   return { status_code: 201, body: { orderId: order.id } }
+})
+
+iii.registerTrigger({
+  type: 'http',
+  function_id: 'orders::create',
+  config: { api_path: '/orders', http_method: 'POST' },
 })
 
 // payment queue (FIFO by orderId, concurrency 2).

@@ -1,7 +1,8 @@
 // Embedding troupe in a CAF application. An `engine` runs inside the
 // application's own caf::actor_system: it spawns the registry and queue
 // actors from an engine_config and, on request, opens the worker WebSocket
-// listener. The `troupe` binary is a thin main over this class.
+// listener and the REST API for `http` triggers. The `troupe` binary is a
+// thin main over this class.
 //
 //   caf::actor_system_config cfg;
 //   troupe::engine::configure(cfg);          // message types, error category
@@ -9,6 +10,7 @@
 //   auto eng = troupe::engine::start(sys, troupe::default_engine_config());
 //   if (!eng) ...                            // e.g. the store cannot open
 //   auto port = (*eng)->listen_workers();    // caf::expected<uint16_t>
+//   auto http = (*eng)->listen_http();       // optional: iii-http
 //   ...
 //   (*eng)->stop();                          // before sys goes away
 #pragma once
@@ -56,9 +58,17 @@ public:
   /// bound port.
   caf::expected<uint16_t> listen_workers();
 
+  /// Opens the REST API listener (`iii-http`) and serves workers' `http`
+  /// triggers on it. Returns the bound port.
+  caf::expected<uint16_t> listen_http();
+
   /// The registry: send it `invoke` to call any registered function, or
   /// `register_function` to serve one from an actor of your own.
   caf::actor registry() const;
+
+  /// The supervisor of queue `name` (send it a job made with make_job() to
+  /// enqueue; the reply is the receipt id), or an invalid handle.
+  caf::actor queue(const std::string& name) const;
 
   /// The configuration the engine runs with.
   const engine_config& config() const;

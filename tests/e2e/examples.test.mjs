@@ -1,7 +1,9 @@
 // The runnable examples (examples/*/): each one's own iii-config.yaml is
-// loaded by a fresh engine (port and retry delays shortened through the
+// loaded by a fresh engine (free ports and shorter retry delays through the
 // config's ${VAR:default} placeholders), then `node examples/<name>/run.mjs`
-// must exit 0. The examples use their own node_modules (examples/).
+// must exit 0, with III_URL (and III_HTTP_URL when the engine serves
+// iii-http) pointing at that engine. The examples use their own node_modules
+// (examples/).
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -39,13 +41,23 @@ async function runExample(name, env) {
   requireExampleDeps();
   const configPath = path.join(examples, name, 'iii-config.yaml');
   // startEngine passes its own --config first; troupe takes the last one.
-  const engine = await startEngine({ args: ['--config', configPath], env: { III_PORT: '0', ...env } });
+  const engine = await startEngine({
+    args: ['--config', configPath],
+    env: { III_PORT: '0', III_HTTP_PORT: '0', ...env },
+  });
   assert.match(engine.logs(), new RegExp(`starting with ${configPath.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
 
   const proc = track(
     spawn(process.execPath, [path.join(examples, name, 'run.mjs')], {
       cwd: repo,
-      env: { ...process.env, ...env, III_URL: engine.url, OTEL_ENABLED: 'false', EXAMPLE_TIMEOUT_MS: '20000' },
+      env: {
+        ...process.env,
+        ...env,
+        III_URL: engine.url,
+        ...(engine.httpUrl ? { III_HTTP_URL: engine.httpUrl } : {}),
+        OTEL_ENABLED: 'false',
+        EXAMPLE_TIMEOUT_MS: '20000',
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     }),
   );
@@ -78,7 +90,8 @@ test('examples/bulk-email: concurrency 3, 429s retried, every email sent once', 
   assert.match(out, /bulk-email example OK/);
 });
 
-test('examples/order-pipeline: payment, email and analytics for every order', { timeout: 60000 }, async () => {
+test('examples/order-pipeline: POST /orders, then payment, email and analytics for every order', { timeout: 60000 }, async () => {
   const out = await runExample('order-pipeline', { EMAIL_BACKOFF_MS: '200', PAYMENT_BACKOFF_MS: '100' });
+  assert.match(out, /every POST \/orders answered 201/);
   assert.match(out, /order-pipeline example OK/);
 });

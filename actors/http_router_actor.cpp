@@ -1,0 +1,181 @@
+#include "actors/http_router_actor.hpp"
+
+#include <algorithm>
+
+#include <caf/sec.hpp>
+
+#include "actors/call_error.hpp"
+#include "actors/type_ids.hpp"
+#include "base/errc.hpp"
+#include "base/log.hpp"
+#include "base/uuid.hpp"
+
+namespace troupe {
+
+namespace {
+
+constexpr auto log_name = "http";
+
+/// "GET /hello/:name" for the logs.
+std::string describe(const protocol::http_route& r) {
+  std::string out = r.method + " ";
+  for (auto& segment : r.segments)
+    out += "/" + segment;
+  return out;
+}
+
+/// A random hex id that ties a 500 answer to its log line.
+std::string make_error_id() {
+  auto id = make_uuid();
+  id.erase(std::remove(id.begin(), id.end(), '-'), id.end());
+  return id;
+}
+
+using responder_ptr = std::shared_ptr<protocol::http_responder>;
+
+void answer_failure(const responder_ptr& out, const std::string& what,
+                    const std::string& error_body) {
+  auto error_id = make_error_id();
+  log::warn(log_name, what, " failed (error_id ", error_id, "): ", error_body);
+  out->respond(protocol::response_from_error(error_body, error_id));
+}
+
+} // namespace
+
+void http_router_state::init(caf::event_based_actor* self_ptr,
+                             caf::actor registry_hdl,
+                             std::chrono::milliseconds default_timeout) {
+  self = self_ptr;
+  registry = std::move(registry_hdl);
+  timeout = default_timeout;
+  self->send(registry, atom::provide_v, std::string{"http"}, caf::actor{self});
+}
+
+caf::result<void>
+http_router_state::on_register_trigger(const register_trigger& x) {
+  auto r = protocol::parse_http_route(x.config);
+  if (!r) return std::move(r.error());
+  auto key = protocol::route_key(*r);
+  for (auto& [other_key, e] : routes)
+    if (other_key != key && e.trigger_id != x.id
+        && protocol::routes_conflict(e.route, *r))
+      return caf::make_error(errc::bad_frame,
+                             "route " + describe(*r) + " conflicts with "
+                                 + describe(e.route) + " (function "
+                                 + e.function_id
+                                 + "): same path shape, different parameter "
+                                   "names");
+  on_unregister_trigger(unregister_trigger{x.id, x.owner});
+  if (auto old = routes.find(key); old != routes.end()) {
+    log::info(log_name, "route ", describe(*r), " taken over by ",
+              x.function_id, " (was ", old->second.function_id,
+              "; the last registration wins)");
+    by_trigger.erase(old->second.trigger_id);
+  } else {
+    log::info(log_name, "route ", describe(*r), " -> ", x.function_id);
+  }
+  by_trigger[x.id] = key;
+  routes[key]
+      = route_entry{std::move(*r), x.id, x.owner, x.function_id, x.metadata};
+  return caf::unit;
+}
+
+void http_router_state::on_unregister_trigger(const unregister_trigger& x) {
+  auto i = by_trigger.find(x.id);
+  if (i == by_trigger.end()) return;
+  auto r = routes.find(i->second);
+  if (r != routes.end() && r->second.trigger_id == x.id
+      && r->second.owner == x.owner) {
+    log::info(log_name, "route ", describe(r->second.route), " removed");
+    routes.erase(r);
+  }
+  by_trigger.erase(i);
+}
+
+const http_router_state::route_entry*
+http_router_state::find(const std::string& method,
+                        const std::vector<std::string_view>& segments,
+                        protocol::http_params& params) const {
+  const route_entry* best = nullptr;
+  protocol::http_params candidate;
+  for (auto& kvp : routes) {
+    auto& e = kvp.second;
+    if (e.route.method != method
+        || !protocol::match_route(e.route, segments, candidate))
+      continue;
+    if (!best || protocol::more_specific(e.route, best->route)) {
+      best = &e;
+      params.swap(candidate);
+    }
+  }
+  return best;
+}
+
+const http_router_state::route_entry*
+http_router_state::find(const protocol::http_request& req,
+                        protocol::http_params& params) const {
+  auto segments = protocol::split_path(req.path);
+  auto found = find(req.method, segments, params);
+  if (!found && req.method == "HEAD") found = find("GET", segments, params);
+  return found;
+}
+
+void http_router_state::on_http_call(http_call& x) {
+  auto out = std::move(x.responder);
+  if (!out) return; // cannot answer (never sent by the server)
+  auto& req = x.request;
+  protocol::http_params params;
+  auto r = find(req, params);
+  if (!r) {
+    out->respond(protocol::error_response(404, "NOT_FOUND", "Not Found"));
+    return;
+  }
+  auto data = protocol::http_request_json(req, r->route, params);
+  if (!data) {
+    out->respond(
+        protocol::error_response(400, "BAD_REQUEST", error_text(data.error())));
+    return;
+  }
+  auto fn = r->function_id;
+  auto what = req.method + " " + req.path + " -> " + fn;
+  auto timeout_ms = static_cast<uint64_t>(timeout.count());
+  self->request(registry, timeout,
+                invoke{fn, std::move(*data), r->metadata, {}, {}, timeout_ms})
+      .then(
+          [out, what](invoke_result& res) {
+            if (res.ok)
+              out->respond(protocol::response_from_result(res.body));
+            else
+              answer_failure(out, what, res.body);
+          },
+          [out, what, fn, timeout_ms](caf::error& err) {
+            if (err != caf::sec::request_timeout) {
+              answer_failure(out, what,
+                             request_failure(err, fn, timeout_ms).body);
+              return;
+            }
+            log::warn(log_name, what, ": no answer within ", timeout_ms,
+                      " ms (504)");
+            out->respond(protocol::error_response(
+                504, "TIMEOUT",
+                "the function did not answer within "
+                    + std::to_string(timeout_ms) + " ms"));
+          });
+}
+
+caf::behavior http_router_actor(caf::stateful_actor<http_router_state>* self,
+                                caf::actor registry,
+                                std::chrono::milliseconds default_timeout) {
+  self->state.init(self, std::move(registry), default_timeout);
+  return {
+      [self](const register_trigger& x) {
+        return self->state.on_register_trigger(x);
+      },
+      [self](const unregister_trigger& x) {
+        self->state.on_unregister_trigger(x);
+      },
+      [self](http_call& x) { self->state.on_http_call(x); },
+  };
+}
+
+} // namespace troupe
