@@ -53,14 +53,20 @@ namespace {
 caf::expected<std::unordered_map<std::string, recovered_jobs>>
 load_jobs(store::job_store& db, const engine_config& cfg) {
   auto t0 = std::chrono::steady_clock::now();
-  auto jobs = db.load();
-  if (!jobs) return jobs.error();
   std::unordered_map<std::string, recovered_jobs> by_queue;
-  for (auto& x : *jobs) {
-    auto& list = by_queue[x.queue];
-    if (!list) list = std::make_shared<std::vector<store::stored_job>>();
-    list->push_back(std::move(x));
-  }
+  size_t total = 0;
+  recovered_jobs* last = nullptr; // jobs tend to come in runs of one queue
+  std::string last_queue;
+  auto err = db.for_each_job([&](store::stored_job&& x) {
+    ++total;
+    if (!last || x.queue != last_queue) {
+      last_queue = x.queue;
+      last = &by_queue[x.queue];
+      if (!*last) *last = std::make_shared<std::vector<store::stored_job>>();
+    }
+    (*last)->push_back(std::move(x));
+  });
+  if (err) return err;
   for (auto& [name, list] : by_queue)
     if (!cfg.find_queue(name))
       log::warn("engine", list->size(), " stored jobs belong to queue '",
@@ -69,7 +75,7 @@ load_jobs(store::job_store& db, const engine_config& cfg) {
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
               std::chrono::steady_clock::now() - t0)
               .count();
-  log::info("engine", "loaded ", jobs->size(), " stored jobs from ",
+  log::info("engine", "loaded ", total, " stored jobs from ",
             cfg.queue.file_path, " in ", ms, " ms");
   return by_queue;
 }

@@ -5,6 +5,7 @@
 // the handler's first start.
 //
 //   build/bench/core_bench [--jobs N] [--only NAME] [--store in_memory|file_based|both]
+//   build/bench/core_bench --recovery N # start-up with N stored jobs
 //   build/bench/core_bench --memory N   # RSS with N waiting 100-byte jobs
 //                                       # (in_memory and file_based), then
 //                                       # the recovery time of those N jobs
@@ -34,6 +35,8 @@
 #include "actors/job.hpp"
 #include "actors/type_ids.hpp"
 #include "base/log.hpp"
+#include "base/uuid.hpp"
+#include "store/job_store.hpp"
 #include "cluster/node.hpp"
 #include "troupe/engine.hpp"
 
@@ -267,7 +270,7 @@ void memory_and_recovery(size_t n, store_method method) {
       queue_stats st;
       self->request(q, caf::infinite, atom::stats_v)
         .receive([&](queue_stats& x) { st = x; }, [](caf::error&) {});
-      if (st.waiting + st.in_flight >= n) break;
+      if (st.waiting + st.in_flight + st.delayed >= n) break;
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
     auto secs = std::chrono::duration<double>(clock_type::now() - t0).count();
@@ -278,10 +281,69 @@ void memory_and_recovery(size_t n, store_method method) {
   std::filesystem::remove_all(dir);
 }
 
+/// Writes `n` waiting jobs straight into a SQLite store, then times how
+/// long engine::start and the queue take until every job is back.
+void recovery(size_t n) {
+  auto dir = std::filesystem::temp_directory_path()
+             / ("troupe-core-bench-rec-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  {
+    auto db = store::open_sqlite_store(dir.string());
+    if (!db) {
+      std::fprintf(stderr, "%s\n", caf::to_string(db.error()).c_str());
+      std::exit(1);
+    }
+    std::vector<store::store_write> batch;
+    for (size_t i = 0; i < n; ++i) {
+      store::store_write w;
+      w.op = store::store_write::kind::put;
+      w.job.id = make_uuid();
+      w.job.queue = "bench";
+      w.job.function_id = "bench::job";
+      w.job.payload = payload(i, 0, 0);
+      batch.push_back(std::move(w));
+      if (batch.size() == 5000 || i + 1 == n) {
+        if (auto r = (*db)->apply(batch); !r) std::exit(1);
+        batch.clear();
+      }
+    }
+  }
+  scenario sc;
+  sc.concurrency = 1;
+  sc.store = store_method::file_based;
+  auto cfg = bench_config(sc, dir.string());
+  caf::actor_system_config sys_cfg;
+  engine::configure(sys_cfg);
+  tune_scheduler(sys_cfg, 2);
+  caf::actor_system sys{sys_cfg};
+  auto t0 = clock_type::now();
+  auto eng = engine::start(sys, cfg);
+  if (!eng) std::exit(1);
+  auto t1 = clock_type::now();
+  auto q = (*eng)->queue("bench");
+  {
+    caf::scoped_actor self{sys};
+    for (;;) {
+      queue_stats st;
+      self->request(q, caf::infinite, atom::stats_v)
+        .receive([&](queue_stats& x) { st = x; }, [](caf::error&) {});
+      if (st.waiting + st.in_flight + st.delayed >= n) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+  }
+  auto t2 = clock_type::now();
+  auto secs = [](auto d) { return std::chrono::duration<double>(d).count(); };
+  std::printf("recovery: %zu stored jobs: engine::start (open + load) %.2f s, "
+              "back in their queue %.2f s after start\n",
+              n, secs(t1 - t0), secs(t2 - t0));
+  (*eng)->stop(std::chrono::milliseconds(100));
+  std::filesystem::remove_all(dir);
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
-  log::set_level(log::level::warn);
+  log::set_level(getenv("TROUPE_BENCH_LOG") ? log::level::info : log::level::warn);
   size_t n = 200000;
   std::string only;
   std::string stores = "both";
@@ -290,7 +352,10 @@ int main(int argc, char** argv) {
     if (k == "--jobs") n = std::strtoull(argv[i + 1], nullptr, 10);
     else if (k == "--only") only = argv[i + 1];
     else if (k == "--store") stores = argv[i + 1];
-    else if (k == "--memory") {
+    else if (k == "--recovery") {
+      recovery(std::strtoull(argv[i + 1], nullptr, 10));
+      return 0;
+    } else if (k == "--memory") {
       auto m = std::strtoull(argv[i + 1], nullptr, 10);
       memory_and_recovery(m, store_method::in_memory);
       memory_and_recovery(m, store_method::file_based);

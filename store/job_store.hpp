@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -98,9 +99,15 @@ public:
   virtual caf::expected<std::vector<uint64_t>>
   apply(std::vector<store_write>& batch) = 0;
 
-  /// Every stored job, ordered by (queue, seq): per queue (and so per FIFO
-  /// group) in enqueue order, requeued jobs behind the others.
-  virtual caf::expected<std::vector<stored_job>> load() = 0;
+  /// Calls `each` with every stored job in seq order: per queue (and so per
+  /// FIFO group) in enqueue order, requeued jobs behind the others. What the
+  /// engine uses at start-up: each job is handed over once, never copied or
+  /// sorted. Stops at the first error.
+  virtual caf::error
+  for_each_job(const std::function<void(stored_job&&)>& each) = 0;
+
+  /// Every stored job, ordered by (queue, seq) (for_each_job, collected).
+  caf::expected<std::vector<stored_job>> load();
 
   /// How many jobs are stored in each state.
   virtual caf::expected<state_counts> count() = 0;

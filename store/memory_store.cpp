@@ -28,16 +28,19 @@ public:
     return seqs;
   }
 
-  caf::expected<std::vector<stored_job>> load() override {
-    std::vector<stored_job> result;
-    result.reserve(jobs_.size());
+  caf::error
+  for_each_job(const std::function<void(stored_job&&)>& each) override {
+    std::vector<const stored_job*> order;
+    order.reserve(jobs_.size());
     for (auto& kvp : jobs_)
-      result.push_back(kvp.second);
-    std::sort(result.begin(), result.end(),
-              [](const stored_job& x, const stored_job& y) {
-                return std::tie(x.queue, x.seq) < std::tie(y.queue, y.seq);
+      order.push_back(&kvp.second);
+    std::sort(order.begin(), order.end(),
+              [](const stored_job* x, const stored_job* y) {
+                return x->seq < y->seq;
               });
-    return result;
+    for (auto* x : order)
+      each(stored_job{*x});
+    return {};
   }
 
   caf::expected<state_counts> count() override {

@@ -120,13 +120,13 @@ public:
     return seqs;
   }
 
-  caf::expected<std::vector<stored_job>> load() override {
-    std::vector<stored_job> result;
+  caf::error
+  for_each_job(const std::function<void(stored_job&&)>& each) override {
     auto x = load_.get();
     stmt_scope scope{load_};
     int rc;
+    stored_job job;
     while ((rc = sqlite3_step(x)) == SQLITE_ROW) {
-      auto& job = result.emplace_back();
       job.seq = static_cast<uint64_t>(sqlite3_column_int64(x, 0));
       job.id = column_text(x, 1);
       job.queue = column_text(x, 2);
@@ -143,15 +143,11 @@ public:
       job.failed_at = sqlite3_column_int64(x, 9);
       job.last_error = column_text(x, 10);
       job.payload = column_text(x, 11);
+      each(std::move(job));
     }
     if (rc != SQLITE_DONE)
       return fail("loading jobs");
-    // Rows come in seq order; a stable sort by queue keeps it per queue.
-    std::stable_sort(result.begin(), result.end(),
-                     [](const stored_job& x, const stored_job& y) {
-                       return x.queue < y.queue;
-                     });
-    return result;
+    return {};
   }
 
   caf::expected<state_counts> count() override {
