@@ -16,6 +16,7 @@
 
 #include "base/errc.hpp"
 #include "base/log.hpp"
+#include "protocol/tcp_listener.hpp"
 #include "protocol/http_mapping.hpp"
 
 namespace troupe::protocol {
@@ -333,33 +334,19 @@ std::shared_ptr<http_responder> connection::make_responder() {
 struct http_server::impl {
   http_server_options opts;
   http_handler_fn handler;
-  net::io_context ioc;
-  std::optional<tcp::acceptor> acceptor;
-  std::vector<std::thread> threads;
   std::shared_ptr<server_state> state = std::make_shared<server_state>();
   std::atomic<bool> stopped{false};
+  // Last: its I/O context (holding the connections, which refer to the
+  // members above) goes first.
+  tcp_listener listener;
 
-  void do_accept() {
-    acceptor->async_accept(
-        net::make_strand(ioc), [this](beast::error_code ec, tcp::socket sock) {
-          if (ec) {
-            if (ec != net::error::operation_aborted)
-              log::warn(log_name, "accept: ", ec.message());
-            if (!acceptor->is_open()) return;
-          } else {
-            std::make_shared<connection>(std::move(sock), opts, handler, state)
-                ->run();
-          }
-          do_accept();
-        });
-  }
+  impl(http_server_options o, http_handler_fn h)
+      : opts(std::move(o)), handler(std::move(h)),
+        listener(log_name, opts.host, opts.port, opts.threads) {}
 };
 
 http_server::http_server(http_server_options opts, http_handler_fn handler)
-    : impl_(std::make_unique<impl>()) {
-  impl_->opts = std::move(opts);
-  impl_->handler = std::move(handler);
-}
+    : impl_(std::make_unique<impl>(std::move(opts), std::move(handler))) {}
 
 http_server::~http_server() {
   stop();
@@ -367,32 +354,15 @@ http_server::~http_server() {
 
 caf::expected<uint16_t> http_server::start() {
   auto& d = *impl_;
-  auto fail = [&](const std::string& what, const beast::error_code& ec) {
-    return caf::make_error(errc::bad_config,
-                           "cannot listen on " + d.opts.host + ":"
-                               + std::to_string(d.opts.port) + ": " + what
-                               + ": " + ec.message());
-  };
-  beast::error_code ec;
-  auto addr = net::ip::make_address(d.opts.host, ec);
-  if (ec) return fail("bad address", ec);
-  tcp::endpoint ep{addr, d.opts.port};
-  d.acceptor.emplace(d.ioc);
-  if (d.acceptor->open(ep.protocol(), ec); ec) return fail("open", ec);
-  d.acceptor->set_option(net::socket_base::reuse_address(true), ec);
-  if (d.acceptor->bind(ep, ec); ec) return fail("bind", ec);
-  if (d.acceptor->listen(net::socket_base::max_listen_connections, ec); ec)
-    return fail("listen", ec);
-  auto port = d.acceptor->local_endpoint().port();
-  d.do_accept();
-  for (int i = 0; i < std::max(1, d.opts.threads); ++i)
-    d.threads.emplace_back([&d] { d.ioc.run(); });
-  return port;
+  return d.listener.start([&d](tcp::socket sock) {
+    std::make_shared<connection>(std::move(sock), d.opts, d.handler, d.state)
+        ->run();
+  });
 }
 
 void http_server::stop() {
   auto& d = *impl_;
-  if (d.stopped.exchange(true) || d.threads.empty()) return;
+  if (d.stopped.exchange(true) || !d.listener.running()) return;
   std::vector<std::shared_ptr<connection>> open;
   {
     std::lock_guard<std::mutex> guard{d.state->mtx};
@@ -400,10 +370,7 @@ void http_server::stop() {
     for (auto& kvp : d.state->live)
       open.push_back(kvp.second);
   }
-  net::post(d.ioc, [&d] {
-    beast::error_code ignored;
-    if (d.acceptor) d.acceptor->close(ignored);
-  });
+  d.listener.close_acceptor();
   for (auto& c : open)
     net::post(c->executor(), [c] { c->finish(); });
   open.clear();
@@ -415,10 +382,7 @@ void http_server::stop() {
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
-  d.ioc.stop();
-  for (auto& t : d.threads)
-    t.join();
-  d.threads.clear();
+  d.listener.stop_io();
   // Connections accepted meanwhile die here, while the I/O context lives.
   std::unordered_map<uint64_t, std::shared_ptr<connection>> rest;
   {

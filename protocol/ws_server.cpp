@@ -17,6 +17,7 @@
 
 #include "base/errc.hpp"
 #include "base/log.hpp"
+#include "protocol/tcp_listener.hpp"
 
 namespace troupe::protocol {
 
@@ -366,71 +367,36 @@ private:
 struct ws_server::impl {
   ws_server_options opts;
   ws_accept_fn accept;
-  net::io_context ioc;
-  std::optional<tcp::acceptor> acceptor;
-  std::vector<std::thread> threads;
   std::shared_ptr<connection_set> connections
     = std::make_shared<connection_set>();
   std::atomic<bool> stopped{false};
+  // Last: its I/O context (holding the connections, which refer to the
+  // members above) goes first.
+  tcp_listener listener;
 
-  void do_accept() {
-    acceptor->async_accept(net::make_strand(ioc),
-                           [this](beast::error_code ec, tcp::socket sock) {
-                             if (ec) {
-                               if (ec != net::error::operation_aborted)
-                                 log::warn(log_name, "accept: ", ec.message());
-                               if (!acceptor->is_open()) return;
-                             } else {
-                               std::make_shared<connection>(std::move(sock),
-                                                            opts, accept,
-                                                            connections)
-                                 ->run();
-                             }
-                             do_accept();
-                           });
-  }
+  impl(ws_server_options o, ws_accept_fn a)
+    : opts(std::move(o)), accept(std::move(a)),
+      listener(log_name, opts.host, opts.port, opts.threads) {}
 };
 
 ws_server::ws_server(ws_server_options opts, ws_accept_fn accept)
-  : impl_(std::make_unique<impl>()) {
-  impl_->opts = std::move(opts);
-  impl_->accept = std::move(accept);
-}
+  : impl_(std::make_unique<impl>(std::move(opts), std::move(accept))) {}
 
 ws_server::~ws_server() { stop(); }
 
 caf::expected<uint16_t> ws_server::start() {
   auto& d = *impl_;
-  auto fail = [&](const std::string& what, const beast::error_code& ec) {
-    return caf::make_error(errc::bad_config,
-                           "cannot listen on " + d.opts.host + ":"
-                             + std::to_string(d.opts.port) + ": " + what
-                             + ": " + ec.message());
-  };
-  beast::error_code ec;
-  auto addr = net::ip::make_address(d.opts.host, ec);
-  if (ec) return fail("bad address", ec);
-  tcp::endpoint ep{addr, d.opts.port};
-  d.acceptor.emplace(d.ioc);
-  if (d.acceptor->open(ep.protocol(), ec); ec) return fail("open", ec);
-  d.acceptor->set_option(net::socket_base::reuse_address(true), ec);
-  if (d.acceptor->bind(ep, ec); ec) return fail("bind", ec);
-  if (d.acceptor->listen(net::socket_base::max_listen_connections, ec); ec)
-    return fail("listen", ec);
-  auto port = d.acceptor->local_endpoint().port();
-  d.do_accept();
-  for (int i = 0; i < std::max(1, d.opts.threads); ++i)
-    d.threads.emplace_back([&d] { d.ioc.run(); });
-  return port;
+  return d.listener.start([&d](tcp::socket sock) {
+    std::make_shared<connection>(std::move(sock), d.opts, d.accept,
+                                 d.connections)
+      ->run();
+  });
 }
 
 void ws_server::stop() {
   auto& d = *impl_;
-  if (d.stopped.exchange(true) || d.threads.empty()) return;
-  net::post(d.ioc, [&d] {
-    beast::error_code ignored;
-    if (d.acceptor) d.acceptor->close(ignored);
-  });
+  if (d.stopped.exchange(true) || !d.listener.running()) return;
+  d.listener.close_acceptor();
   std::vector<std::shared_ptr<connection>> open;
   {
     std::lock_guard<std::mutex> guard{d.connections->mtx};
@@ -449,9 +415,7 @@ void ws_server::stop() {
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
-  d.ioc.stop();
-  for (auto& t : d.threads) t.join();
-  d.threads.clear();
+  d.listener.stop_io();
 }
 
 } // namespace troupe::protocol
