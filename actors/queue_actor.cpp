@@ -81,15 +81,7 @@ void queue_state::recover(std::vector<store::stored_job>& jobs) {
       continue;
     }
     ++waiting_n;
-    if (!fifo()) {
-      ready.push_back(std::move(x));
-    } else {
-      auto group = x.group;
-      auto& gs = groups[group];
-      gs.jobs.push_back(std::move(x));
-      ++fifo_jobs;
-      if (!gs.running && !gs.backing_off) queue_group(group, gs, false);
-    }
+    add_waiting(std::move(x));
   }
   jobs.clear();
   if (waiting_n + delayed_n + dead_n > 0)
@@ -162,16 +154,20 @@ void queue_state::persist(store::store_write::kind op, const job& x,
 }
 
 void queue_state::accept(job&& x) {
+  add_waiting(std::move(x));
+  dispatch();
+}
+
+void queue_state::add_waiting(job&& x) {
   if (!fifo()) {
     ready.push_back(std::move(x));
-  } else {
-    auto group = x.group;
-    auto& gs = groups[group];
-    gs.jobs.push_back(std::move(x));
-    ++fifo_jobs;
-    if (!gs.running && !gs.backing_off) queue_group(group, gs, false);
+    return;
   }
-  dispatch();
+  auto group = x.group;
+  auto& gs = groups[group];
+  gs.jobs.push_back(std::move(x));
+  ++fifo_jobs;
+  if (!gs.running && !gs.backing_off) queue_group(group, gs, false);
 }
 
 // -- dispatching --------------------------------------------------------------

@@ -141,7 +141,10 @@ struct queue_state {
   uint64_t waiting() const;
 
 private:
+  /// Adds `x` behind the waiting jobs (of its group) and dispatches.
   void accept(job&& x);
+  /// Adds `x` behind the waiting jobs (of its group), without dispatching.
+  void add_waiting(job&& x);
   void dispatch();
   void dispatch_standard();
   void dispatch_fifo();
