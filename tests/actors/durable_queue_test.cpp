@@ -4,10 +4,8 @@
 
 #include <algorithm>
 
-#include "actor_fixture.hpp"
-#include "actors/queue_actor.hpp"
-#include "actors/registry_actor.hpp"
 #include "actors/store_actor.hpp"
+#include "queue_fixture.hpp"
 
 using namespace troupe;
 using namespace troupe::testing;
@@ -16,32 +14,13 @@ using store::job_state;
 
 namespace {
 
-struct durable_queue_test : actor_fixture {
-  caf::actor registry = spawn(registry_actor, caf::actor{});
-  std::shared_ptr<owner_script> script = std::make_shared<owner_script>();
-  caf::actor owner = spawn(scripted_owner, script);
+struct durable_queue_test : queue_fixture {
   std::shared_ptr<store::job_store> db = store::make_memory_store();
   caf::actor store_actor_hdl = spawn(store_actor, db);
-  caf::actor queue;
-  queue_config spec;
-
-  durable_queue_test() {
-    caf::anon_send(registry, register_function{"f", owner, {}, {}});
-    run();
-  }
 
   void start(queue_config q, recovered_jobs recovered = {}) {
-    spec = std::move(q);
-    spec.name = "q";
-    queue = spawn(queue_actor, spec, queue_links{registry, store_actor_hdl, {}},
-                  std::move(recovered));
-    run();
-  }
-
-  std::string enqueue(const std::string& name, const std::string& group = "") {
-    auto x = make_job(spec, 1 << 20, "f",
-                      R"({"n":")" + name + R"(","g":")" + group + R"("})");
-    return ask<std::string>(queue, std::move(*x));
+    spawn_queue(std::move(q), queue_links{{}, store_actor_hdl, {}},
+                std::move(recovered));
   }
 
   std::vector<store::stored_job> stored() {
@@ -58,21 +37,12 @@ struct durable_queue_test : actor_fixture {
     s.id = "id-" + name;
     s.queue = "q";
     s.function_id = "f";
-    s.payload = R"({"n":")" + name + R"(","g":")" + group + R"("})";
+    s.payload = payload(name, group);
     s.group = group;
     s.state = st;
     s.due_at = due_at;
     s.attempts = st == job_state::waiting ? 0 : 1;
     return s;
-  }
-
-  std::vector<std::string> call_order() const {
-    std::vector<std::string> out;
-    for (auto& c : script->calls) {
-      auto from = c.data.find(R"("n":")") + 5;
-      out.push_back(c.data.substr(from, c.data.find('"', from) - from));
-    }
-    return out;
   }
 };
 

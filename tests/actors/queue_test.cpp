@@ -5,8 +5,7 @@
 
 #include <algorithm>
 
-#include "actor_fixture.hpp"
-#include "actors/registry_actor.hpp"
+#include "queue_fixture.hpp"
 
 using namespace troupe;
 using namespace troupe::testing;
@@ -14,61 +13,10 @@ using namespace std::chrono_literals;
 
 namespace {
 
-struct queue_test : actor_fixture {
-  caf::actor registry = spawn(registry_actor, caf::actor{});
-  std::shared_ptr<owner_script> script = std::make_shared<owner_script>();
-  caf::actor owner = spawn(scripted_owner, script);
-  caf::actor queue;
-  queue_config spec;
-
-  queue_test() {
-    caf::anon_send(registry, register_function{"f", owner, {}, {}});
-    run();
-  }
-
+struct queue_test : queue_fixture {
   void start(queue_config q,
              std::chrono::milliseconds grace = std::chrono::milliseconds{0}) {
-    spec = std::move(q);
-    if (spec.name.empty()) spec.name = "q";
-    queue = spawn(queue_actor, spec, queue_links{registry, {}, grace},
-                  recovered_jobs{});
-    run();
-  }
-
-  /// Enqueues a job whose payload is {"n":name,"g":group}; returns its id.
-  std::string enqueue(const std::string& name, const std::string& group = "",
-                      const std::string& fn = "f") {
-    auto payload = R"({"n":")" + name + R"(","g":")" + group + R"("})";
-    auto x = make_job(spec, 1 << 20, fn, payload);
-    EXPECT_TRUE(x) << caf::to_string(x.error());
-    return ask<std::string>(queue, std::move(*x));
-  }
-
-  /// The job names in the order the owner saw them.
-  std::vector<std::string> call_order() const {
-    std::vector<std::string> out;
-    for (auto& c : script->calls) {
-      auto from = c.data.find(R"("n":")") + 5;
-      out.push_back(c.data.substr(from, c.data.find('"', from) - from));
-    }
-    return out;
-  }
-
-  queue_stats stats() { return ask<queue_stats>(queue, atom::stats_v); }
-
-  std::vector<job> dead() {
-    return ask<std::vector<job>>(queue, atom::list_v, uint64_t{0},
-                                 uint64_t{100});
-  }
-
-  /// Expects exactly one dead job, `id`, after `attempts` attempts.
-  job expect_one_dead(const std::string& id, uint32_t attempts) {
-    auto d = dead();
-    EXPECT_EQ(d.size(), 1u);
-    if (d.empty()) return {};
-    EXPECT_EQ(d[0].id, id);
-    EXPECT_EQ(d[0].attempts, attempts);
-    return d[0];
+    spawn_queue(std::move(q), queue_links{{}, {}, grace});
   }
 };
 
