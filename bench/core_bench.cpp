@@ -75,6 +75,24 @@ long rss_kib() {
   return -1;
 }
 
+/// The engine's message types and the node's scheduler settings.
+void configure(caf::actor_system_config& cfg) {
+  engine::configure(cfg);
+  tune_scheduler(cfg, 2);
+}
+
+/// Polls queue `q` until it holds `n` jobs (waiting, running or delayed).
+void wait_until_held(caf::actor_system& sys, const caf::actor& q, size_t n) {
+  caf::scoped_actor self{sys};
+  for (;;) {
+    queue_stats st;
+    self->request(q, caf::infinite, atom::stats_v)
+      .receive([&](queue_stats& x) { st = x; }, [](caf::error&) {});
+    if (st.waiting + st.in_flight + st.delayed >= n) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+}
+
 struct scenario {
   std::string name;
   queue_type type = queue_type::standard;
@@ -157,8 +175,7 @@ void run(const scenario& sc, size_t n) {
              / ("troupe-core-bench-" + std::to_string(::getpid()));
   std::filesystem::remove_all(dir);
   caf::actor_system_config sys_cfg;
-  engine::configure(sys_cfg);
-  tune_scheduler(sys_cfg, 2);
+  configure(sys_cfg);
   caf::actor_system sys{sys_cfg};
   auto cfg = bench_config(sc, dir.string());
   auto eng = engine::start(sys, cfg);
@@ -218,8 +235,7 @@ void memory_and_recovery(size_t n, store_method method) {
   auto before = rss_kib();
   {
     caf::actor_system_config sys_cfg;
-    engine::configure(sys_cfg);
-    tune_scheduler(sys_cfg, 2);
+    configure(sys_cfg);
     caf::actor_system sys{sys_cfg};
     auto eng = engine::start(sys, cfg);
     auto h = sys.spawn(holder);
@@ -259,20 +275,12 @@ void memory_and_recovery(size_t n, store_method method) {
   }
   if (method == store_method::file_based) {
     caf::actor_system_config sys_cfg;
-    engine::configure(sys_cfg);
-    tune_scheduler(sys_cfg, 2);
+    configure(sys_cfg);
     caf::actor_system sys{sys_cfg};
     auto t0 = clock_type::now();
     auto eng = engine::start(sys, cfg);
     auto q = (*eng)->queue("bench");
-    caf::scoped_actor self{sys};
-    for (;;) {
-      queue_stats st;
-      self->request(q, caf::infinite, atom::stats_v)
-        .receive([&](queue_stats& x) { st = x; }, [](caf::error&) {});
-      if (st.waiting + st.in_flight + st.delayed >= n) break;
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    }
+    wait_until_held(sys, q, n);
     auto secs = std::chrono::duration<double>(clock_type::now() - t0).count();
     std::printf("recovery: %zu stored jobs back in their queue %.2f s after "
                 "the engine started\n", n, secs);
@@ -313,24 +321,14 @@ void recovery(size_t n) {
   sc.store = store_method::file_based;
   auto cfg = bench_config(sc, dir.string());
   caf::actor_system_config sys_cfg;
-  engine::configure(sys_cfg);
-  tune_scheduler(sys_cfg, 2);
+  configure(sys_cfg);
   caf::actor_system sys{sys_cfg};
   auto t0 = clock_type::now();
   auto eng = engine::start(sys, cfg);
   if (!eng) std::exit(1);
   auto t1 = clock_type::now();
   auto q = (*eng)->queue("bench");
-  {
-    caf::scoped_actor self{sys};
-    for (;;) {
-      queue_stats st;
-      self->request(q, caf::infinite, atom::stats_v)
-        .receive([&](queue_stats& x) { st = x; }, [](caf::error&) {});
-      if (st.waiting + st.in_flight + st.delayed >= n) break;
-      std::this_thread::sleep_for(std::chrono::milliseconds(2));
-    }
-  }
+  wait_until_held(sys, q, n);
   auto t2 = clock_type::now();
   auto secs = [](auto d) { return std::chrono::duration<double>(d).count(); };
   std::printf("recovery: %zu stored jobs: engine::start (open + load) %.2f s, "
