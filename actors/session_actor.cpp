@@ -285,19 +285,13 @@ void session_state::on_sweep() {
 
 caf::result<void>
 session_state::on_register_trigger(const register_trigger& x) {
-  peer->send(
-    R"({"type":"registertrigger","id":)" + protocol::quote(x.id)
-    + R"(,"trigger_type":)" + protocol::quote(x.type) + R"(,"function_id":)"
-    + protocol::quote(x.function_id) + R"(,"config":)"
-    + (x.config.empty() ? std::string{"{}"} : x.config)
-    + (x.metadata.empty() ? std::string{} : ",\"metadata\":" + x.metadata)
-    + "}");
+  peer->send(protocol::to_json(protocol::register_trigger_frame{
+    x.id, x.type, x.function_id, x.config, x.metadata}));
   return caf::unit;
 }
 
 void session_state::on_unregister_trigger(const unregister_trigger& x) {
-  peer->send(R"({"type":"unregistertrigger","id":)" + protocol::quote(x.id)
-             + "}");
+  peer->send(protocol::to_json(protocol::unregister_trigger_frame{x.id, {}}));
 }
 
 caf::behavior session_actor(caf::stateful_actor<session_state>* self,

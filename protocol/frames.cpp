@@ -426,6 +426,30 @@ std::string to_json(const result_frame& x) {
   return out;
 }
 
+std::string to_json(const register_trigger_frame& x) {
+  auto out = open_frame("registertrigger",
+                        x.id.size() + x.trigger_type.size()
+                            + x.function_id.size() + x.config.size()
+                            + x.metadata.size() + 80);
+  append_string(out, "id", x.id);
+  append_string(out, "trigger_type", x.trigger_type);
+  append_string(out, "function_id", x.function_id);
+  append_raw(out, "config",
+             x.config.empty() ? std::string_view{"{}"} : x.config);
+  append_raw_if(out, "metadata", x.metadata);
+  out += '}';
+  return out;
+}
+
+std::string to_json(const unregister_trigger_frame& x) {
+  auto out = open_frame("unregistertrigger",
+                        x.id.size() + x.trigger_type.size() + 40);
+  append_string(out, "id", x.id);
+  append_string_if(out, "trigger_type", x.trigger_type);
+  out += '}';
+  return out;
+}
+
 std::string trigger_registration_error_json(std::string_view id,
                                             std::string_view trigger_type,
                                             std::string_view function_id,

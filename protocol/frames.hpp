@@ -115,6 +115,13 @@ std::string to_json(const invoke_frame& x);
 /// `invocationresult` to a worker; embeds `body` as it is.
 std::string to_json(const result_frame& x);
 
+/// `registertrigger` to the worker that provides the trigger's type; an
+/// empty `config` is sent as `{}`.
+std::string to_json(const register_trigger_frame& x);
+
+/// `unregistertrigger` to the worker that provides the trigger's type.
+std::string to_json(const unregister_trigger_frame& x);
+
 /// `{"type":"triggerregistrationresult","id":...,"trigger_type":...,
 ///   "function_id":...,"error":{"code":...,"message":...}}`
 std::string trigger_registration_error_json(std::string_view id,

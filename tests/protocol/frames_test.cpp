@@ -633,6 +633,28 @@ TEST(round_trip, result_frames) {
   expect_same(parse_as<result_frame>(to_json(no_fn)), no_fn);
 }
 
+TEST(round_trip, trigger_frames) {
+  register_trigger_frame full{"ea907333-faee-43a7-9228-0acde4dc6f7b", "cron",
+                              "jobs::nightly", R"({"expression":"0 0 * * *"})",
+                              R"({"team":"ops"})"};
+  auto x = parse_as<register_trigger_frame>(to_json(full));
+  EXPECT_EQ(x.id, full.id);
+  EXPECT_EQ(x.trigger_type, full.trigger_type);
+  EXPECT_EQ(x.function_id, full.function_id);
+  EXPECT_EQ(x.config, full.config);
+  EXPECT_EQ(x.metadata, full.metadata);
+  register_trigger_frame bare{"t", "cron", "f", "", ""};
+  auto y = parse_as<register_trigger_frame>(to_json(bare));
+  EXPECT_EQ(y.config, "{}");
+  EXPECT_TRUE(y.metadata.empty());
+  auto z = parse_as<unregister_trigger_frame>(
+    to_json(unregister_trigger_frame{"t-1", "cron"}));
+  EXPECT_EQ(z.id, "t-1");
+  EXPECT_EQ(z.trigger_type, "cron");
+  EXPECT_EQ(to_json(unregister_trigger_frame{"t-1", ""}),
+            R"({"type":"unregistertrigger","id":"t-1"})");
+}
+
 TEST(to_json, workerregistered_matches_the_log) {
   EXPECT_EQ(
       workerregistered_json("8b29f4c3-cb94-4d61-af16-3bf9c238347b",
