@@ -215,13 +215,7 @@ std::chrono::steady_clock::time_point
 queue_state::start_attempt(const caf::actor& child, const job& x) {
   self->send(child, attempt{x.id, x.attempts, x.function_id, x.payload,
                             spec.timeout_ms});
-  if (!sweep_armed) {
-    sweep_armed = true;
-    // Timeouts are checked at 1/8 of timeout_ms (5 ms to 1 s): an attempt
-    // fails within timeout_ms plus that much.
-    auto tick = std::clamp<uint64_t>(spec.timeout_ms / 8, 5, 1000);
-    self->delayed_send(self, std::chrono::milliseconds(tick), atom::sweep_v);
-  }
+  arm_sweep();
   return self->clock().now(); // the actor clock: virtual time in tests
 }
 
@@ -246,11 +240,16 @@ void queue_state::on_sweep() {
       overdue.emplace_back(who, timed_out(gs.jobs.front()));
   }
   for (auto& [who, done] : overdue) finish_attempt(who, done);
-  if (in_flight() > 0 && !sweep_armed) {
-    sweep_armed = true;
-    auto tick = std::clamp<uint64_t>(spec.timeout_ms / 8, 5, 1000);
-    self->delayed_send(self, std::chrono::milliseconds(tick), atom::sweep_v);
-  }
+  if (in_flight() > 0) arm_sweep();
+}
+
+void queue_state::arm_sweep() {
+  if (sweep_armed) return;
+  sweep_armed = true;
+  // Timeouts are checked at 1/8 of timeout_ms (5 ms to 1 s): an attempt
+  // fails within timeout_ms plus that much.
+  auto tick = std::clamp<uint64_t>(spec.timeout_ms / 8, 5, 1000);
+  self->delayed_send(self, std::chrono::milliseconds(tick), atom::sweep_v);
 }
 
 void queue_state::queue_group(const std::string& group, group_state& gs,

@@ -128,6 +128,8 @@ struct queue_state {
   void on_attempt_done(attempt_done& x);
   /// Fails every attempt that has run longer than timeout_ms.
   void on_sweep();
+  /// Schedules the next sweep unless one is scheduled.
+  void arm_sweep();
   void on_retry(job& x);
   void on_group_retry(const std::string& group, const std::string& job_id);
   void on_child_down(const caf::down_msg& dm);
