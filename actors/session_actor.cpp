@@ -21,14 +21,15 @@ constexpr auto sweep_interval = std::chrono::seconds(5);
 /// Calls answered by the engine itself on the worker's connection.
 constexpr std::string_view workers_register_fn = "engine::workers::register";
 
-/// Feeds a session actor from the Beast I/O thread. Order is kept: messages
-/// from one thread to one actor arrive in the order they were sent.
+/// Feeds a session actor from the I/O thread, one actor message per read.
+/// Order is kept: messages from one thread to one actor arrive in the order
+/// they were sent.
 class session_bridge : public protocol::ws_handler {
 public:
   explicit session_bridge(caf::actor session) : session_(std::move(session)) {}
 
-  void on_frame(std::string text) override {
-    caf::anon_send(session_, atom::frame_v, std::move(text));
+  void on_frames(std::vector<std::string> texts) override {
+    caf::anon_send(session_, atom::frame_v, std::move(texts));
   }
 
   void on_close(std::string reason) override {
@@ -299,7 +300,9 @@ caf::behavior session_actor(caf::stateful_actor<session_state>* self,
                             session_context ctx) {
   self->state.init(self, std::move(peer), std::move(ctx));
   return {
-    [self](atom::frame, std::string& text) { self->state.on_frame(text); },
+    [self](atom::frame, std::vector<std::string>& texts) {
+      for (auto& text : texts) self->state.on_frame(text);
+    },
     [self](atom::closed, const std::string& reason) {
       self->state.on_closed(reason);
     },

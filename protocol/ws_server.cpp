@@ -1,7 +1,7 @@
 #include "protocol/ws_server.hpp"
 
 #include <atomic>
-#include <deque>
+#include <cstring>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -10,7 +10,9 @@
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
@@ -18,6 +20,7 @@
 #include "base/errc.hpp"
 #include "base/log.hpp"
 #include "protocol/tcp_listener.hpp"
+#include "protocol/ws_codec.hpp"
 
 namespace troupe::protocol {
 
@@ -35,6 +38,8 @@ using tcp = net::ip::tcp;
 constexpr auto log_name = "ws";
 constexpr size_t read_chunk = 64 * 1024;
 constexpr auto upgrade_timeout = std::chrono::seconds(10);
+/// How long a close we started waits for the worker's close frame.
+constexpr auto close_timeout = std::chrono::seconds(5);
 
 std::atomic<uint64_t> next_connection_id{1};
 
@@ -46,9 +51,12 @@ struct connection_set {
   std::unordered_map<uint64_t, std::weak_ptr<connection>> live;
 };
 
-/// One accepted TCP connection: reads the HTTP upgrade, then runs the
-/// WebSocket read loop and the write queue. Every member is touched only on
-/// the connection's strand, except those guarded by `out_mtx_`.
+/// One accepted TCP connection: Beast reads the HTTP upgrade and answers
+/// it; after that the connection frames its own bytes (ws_codec.hpp), so
+/// that one read hands every whole message it holds to the engine at once
+/// and one write sends every frame queued since the last. Every member is
+/// touched only on the connection's strand, except those guarded by
+/// `out_mtx_`.
 class connection : public ws_peer,
                    public std::enable_shared_from_this<connection> {
 public:
@@ -58,12 +66,16 @@ public:
       opts_(opts),
       accept_(accept),
       set_(std::move(set)),
-      id_(next_connection_id++) {
+      id_(next_connection_id++),
+      decoder_(opts.max_frame_bytes),
+      close_timer_(ws_.get_executor()) {
     beast::error_code ec;
     // Frames are small and latency-bound: without this, Nagle's algorithm
     // holds a frame back until the worker ACKs the previous one (~40 ms).
-    beast::get_lowest_layer(ws_).socket().set_option(tcp::no_delay(true), ec);
-    auto ep = beast::get_lowest_layer(ws_).socket().remote_endpoint(ec);
+    socket().set_option(tcp::no_delay(true), ec);
+    // A worker host that vanishes without closing is found by TCP.
+    socket().set_option(net::socket_base::keep_alive(true), ec);
+    auto ep = socket().remote_endpoint(ec);
     remote_ = ec ? std::string{"?"}
                  : ep.address().to_string() + ":" + std::to_string(ep.port());
   }
@@ -85,29 +97,26 @@ public:
   // -- ws_peer ---------------------------------------------------------------
 
   void send(std::string text) override {
-    bool schedule = false;
     {
       std::lock_guard<std::mutex> guard{out_mtx_};
       if (out_closed_) return;
-      out_bytes_ += text.size();
-      if (out_bytes_ > opts_.max_send_backlog) {
+      if (out_bytes_ + text.size() > opts_.max_send_backlog) {
         out_closed_ = true;
         net::post(ws_.get_executor(), [self = shared_from_this()] {
-          self->start_close(websocket::close_code::policy_error,
+          self->start_close(ws::close_code::policy_error,
                             "send backlog exceeded: the worker is not "
                             "reading its frames");
         });
         return;
       }
-      outbox_.push_back(std::move(text));
-      if (!flush_scheduled_) {
-        flush_scheduled_ = true;
-        schedule = true;
-      }
+      auto before = outbox_.size();
+      ws::append_frame(outbox_, ws::opcode::text, text);
+      out_bytes_ += outbox_.size() - before;
+      if (flush_scheduled_) return;
+      flush_scheduled_ = true;
     }
-    if (schedule)
-      net::post(ws_.get_executor(),
-                [self = shared_from_this()] { self->flush(); });
+    net::post(ws_.get_executor(),
+              [self = shared_from_this()] { self->flush(); });
   }
 
   void close(uint16_t code, std::string reason) override {
@@ -122,6 +131,8 @@ public:
   uint64_t id() const override { return id_; }
 
 private:
+  tcp::socket& socket() { return beast::get_lowest_layer(ws_).socket(); }
+
   // -- HTTP upgrade ------------------------------------------------------------
 
   void read_upgrade() {
@@ -141,6 +152,7 @@ private:
       return;
     }
     auto req = parser_->release();
+    parser_.reset();
     std::string target{req.target()};
     auto path = target.substr(0, target.find('?'));
     if (!websocket::is_upgrade(req)) {
@@ -156,14 +168,10 @@ private:
       reply_http(req, http::status::not_found);
       return;
     }
-    beast::get_lowest_layer(ws_).expires_never();
-    ws_.set_option(
-      websocket::stream_base::timeout::suggested(beast::role_type::server));
     ws_.set_option(websocket::stream_base::decorator(
       [](websocket::response_type& res) {
         res.set(http::field::server, "troupe");
       }));
-    ws_.read_message_max(0); // we enforce max_frame_bytes ourselves
     ws_.async_accept(req, [self = shared_from_this()](beast::error_code ec) {
       self->on_accept(ec);
     });
@@ -189,135 +197,182 @@ private:
                       [self = shared_from_this(), res](beast::error_code,
                                                        size_t) {
                         beast::error_code ignored;
-                        beast::get_lowest_layer(self->ws_).socket().shutdown(
-                          tcp::socket::shutdown_send, ignored);
+                        self->socket().shutdown(tcp::socket::shutdown_send,
+                                                ignored);
                         self->finish("plain HTTP request answered");
                       });
   }
 
   void on_accept(beast::error_code ec) {
+    beast::get_lowest_layer(ws_).expires_never();
     if (ec) {
       finish("WebSocket handshake failed: " + ec.message());
       return;
     }
-    buf_.consume(buf_.size());
+    // Bytes the client sent right after its upgrade request are frames.
+    in_.resize(std::max(read_chunk, buf_.size()));
+    in_used_ = net::buffer_copy(net::buffer(in_), buf_.data());
+    buf_ = beast::flat_buffer{};
     if (!telemetry_) {
       handler_ = accept_(shared_from_this());
       if (!handler_) {
-        start_close(websocket::close_code::try_again_later,
+        start_close(ws::close_code::try_again_later,
                     "engine is not accepting workers");
         return;
       }
     }
-    read_message();
+    if (in_used_ > 0)
+      on_read({}, 0);
+    else
+      read_more();
   }
 
   // -- reading -----------------------------------------------------------------
 
-  void read_message() {
-    ws_.async_read_some(msg_, read_chunk,
-                        [self = shared_from_this()](beast::error_code ec,
-                                                    size_t) {
-                          self->on_read(ec);
-                        });
+  void read_more() {
+    // Room for a whole frame when its size is known, else for a chunk.
+    auto need = std::max(in_used_ + read_chunk, decoder_.frame_size_hint());
+    if (in_.size() < need) in_.resize(need);
+    socket().async_read_some(
+      net::buffer(in_.data() + in_used_, in_.size() - in_used_),
+      [self = shared_from_this()](beast::error_code ec, size_t n) {
+        self->on_read(ec, n);
+      });
   }
 
-  void on_read(beast::error_code ec) {
+  void on_read(beast::error_code ec, size_t n) {
+    if (finished_) return;
     if (ec) {
-      if (ec == websocket::error::closed) {
-        auto& r = ws_.reason();
-        finish("closed by worker (" + std::to_string(r.code)
-               + (r.reason.empty() ? "" : " " + std::string{r.reason.c_str()})
-               + ")");
-      } else {
-        finish(ec.message());
-      }
+      finish(ec == net::error::eof
+               ? std::string{"connection closed by worker without a close "
+                             "frame"}
+               : ec.message());
       return;
     }
-    if (msg_.size() > opts_.max_frame_bytes) {
-      auto what = "message of more than " + std::to_string(msg_.size())
-                  + " bytes exceeds the limit of "
-                  + std::to_string(opts_.max_frame_bytes) + " bytes";
-      log::warn(log_name, "connection ", id_, " from ", remote_, ": ", what);
-      msg_.consume(msg_.size());
-      start_close(websocket::close_code::too_big, what);
+    in_used_ += n;
+    events_.clear();
+    ws::decode_error err;
+    auto used = decoder_.decode(in_.data(), in_used_, events_, err);
+    std::memmove(in_.data(), in_.data() + used, in_used_ - used);
+    in_used_ -= used;
+    if (in_used_ == 0 && in_.size() > 4 * read_chunk) {
+      in_.resize(read_chunk);
+      in_.shrink_to_fit();
+    }
+    std::vector<std::string> messages;
+    const ws::event* close_frame = nullptr;
+    for (auto& ev : events_) {
+      switch (ev.kind) {
+        case ws::event::message:
+          if (!closing_) messages.push_back(std::move(ev.payload));
+          break;
+        case ws::event::ping:
+          if (!closing_) queue_control(ws::opcode::pong, ev.payload);
+          break;
+        case ws::event::pong:
+          break;
+        case ws::event::close:
+          close_frame = &ev;
+          break;
+      }
+    }
+    if (!messages.empty() && handler_) handler_->on_frames(std::move(messages));
+    if (close_frame) {
+      on_close_frame(*close_frame);
+    } else if (err.code != 0) {
+      log::warn(log_name, "connection ", id_, " from ", remote_, ": ",
+                err.reason);
+      start_close(err.code, err.reason);
+      return; // what follows the bad frame cannot be decoded
+    }
+    if (!finished_) read_more();
+  }
+
+  void on_close_frame(const ws::event& ev) {
+    if (closing_) {
+      // The answer to our own close frame.
+      finish("closed by engine: " + close_reason_);
       return;
     }
-    if (ws_.is_message_done()) {
-      if (handler_) {
-        handler_->on_frame(beast::buffers_to_string(msg_.data()));
-      }
-      msg_.consume(msg_.size());
+    closing_ = true;
+    close_reason_ = "closed by worker (" + std::to_string(ev.code)
+                    + (ev.payload.empty() ? "" : " " + ev.payload) + ")";
+    {
+      std::lock_guard<std::mutex> guard{out_mtx_};
+      out_closed_ = true;
+      ws::append_close(outbox_, ev.code, {});
     }
-    if (!closing_) read_message();
+    finish_after_write_ = true;
+    flush();
   }
 
   // -- writing -----------------------------------------------------------------
 
+  void queue_control(ws::opcode op, const std::string& payload) {
+    {
+      std::lock_guard<std::mutex> guard{out_mtx_};
+      if (out_closed_) return;
+      ws::append_frame(outbox_, op, payload);
+    }
+    flush();
+  }
+
   void flush() {
+    if (finished_ || write_pending_) return;
     {
       std::lock_guard<std::mutex> guard{out_mtx_};
       flush_scheduled_ = false;
-      for (auto& x : outbox_) writing_.push_back(std::move(x));
-      outbox_.clear();
+      writing_.swap(outbox_);
     }
-    if (!write_pending_) write_next();
-  }
-
-  void write_next() {
-    if (closing_ || writing_.empty()) {
-      write_pending_ = false;
+    if (writing_.empty()) {
+      if (finish_after_write_) {
+        beast::error_code ignored;
+        socket().shutdown(tcp::socket::shutdown_send, ignored);
+        finish(close_reason_);
+      }
       return;
     }
     write_pending_ = true;
-    ws_.text(true);
-    ws_.async_write(net::buffer(writing_.front()),
-                    [self = shared_from_this()](beast::error_code ec,
-                                                size_t n) {
-                      self->on_write(ec, n);
-                    });
+    net::async_write(socket(), net::buffer(writing_),
+                     [self = shared_from_this()](beast::error_code ec,
+                                                 size_t n) {
+                       self->on_write(ec, n);
+                     });
   }
 
   void on_write(beast::error_code ec, size_t n) {
+    write_pending_ = false;
     {
       std::lock_guard<std::mutex> guard{out_mtx_};
       out_bytes_ -= std::min(out_bytes_, n);
     }
-    writing_.pop_front();
+    writing_.clear();
+    if (writing_.capacity() > 4 * read_chunk) writing_.shrink_to_fit();
     if (ec) {
-      write_pending_ = false;
-      return; // the read loop sees the error too and finishes
+      finish("write failed: " + ec.message());
+      return;
     }
-    if (writing_.empty()) {
-      std::lock_guard<std::mutex> guard{out_mtx_};
-      for (auto& x : outbox_) writing_.push_back(std::move(x));
-      outbox_.clear();
-    }
-    write_next();
+    flush();
   }
 
   // -- closing -----------------------------------------------------------------
 
+  /// Sends a close frame after what is queued, then waits (a bounded time)
+  /// for the worker's close frame.
   void start_close(uint16_t code, const std::string& reason) {
     if (closing_ || finished_) return;
     closing_ = true;
+    close_reason_ = reason;
     {
       std::lock_guard<std::mutex> guard{out_mtx_};
       out_closed_ = true;
+      ws::append_close(outbox_, code, reason);
     }
-    close_reason_ = reason;
-    // Reasons are at most 123 bytes on the wire.
-    websocket::close_reason cr{static_cast<websocket::close_code>(code),
-                               reason.substr(0, 123)};
-    auto do_close = [self = shared_from_this(), cr] {
-      self->ws_.async_close(cr, [self](beast::error_code) {
-        self->finish("closed by engine: " + self->close_reason_);
-      });
-    };
-    if (ws_.is_open())
-      do_close();
-    else
-      finish("closed by engine: " + reason);
+    close_timer_.expires_after(close_timeout);
+    close_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+      if (!ec) self->finish("closed by engine: " + self->close_reason_);
+    });
+    flush();
   }
 
   void finish(const std::string& why) {
@@ -328,8 +383,9 @@ private:
       out_closed_ = true;
       outbox_.clear();
     }
+    close_timer_.cancel();
     beast::error_code ignored;
-    beast::get_lowest_layer(ws_).socket().close(ignored);
+    socket().close(ignored);
     if (handler_) {
       handler_->on_close(why);
       handler_.reset();
@@ -338,6 +394,7 @@ private:
     set_->live.erase(id_);
   }
 
+  // Only for the HTTP upgrade; afterwards, its socket is used directly.
   websocket::stream<beast::tcp_stream> ws_;
   const ws_server_options& opts_;
   const ws_accept_fn& accept_;
@@ -346,17 +403,25 @@ private:
   std::string remote_;
   beast::flat_buffer buf_;
   std::optional<http::request_parser<http::string_body>> parser_;
-  beast::flat_buffer msg_;
   std::unique_ptr<ws_handler> handler_;
   bool telemetry_ = false;
+  // Read side.
+  ws::decoder decoder_;
+  std::vector<char> in_;
+  size_t in_used_ = 0;
+  std::vector<ws::event> events_;
+  // Closing: `closing_` once a close frame is queued (ours or our answer).
   bool closing_ = false;
+  bool finish_after_write_ = false;
   bool finished_ = false;
   std::string close_reason_;
-  // Write side: `writing_` on the strand, `outbox_` under the mutex.
-  std::deque<std::string> writing_;
+  net::steady_timer close_timer_;
+  // Write side: `writing_` (the bytes of the write in flight) on the
+  // strand; the others under the mutex. `out_bytes_` counts both.
+  std::string writing_;
   bool write_pending_ = false;
   std::mutex out_mtx_;
-  std::vector<std::string> outbox_;
+  std::string outbox_;
   size_t out_bytes_ = 0;
   bool flush_scheduled_ = false;
   bool out_closed_ = false;
@@ -404,7 +469,7 @@ void ws_server::stop() {
       if (auto c = kvp.second.lock()) open.push_back(std::move(c));
   }
   for (auto& c : open)
-    c->close(websocket::close_code::going_away, "engine shutting down");
+    c->close(ws::close_code::going_away, "engine shutting down");
   open.clear();
   // Give close handshakes a moment, then stop the loop regardless.
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);

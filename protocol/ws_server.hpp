@@ -4,7 +4,8 @@
 //  - ws_peer: one open connection, used from any thread to send text frames
 //    or close it;
 //  - ws_handler: the engine's side of one connection; called on the I/O
-//    thread with whole frames, and must only hand them off (never block).
+//    thread with whole messages, every message one read brought in at
+//    once, and must only hand them off (never block).
 // Paths: "/" is a worker connection; "/otel" is accepted and its frames
 // discarded (the SDK's telemetry socket); anything else gets 404.
 #pragma once
@@ -14,6 +15,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <caf/expected.hpp>
 
@@ -44,8 +46,9 @@ class ws_handler {
 public:
   virtual ~ws_handler();
 
-  /// One whole message (text, or binary holding text).
-  virtual void on_frame(std::string text) = 0;
+  /// Whole messages (text, or binary holding text) in arrival order; never
+  /// empty.
+  virtual void on_frames(std::vector<std::string> texts) = 0;
 
   /// The connection is gone; `reason` says why (for the log).
   virtual void on_close(std::string reason) = 0;
