@@ -57,7 +57,7 @@ void session_state::init(caf::event_based_actor* self_ptr,
   worker_id = make_uuid();
   worker_name = peer->remote();
   log_name = "session " + std::to_string(peer->id());
-  peer->send(protocol::workerregistered_json(worker_id, make_uuid()));
+  send_frame(protocol::workerregistered_json(worker_id, make_uuid()));
   log::info(log_name, "worker connected from ", peer->remote());
 }
 
@@ -67,6 +67,22 @@ void session_state::on_closed(const std::string& reason) {
   for (auto& kvp : pending) kvp.second.promise.deliver(stopped);
   pending.clear();
   self->quit();
+}
+
+// -- frames to the worker -----------------------------------------------------
+
+void session_state::send_frame(std::string text) {
+  peer->queue(std::move(text));
+  if (write_armed) return;
+  // Behind whatever is in the mailbox now: everything the session answers
+  // to it goes out in one write.
+  write_armed = true;
+  self->send(self, atom::write_out_v);
+}
+
+void session_state::on_write_out() {
+  write_armed = false;
+  peer->flush();
 }
 
 // -- frames from the worker ---------------------------------------------------
@@ -103,7 +119,7 @@ void session_state::handle(protocol::register_trigger_frame& x) {
             auto msg = error_text(err);
             log::warn(log_name, "trigger ", id, " (", type, ") for ", fn,
                       " rejected: ", msg);
-            peer->send(protocol::trigger_registration_error_json(
+            send_frame(protocol::trigger_registration_error_json(
               id, type, fn, "trigger_registration_failed", msg));
           });
 }
@@ -164,11 +180,11 @@ void session_state::handle(protocol::bad_frame& x) {
   log::warn(log_name, "bad frame from worker ", worker_name, ": ", x.code,
             ": ", x.message);
   if (!x.invocation_id.empty())
-    peer->send(protocol::to_json(protocol::result_frame{
+    send_frame(protocol::to_json(protocol::result_frame{
       x.invocation_id, x.function_id, true,
       protocol::error_body_json(x.code, x.message)}));
   else
-    peer->send(protocol::error_frame_json(x.code, x.message));
+    send_frame(protocol::error_frame_json(x.code, x.message));
 }
 
 // -- calls made by this worker ------------------------------------------------
@@ -221,7 +237,7 @@ void session_state::call_enqueue(protocol::invoke_frame& x) {
 
 void session_state::reply(const std::string& invocation_id,
                           const std::string& function_id, invoke_result r) {
-  peer->send(protocol::to_json(protocol::result_frame{
+  send_frame(protocol::to_json(protocol::result_frame{
     invocation_id, function_id, !r.ok, std::move(r.body)}));
 }
 
@@ -251,7 +267,7 @@ caf::result<invoke_result> session_state::on_invoke(invoke& x) {
   out.metadata = std::move(x.metadata);
   out.traceparent = std::move(x.traceparent);
   out.baggage = std::move(x.baggage);
-  peer->send(protocol::to_json(out));
+  send_frame(protocol::to_json(out));
   auto rp = self->make_response_promise();
   if (!rp.pending()) return rp; // a Void call: nobody waits
   pending.emplace(std::move(id),
@@ -286,13 +302,13 @@ void session_state::on_sweep() {
 
 caf::result<void>
 session_state::on_register_trigger(const register_trigger& x) {
-  peer->send(protocol::to_json(protocol::register_trigger_frame{
+  send_frame(protocol::to_json(protocol::register_trigger_frame{
     x.id, x.type, x.function_id, x.config, x.metadata}));
   return caf::unit;
 }
 
 void session_state::on_unregister_trigger(const unregister_trigger& x) {
-  peer->send(protocol::to_json(protocol::unregister_trigger_frame{x.id, {}}));
+  send_frame(protocol::to_json(protocol::unregister_trigger_frame{x.id, {}}));
 }
 
 caf::behavior session_actor(caf::stateful_actor<session_state>* self,
@@ -303,6 +319,7 @@ caf::behavior session_actor(caf::stateful_actor<session_state>* self,
     [self](atom::frame, std::vector<std::string>& texts) {
       for (auto& text : texts) self->state.on_frame(text);
     },
+    [self](atom::write_out) { self->state.on_write_out(); },
     [self](atom::closed, const std::string& reason) {
       self->state.on_closed(reason);
     },

@@ -57,6 +57,8 @@ struct session_state {
   std::string log_name;
   std::unordered_map<std::string, pending_call> pending;
   bool sweep_armed = false;
+  /// A write_out message is on its way (see send_frame).
+  bool write_armed = false;
 
   static inline const char* name = "troupe.session";
 
@@ -68,6 +70,7 @@ struct session_state {
   caf::result<void> on_register_trigger(const register_trigger& x);
   void on_unregister_trigger(const unregister_trigger& x);
   void on_sweep();
+  void on_write_out();
 
   // Frames from the worker.
   void handle(protocol::register_function_frame& x);
@@ -82,6 +85,9 @@ struct session_state {
   void handle(protocol::bad_frame& x);
 
 private:
+  /// Queues a frame for the worker; it is written once the messages in the
+  /// mailbox now are handled.
+  void send_frame(std::string text);
   void call_sync(protocol::invoke_frame& x);
   void call_enqueue(protocol::invoke_frame& x);
   void reply(const std::string& invocation_id, const std::string& function_id,

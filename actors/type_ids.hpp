@@ -31,6 +31,8 @@ CAF_BEGIN_TYPE_ID_BLOCK(troupe, caf::first_custom_type_id)
 
   /// A whole WebSocket message for a session actor.
   CAF_ADD_ATOM(troupe, troupe::atom, frame, "frame")
+  /// A session writes the frames it queued since the last write_out.
+  CAF_ADD_ATOM(troupe, troupe::atom, write_out, "write_out")
   /// The session's connection closed (with a reason).
   CAF_ADD_ATOM(troupe, troupe::atom, closed, "closed")
   /// A session drops calls whose caller gave up long ago.

@@ -1,12 +1,15 @@
 #include "protocol/ws_server.hpp"
 
 #include <atomic>
+#include <cerrno>
 #include <cstring>
 #include <mutex>
 #include <optional>
 #include <thread>
 #include <unordered_map>
 #include <vector>
+
+#include <sys/socket.h>
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
@@ -75,6 +78,7 @@ public:
     socket().set_option(tcp::no_delay(true), ec);
     // A worker host that vanishes without closing is found by TCP.
     socket().set_option(net::socket_base::keep_alive(true), ec);
+    fd_ = socket().native_handle();
     auto ep = socket().remote_endpoint(ec);
     remote_ = ec ? std::string{"?"}
                  : ep.address().to_string() + ":" + std::to_string(ep.port());
@@ -99,24 +103,41 @@ public:
   void send(std::string text) override {
     {
       std::lock_guard<std::mutex> guard{out_mtx_};
-      if (out_closed_) return;
-      if (out_bytes_ + text.size() > opts_.max_send_backlog) {
-        out_closed_ = true;
-        net::post(ws_.get_executor(), [self = shared_from_this()] {
-          self->start_close(ws::close_code::policy_error,
-                            "send backlog exceeded: the worker is not "
-                            "reading its frames");
-        });
-        return;
-      }
-      auto before = outbox_.size();
-      ws::append_frame(outbox_, ws::opcode::text, text);
-      out_bytes_ += outbox_.size() - before;
-      if (flush_scheduled_) return;
+      if (!append_locked(text) || io_writing_ || flush_scheduled_) return;
       flush_scheduled_ = true;
     }
     net::post(ws_.get_executor(),
-              [self = shared_from_this()] { self->flush(); });
+              [self = shared_from_this()] { self->flush_on_strand(); });
+  }
+
+  void queue(std::string text) override {
+    std::lock_guard<std::mutex> guard{out_mtx_};
+    append_locked(text);
+  }
+
+  void flush() override {
+    {
+      std::lock_guard<std::mutex> guard{out_mtx_};
+      if (!fd_open_ || io_writing_ || flush_scheduled_ || outbox_.empty())
+        return; // nothing to write, or the I/O thread writes it
+      // Under the lock, so that finish() cannot close the socket meanwhile.
+      auto n = ::send(fd_, outbox_.data(), outbox_.size(),
+                      MSG_DONTWAIT | MSG_NOSIGNAL);
+      if (n == static_cast<ssize_t>(outbox_.size())) {
+        out_bytes_ -= std::min(out_bytes_, outbox_.size());
+        outbox_.clear();
+        return;
+      }
+      if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+        return; // broken: the I/O thread's write or read reports it
+      if (n > 0) {
+        outbox_.erase(0, static_cast<size_t>(n));
+        out_bytes_ -= std::min(out_bytes_, static_cast<size_t>(n));
+      }
+      flush_scheduled_ = true; // the socket is full: wait on the I/O thread
+    }
+    net::post(ws_.get_executor(),
+              [self = shared_from_this()] { self->flush_on_strand(); });
   }
 
   void close(uint16_t code, std::string reason) override {
@@ -132,6 +153,25 @@ public:
 
 private:
   tcp::socket& socket() { return beast::get_lowest_layer(ws_).socket(); }
+
+  /// Appends a text frame to the outbox; false once closing. A worker that
+  /// lets too much pile up is closed.
+  bool append_locked(const std::string& text) {
+    if (out_closed_) return false;
+    if (out_bytes_ + text.size() > opts_.max_send_backlog) {
+      out_closed_ = true;
+      net::post(ws_.get_executor(), [self = shared_from_this()] {
+        self->start_close(ws::close_code::policy_error,
+                          "send backlog exceeded: the worker is not "
+                          "reading its frames");
+      });
+      return false;
+    }
+    auto before = outbox_.size();
+    ws::append_frame(outbox_, ws::opcode::text, text);
+    out_bytes_ += outbox_.size() - before;
+    return true;
+  }
 
   // -- HTTP upgrade ------------------------------------------------------------
 
@@ -303,7 +343,7 @@ private:
       ws::append_close(outbox_, ev.code, {});
     }
     finish_after_write_ = true;
-    flush();
+    flush_on_strand();
   }
 
   // -- writing -----------------------------------------------------------------
@@ -314,15 +354,17 @@ private:
       if (out_closed_) return;
       ws::append_frame(outbox_, op, payload);
     }
-    flush();
+    flush_on_strand();
   }
 
-  void flush() {
-    if (finished_ || write_pending_) return;
+  void flush_on_strand() {
+    if (finished_) return;
     {
       std::lock_guard<std::mutex> guard{out_mtx_};
       flush_scheduled_ = false;
+      if (io_writing_) return; // on_write comes back here
       writing_.swap(outbox_);
+      io_writing_ = !writing_.empty();
     }
     if (writing_.empty()) {
       if (finish_after_write_) {
@@ -332,7 +374,6 @@ private:
       }
       return;
     }
-    write_pending_ = true;
     net::async_write(socket(), net::buffer(writing_),
                      [self = shared_from_this()](beast::error_code ec,
                                                  size_t n) {
@@ -341,9 +382,9 @@ private:
   }
 
   void on_write(beast::error_code ec, size_t n) {
-    write_pending_ = false;
     {
       std::lock_guard<std::mutex> guard{out_mtx_};
+      io_writing_ = false;
       out_bytes_ -= std::min(out_bytes_, n);
     }
     writing_.clear();
@@ -352,7 +393,7 @@ private:
       finish("write failed: " + ec.message());
       return;
     }
-    flush();
+    flush_on_strand();
   }
 
   // -- closing -----------------------------------------------------------------
@@ -372,7 +413,7 @@ private:
     close_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
       if (!ec) self->finish("closed by engine: " + self->close_reason_);
     });
-    flush();
+    flush_on_strand();
   }
 
   void finish(const std::string& why) {
@@ -381,6 +422,7 @@ private:
     {
       std::lock_guard<std::mutex> guard{out_mtx_};
       out_closed_ = true;
+      fd_open_ = false;
       outbox_.clear();
     }
     close_timer_.cancel();
@@ -416,15 +458,19 @@ private:
   bool finished_ = false;
   std::string close_reason_;
   net::steady_timer close_timer_;
-  // Write side: `writing_` (the bytes of the write in flight) on the
-  // strand; the others under the mutex. `out_bytes_` counts both.
+  // Write side: `writing_` (the bytes of the I/O thread's write in flight)
+  // on the strand; the others under the mutex. `out_bytes_` counts both.
+  // flush() writes from its caller's thread while it holds the mutex and
+  // neither an I/O thread write is in flight nor one is scheduled.
   std::string writing_;
-  bool write_pending_ = false;
   std::mutex out_mtx_;
   std::string outbox_;
   size_t out_bytes_ = 0;
+  bool io_writing_ = false;
   bool flush_scheduled_ = false;
   bool out_closed_ = false;
+  bool fd_open_ = true;
+  int fd_ = -1;
 };
 
 } // namespace

@@ -26,9 +26,18 @@ class ws_peer {
 public:
   virtual ~ws_peer();
 
-  /// Queues one text frame. Frames go out in the order of send() calls.
-  /// Does nothing once the connection is closing.
+  /// Queues one text frame and has the I/O thread write it soon. Frames go
+  /// out in the order of send() and queue() calls. Does nothing once the
+  /// connection is closing.
   virtual void send(std::string text) = 0;
+
+  /// Queues one text frame without writing it; flush() writes it.
+  virtual void queue(std::string text) = 0;
+
+  /// Writes every queued frame: from the calling thread in one non-blocking
+  /// write when the socket takes it all (no hand-off to the I/O thread),
+  /// otherwise the I/O thread writes the rest.
+  virtual void flush() = 0;
 
   /// Starts the WebSocket close handshake with `code` and `reason`.
   virtual void close(uint16_t code, std::string reason) = 0;
