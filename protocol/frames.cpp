@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "protocol/json_member.hpp"
+#include "protocol/json_scan.hpp"
 
 namespace troupe::protocol {
 
@@ -50,9 +51,13 @@ std::string describe(const json* v) {
 class field_reader {
  public:
   /// REQUIRES: `obj`, `type`, `error` and `prefix` outlive the reader.
+  /// `members`, when given, holds the original text of the top-level
+  /// members (see parse_fast); raw reads take it from there.
   field_reader(json& obj, std::string_view type, std::string& error,
-               std::string_view prefix = {})
-      : obj_(obj), type_(type), error_(error), prefix_(prefix) {
+               std::string_view prefix = {},
+               const std::vector<json_scan::member>* members = nullptr)
+      : obj_(obj), type_(type), error_(error), prefix_(prefix),
+        members_(members) {
     // nop
   }
 
@@ -119,14 +124,24 @@ class field_reader {
   bool required_object(const char* key, std::string& out) {
     auto* v = find(key);
     if (v == nullptr || !v->is_object()) return fail(key, "an object", v);
-    out = raw(*v);
+    out = raw_of(key, *v);
     return true;
   }
 
   /// Stores the raw JSON of any value; leaves `out` alone when absent.
   bool optional_raw(const char* key, std::string& out) {
-    if (auto* v = find(key); v != nullptr && !v->is_null()) out = raw(*v);
+    if (auto* v = find(key); v != nullptr && !v->is_null())
+      out = raw_of(key, *v);
     return true;
+  }
+
+  /// The JSON text of member `key`, whose value is `v`: as the worker wrote
+  /// it when the frame was scanned, else printed from `v`.
+  std::string raw_of(std::string_view key, const json& v) const {
+    if (members_ != nullptr)
+      for (auto i = members_->rbegin(); i != members_->rend(); ++i)
+        if (i->key == key) return std::string{i->text}; // the last one wins
+    return raw(v);
   }
 
  private:
@@ -141,6 +156,7 @@ class field_reader {
   std::string_view type_;
   std::string& error_;
   std::string_view prefix_;
+  const std::vector<json_scan::member>* members_;
 };
 
 // -- one parser per frame type ----------------------------------------------
@@ -237,7 +253,7 @@ frame parse_result(field_reader& r) {
     return r.bad_call(std::move(x.invocation_id), std::move(x.function_id));
   if (auto* err = r.find("error"); err != nullptr && !err->is_null()) {
     x.is_error = true;
-    x.body = raw(*err);
+    x.body = r.raw_of("error", *err);
   } else {
     r.optional_raw("result", x.body);
   }
@@ -269,16 +285,8 @@ frame_parser parser_for(std::string_view type) {
   return nullptr;
 }
 
-frame parse_frame_impl(std::string_view text) {
-  if (nested_deeper_than(text, max_json_depth))
-    return make_bad("bad_json", "JSON nests deeper than "
-                                    + std::to_string(max_json_depth)
-                                    + " levels");
-  auto j = json::parse(text.begin(), text.end(), nullptr, false);
-  if (j.is_discarded()) return make_bad("bad_json", "frame is not valid JSON");
-  if (!j.is_object())
-    return make_bad("bad_json", std::string{"frame must be a JSON object, not "}
-                                    + j.type_name());
+/// Checks the type member and runs the parser for it.
+frame parse_object(json& j, const std::vector<json_scan::member>* members) {
   auto t = j.find("type");
   if (t == j.end() || !t->is_string())
     return make_bad("missing_type", "frame has no string field 'type'");
@@ -290,8 +298,68 @@ frame parse_frame_impl(std::string_view text) {
     return make_bad("unknown_type", std::move(message), std::move(type));
   }
   std::string error;
-  field_reader reader{j, type, error};
+  field_reader reader{j, type, error, {}, members};
   return parse(reader);
+}
+
+/// Top-level members that parsers read field by field (field_reader::nested)
+/// and that must therefore be parsed whole.
+bool read_by_field(std::string_view key) { return key == "action"; }
+
+/// The common case, a valid frame: the scanner validates the text and
+/// splits it into members; only the small ones become a document. Objects
+/// and arrays (payloads) stay text, with an empty stand-in of their type in
+/// the document for the parsers' type checks. False when the scanner
+/// refuses the text: parse_frame_impl then gives nlohmann's verdict.
+bool parse_fast(std::string_view text, frame& out) {
+  std::vector<json_scan::member> members;
+  if (!json_scan::split_object(text, members, max_json_depth)) return false;
+  json j = json::object();
+  for (auto& m : members) {
+    auto& v = j[m.key];
+    switch (m.type) {
+      case json_scan::kind::object:
+      case json_scan::kind::array:
+        if (read_by_field(m.key))
+          v = json::parse(m.text.begin(), m.text.end());
+        else if (m.type == json_scan::kind::object)
+          v = json::object();
+        else
+          v = json::array();
+        break;
+      case json_scan::kind::string:
+        v = json_scan::decode_string(m.text);
+        break;
+      case json_scan::kind::number:
+        v = json::parse(m.text.begin(), m.text.end());
+        break;
+      case json_scan::kind::true_value:
+        v = true;
+        break;
+      case json_scan::kind::false_value:
+        v = false;
+        break;
+      case json_scan::kind::null_value:
+        v = nullptr;
+        break;
+    }
+  }
+  out = parse_object(j, &members);
+  return true;
+}
+
+frame parse_frame_impl(std::string_view text) {
+  if (frame f; parse_fast(text, f)) return f;
+  if (nested_deeper_than(text, max_json_depth))
+    return make_bad("bad_json", "JSON nests deeper than "
+                                    + std::to_string(max_json_depth)
+                                    + " levels");
+  auto j = json::parse(text.begin(), text.end(), nullptr, false);
+  if (j.is_discarded()) return make_bad("bad_json", "frame is not valid JSON");
+  if (!j.is_object())
+    return make_bad("bad_json", std::string{"frame must be a JSON object, not "}
+                                    + j.type_name());
+  return parse_object(j, nullptr);
 }
 
 // -- serialising --------------------------------------------------------------

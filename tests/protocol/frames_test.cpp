@@ -299,7 +299,20 @@ TEST(parse_frame, whitespace_and_utf8_survive) {
       " \"function_id\" : \"caf\xC3\xA9\", \"data\" : { \"s\" : "
       "\"\xE2\x82\xAC\" } }\n");
   EXPECT_EQ(x.function_id, "caf\xC3\xA9");
-  EXPECT_EQ(x.data, "{\"s\":\"\xE2\x82\xAC\"}");
+  // The payload travels as the caller wrote it.
+  EXPECT_EQ(x.data, "{ \"s\" : \"\xE2\x82\xAC\" }");
+}
+
+TEST(parse_frame, payloads_the_scanner_refuses_get_nlohmanns_verdict) {
+  // A lone surrogate escape: invalid for both; nlohmann names the problem.
+  auto b = parse_bad(
+    R"({"type":"invokefunction","invocation_id":"i","function_id":"f","data":"\ud800"})");
+  EXPECT_EQ(b.code, "bad_json");
+  // A byte order mark: the scanner leaves it to nlohmann, which skips it.
+  auto x = parse_as<invoke_frame>(
+    "\xEF\xBB\xBF{\"type\":\"invokefunction\",\"invocation_id\":\"i\","
+    "\"function_id\":\"f\",\"data\":{ \"a\" : 1 }}");
+  EXPECT_EQ(x.data, "{\"a\":1}");
 }
 
 // -- bad frames ---------------------------------------------------------------
