@@ -82,12 +82,15 @@ caf::error make_store_directory(const std::string& dir) {
 }
 
 // synchronous=FULL: a commit is on disk (the WAL is fsynced) when it returns.
-// A 64 MiB page cache keeps the id index in memory. Checkpointing every
+// An 8 MiB page cache: the engine holds every live job in memory anyway,
+// and the pages of the id index a commit touches come from the OS's cache.
+// With 1M waiting jobs, 64 MiB cost 66 MiB more RSS than in_memory and
+// 8 MiB costs 4 MiB, for about the same put rate. Checkpointing every
 // 64 MiB of WAL instead of every 4 MiB raises the put rate by about half (1M
 // jobs, batches of 500: 65k/s instead of 44k/s) at the cost of an apply()
 // that checkpoints taking up to ~100 ms.
 constexpr const char* tuning = "PRAGMA synchronous = FULL;"
-                               "PRAGMA cache_size = -65536;"
+                               "PRAGMA cache_size = -8192;"
                                "PRAGMA wal_autocheckpoint = 16384;";
 
 class sqlite_store final : public job_store {
