@@ -283,10 +283,18 @@ private:
   void on_read(beast::error_code ec, size_t n) {
     if (finished_) return;
     if (ec) {
-      finish(ec == net::error::eof
-               ? std::string{"connection closed by worker without a close "
-                             "frame"}
-               : ec.message());
+      if (closing_)
+        finish("closed by engine: " + close_reason_);
+      else
+        finish(ec == net::error::eof
+                 ? std::string{"connection closed by worker without a close "
+                               "frame"}
+                 : ec.message());
+      return;
+    }
+    if (discard_input_) { // after a violation nothing can be decoded
+      in_used_ = 0;
+      read_more();
       return;
     }
     in_used_ += n;
@@ -322,8 +330,14 @@ private:
     } else if (err.code != 0) {
       log::warn(log_name, "connection ", id_, " from ", remote_, ": ",
                 err.reason);
+      // Fail the connection (RFC 6455 §7.1.7): our close frame, then our
+      // end of the TCP connection; what the worker still sends is drained
+      // unread until it hangs up too, so that it gets the close frame
+      // rather than a reset.
+      discard_input_ = true;
+      shutdown_after_write_ = true;
+      in_used_ = 0;
       start_close(err.code, err.reason);
-      return; // what follows the bad frame cannot be decoded
     }
     if (!finished_) read_more();
   }
@@ -367,11 +381,12 @@ private:
       io_writing_ = !writing_.empty();
     }
     if (writing_.empty()) {
-      if (finish_after_write_) {
+      if (finish_after_write_ || shutdown_after_write_) {
         beast::error_code ignored;
         socket().shutdown(tcp::socket::shutdown_send, ignored);
-        finish(close_reason_);
+        shutdown_after_write_ = false;
       }
+      if (finish_after_write_) finish(close_reason_);
       return;
     }
     net::async_write(socket(), net::buffer(writing_),
@@ -455,6 +470,8 @@ private:
   // Closing: `closing_` once a close frame is queued (ours or our answer).
   bool closing_ = false;
   bool finish_after_write_ = false;
+  bool shutdown_after_write_ = false;
+  bool discard_input_ = false;
   bool finished_ = false;
   std::string close_reason_;
   net::steady_timer close_timer_;
