@@ -1,7 +1,8 @@
-// One session actor per worker WebSocket connection. The Beast I/O thread
-// hands it whole frames (atom::frame) and the close (atom::closed); it parses
-// them, talks to the registry and the queues, and writes frames back through
-// its ws_peer, which never blocks.
+// One session actor per worker WebSocket connection. The I/O thread hands it
+// the whole messages of each read (atom::frame) and the close
+// (atom::closed); it parses them, talks to the registry and the queues, and
+// queues its answers in its ws_peer, writing them once its mailbox is
+// drained (atom::write_out) with a send that never blocks.
 //
 // As a caller it turns a worker's trigger() into a request to the registry
 // (sync), a fire-and-forget message (Void) or a request to the queues

@@ -100,16 +100,6 @@ public:
 
   // -- ws_peer ---------------------------------------------------------------
 
-  void send(std::string text) override {
-    {
-      std::lock_guard<std::mutex> guard{out_mtx_};
-      if (!append_locked(text) || io_writing_ || flush_scheduled_) return;
-      flush_scheduled_ = true;
-    }
-    net::post(ws_.get_executor(),
-              [self = shared_from_this()] { self->flush_on_strand(); });
-  }
-
   void queue(std::string text) override {
     std::lock_guard<std::mutex> guard{out_mtx_};
     append_locked(text);

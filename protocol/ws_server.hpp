@@ -1,8 +1,8 @@
 // The worker WebSocket listener (Boost.Beast). It owns its own I/O threads;
 // the engine plugs in through two small interfaces so that nothing outside
 // ws_server.cpp includes Beast:
-//  - ws_peer: one open connection, used from any thread to send text frames
-//    or close it;
+//  - ws_peer: one open connection, used from any thread to queue and write
+//    text frames or close it;
 //  - ws_handler: the engine's side of one connection; called on the I/O
 //    thread with whole messages, every message one read brought in at
 //    once, and must only hand them off (never block).
@@ -26,12 +26,9 @@ class ws_peer {
 public:
   virtual ~ws_peer();
 
-  /// Queues one text frame and has the I/O thread write it soon. Frames go
-  /// out in the order of send() and queue() calls. Does nothing once the
-  /// connection is closing.
-  virtual void send(std::string text) = 0;
-
-  /// Queues one text frame without writing it; flush() writes it.
+  /// Queues one text frame without writing it; flush() writes it. Frames
+  /// go out in the order of queue() calls. Does nothing once the connection
+  /// is closing.
   virtual void queue(std::string text) = 0;
 
   /// Writes every queued frame: from the calling thread in one non-blocking
