@@ -29,7 +29,7 @@ CAF_BEGIN_TYPE_ID_BLOCK(troupe, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(troupe, (std::vector<troupe::queue_stats>))
   CAF_ADD_TYPE_ID(troupe, (troupe::job_write))
 
-  /// A whole WebSocket message for a session actor.
+  /// The whole WebSocket messages of one read, for a session actor.
   CAF_ADD_ATOM(troupe, troupe::atom, frame, "frame")
   /// A session writes the frames it queued since the last write_out.
   CAF_ADD_ATOM(troupe, troupe::atom, write_out, "write_out")
