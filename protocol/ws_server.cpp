@@ -108,22 +108,18 @@ public:
   void flush() override {
     {
       std::lock_guard<std::mutex> guard{out_mtx_};
-      if (!fd_open_ || io_writing_ || flush_scheduled_ || outbox_.empty())
+      if (!fd_open_ || in_flight_ > 0 || flush_scheduled_ || outbox_.empty())
         return; // nothing to write, or the I/O thread writes it
       // Under the lock, so that finish() cannot close the socket meanwhile.
       auto n = ::send(fd_, outbox_.data(), outbox_.size(),
                       MSG_DONTWAIT | MSG_NOSIGNAL);
       if (n == static_cast<ssize_t>(outbox_.size())) {
-        out_bytes_ -= std::min(out_bytes_, outbox_.size());
         outbox_.clear();
         return;
       }
       if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
         return; // broken: the I/O thread's write or read reports it
-      if (n > 0) {
-        outbox_.erase(0, static_cast<size_t>(n));
-        out_bytes_ -= std::min(out_bytes_, static_cast<size_t>(n));
-      }
+      if (n > 0) outbox_.erase(0, static_cast<size_t>(n));
       flush_scheduled_ = true; // the socket is full: wait on the I/O thread
     }
     net::post(ws_.get_executor(),
@@ -148,7 +144,7 @@ private:
   /// lets too much pile up is closed.
   bool append_locked(const std::string& text) {
     if (out_closed_) return false;
-    if (out_bytes_ + text.size() > opts_.max_send_backlog) {
+    if (outbox_.size() + in_flight_ + text.size() > opts_.max_send_backlog) {
       out_closed_ = true;
       net::post(ws_.get_executor(), [self = shared_from_this()] {
         self->start_close(ws::close_code::policy_error,
@@ -157,10 +153,15 @@ private:
       });
       return false;
     }
-    auto before = outbox_.size();
     ws::append_frame(outbox_, ws::opcode::text, text);
-    out_bytes_ += outbox_.size() - before;
     return true;
+  }
+
+  /// Queues a close frame behind what is queued; nothing else follows it.
+  void queue_close(uint16_t code, const std::string& reason) {
+    std::lock_guard<std::mutex> guard{out_mtx_};
+    out_closed_ = true;
+    ws::append_close(outbox_, code, reason);
   }
 
   // -- HTTP upgrade ------------------------------------------------------------
@@ -341,11 +342,7 @@ private:
     closing_ = true;
     close_reason_ = "closed by worker (" + std::to_string(ev.code)
                     + (ev.payload.empty() ? "" : " " + ev.payload) + ")";
-    {
-      std::lock_guard<std::mutex> guard{out_mtx_};
-      out_closed_ = true;
-      ws::append_close(outbox_, ev.code, {});
-    }
+    queue_close(ev.code, {});
     finish_after_write_ = true;
     flush_on_strand();
   }
@@ -366,9 +363,9 @@ private:
     {
       std::lock_guard<std::mutex> guard{out_mtx_};
       flush_scheduled_ = false;
-      if (io_writing_) return; // on_write comes back here
+      if (in_flight_ > 0) return; // on_write comes back here
       writing_.swap(outbox_);
-      io_writing_ = !writing_.empty();
+      in_flight_ = writing_.size();
     }
     if (writing_.empty()) {
       if (finish_after_write_ || shutdown_after_write_) {
@@ -381,16 +378,15 @@ private:
     }
     net::async_write(socket(), net::buffer(writing_),
                      [self = shared_from_this()](beast::error_code ec,
-                                                 size_t n) {
-                       self->on_write(ec, n);
+                                                 size_t) {
+                       self->on_write(ec);
                      });
   }
 
-  void on_write(beast::error_code ec, size_t n) {
+  void on_write(beast::error_code ec) {
     {
       std::lock_guard<std::mutex> guard{out_mtx_};
-      io_writing_ = false;
-      out_bytes_ -= std::min(out_bytes_, n);
+      in_flight_ = 0;
     }
     writing_.clear();
     if (writing_.capacity() > 4 * read_chunk) writing_.shrink_to_fit();
@@ -409,11 +405,7 @@ private:
     if (closing_ || finished_) return;
     closing_ = true;
     close_reason_ = reason;
-    {
-      std::lock_guard<std::mutex> guard{out_mtx_};
-      out_closed_ = true;
-      ws::append_close(outbox_, code, reason);
-    }
+    queue_close(code, reason);
     close_timer_.expires_after(close_timeout);
     close_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
       if (!ec) self->finish("closed by engine: " + self->close_reason_);
@@ -466,14 +458,15 @@ private:
   std::string close_reason_;
   net::steady_timer close_timer_;
   // Write side: `writing_` (the bytes of the I/O thread's write in flight)
-  // on the strand; the others under the mutex. `out_bytes_` counts both.
-  // flush() writes from its caller's thread while it holds the mutex and
-  // neither an I/O thread write is in flight nor one is scheduled.
+  // on the strand; the others under the mutex, `in_flight_` being the size
+  // of `writing_` while that write runs. The send backlog is `outbox_` plus
+  // `in_flight_`. flush() writes from its caller's thread while it holds
+  // the mutex and neither an I/O thread write is in flight nor one is
+  // scheduled.
   std::string writing_;
   std::mutex out_mtx_;
   std::string outbox_;
-  size_t out_bytes_ = 0;
-  bool io_writing_ = false;
+  size_t in_flight_ = 0;
   bool flush_scheduled_ = false;
   bool out_closed_ = false;
   bool fd_open_ = true;
