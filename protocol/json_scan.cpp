@@ -30,6 +30,8 @@ public:
 
   bool at_end() const { return pos >= s_.size(); }
 
+  /// The next byte, or '\0' at the end (which no caller looks for, so the
+  /// end fails every test made through peek()).
   char peek() const { return pos < s_.size() ? s_[pos] : '\0'; }
 
   void skip_ws() {
@@ -37,7 +39,7 @@ public:
   }
 
   bool expect(char c) {
-    if (peek() != c || at_end()) return false;
+    if (peek() != c) return false;
     ++pos;
     return true;
   }
@@ -135,18 +137,18 @@ private:
     if (peek() == '-') ++pos;
     if (peek() == '0') {
       ++pos;
-    } else if (is_digit(peek()) && !at_end()) {
-      while (is_digit(peek()) && !at_end()) ++pos;
+    } else if (is_digit(peek())) {
+      while (is_digit(peek())) ++pos;
     } else {
       return false;
     }
-    if (peek() == '.' && !at_end()) {
+    if (peek() == '.') {
       ++pos;
       if (!digits()) return false;
     }
-    if ((peek() == 'e' || peek() == 'E') && !at_end()) {
+    if (peek() == 'e' || peek() == 'E') {
       ++pos;
-      if ((peek() == '+' || peek() == '-') && !at_end()) ++pos;
+      if (peek() == '+' || peek() == '-') ++pos;
       if (!digits()) return false;
     }
     return true;
@@ -154,7 +156,7 @@ private:
 
   bool digits() {
     auto first = pos;
-    while (!at_end() && is_digit(peek())) ++pos;
+    while (is_digit(peek())) ++pos;
     return pos > first;
   }
 
