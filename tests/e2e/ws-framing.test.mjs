@@ -1,6 +1,7 @@
 // The worker port's WebSocket framing (RFC 6455) seen from outside: pings,
 // fragmented messages, many messages in one TCP segment, the close
-// handshake both ways, and frames that break the protocol (close 1002).
+// handshake both ways, frames that break the protocol (close 1002), and a
+// worker that stops reading its frames (closed once 64 MiB wait for it).
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { randomUUID } from 'node:crypto';
@@ -8,10 +9,16 @@ import { test } from 'node:test';
 import { RawConnection } from './lib/raw.mjs';
 import { useEngine } from './lib/setup.mjs';
 import { connectWorker } from './lib/workers.mjs';
-import { within } from './lib/util.mjs';
+import { eventually, within } from './lib/util.mjs';
 
 const env = useEngine({}, async ({ url }) => {
-  await connectWorker(url, { name: 'server', functions: { 'math::add': async ({ a, b }) => ({ c: a + b }) } });
+  await connectWorker(url, {
+    name: 'server',
+    functions: {
+      'math::add': async ({ a, b }) => ({ c: a + b }),
+      'big::blob': async () => ({ s: 'x'.repeat(1 << 20) }),
+    },
+  });
 });
 
 function invoke(a, b, id = randomUUID()) {
@@ -162,3 +169,21 @@ for (const [what, frame] of [
     await conn.close();
   });
 }
+
+test('a worker that stops reading is closed once 64 MiB wait for it; others are unaffected', { timeout: 60000 }, async () => {
+  const slow = await RawConnection.open(env.url);
+  slow.ws._socket.pause(); // reads nothing from here on
+  // 100 answers of 1 MiB each: more than the kernel's buffers and the
+  // engine's 64 MiB send backlog can hold for it.
+  for (let i = 0; i < 100; i++)
+    slow.ws.send(JSON.stringify({ type: 'invokefunction', invocation_id: randomUUID(), function_id: 'big::blob', data: {} }));
+  await eventually(
+    async () => assert.match(env.engine.logs(), /disconnected: closed by engine: send backlog exceeded/),
+    { timeoutMs: 30000, what: 'the engine closing the connection that does not read' },
+  );
+  slow.ws.terminate();
+  const conn = await RawConnection.open(env.url);
+  const msg = await conn.call('math::add', { a: 2, b: 3 });
+  assert.deepEqual(msg.result, { c: 5 });
+  await conn.close();
+});
