@@ -12,12 +12,6 @@ invoke_result engine_error(const std::string& code,
   return {false, protocol::error_body_json(code, message)};
 }
 
-std::string error_text(const caf::error& err) {
-  auto& ctx = err.context();
-  if (ctx.match_elements<std::string>()) return ctx.get_as<std::string>(0);
-  return caf::to_string(err);
-}
-
 invoke_result request_failure(const caf::error& err, const std::string& fn,
                               uint64_t timeout_ms) {
   if (err == caf::sec::request_timeout)

@@ -8,6 +8,7 @@
 #include <caf/error.hpp>
 
 #include "actors/messages.hpp"
+#include "troupe/error.hpp"
 
 namespace troupe {
 
@@ -19,8 +20,5 @@ invoke_result engine_error(const std::string& code, const std::string& message);
 /// our own errors.
 invoke_result request_failure(const caf::error& err, const std::string& fn,
                               uint64_t timeout_ms);
-
-/// The text of a troupe error (its context string), or CAF's rendering.
-std::string error_text(const caf::error& err);
 
 } // namespace troupe

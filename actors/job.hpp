@@ -9,7 +9,7 @@
 #include <caf/expected.hpp>
 #include <caf/meta/type_name.hpp>
 
-#include "config/engine_config.hpp"
+#include "troupe/config.hpp"
 
 namespace troupe {
 

@@ -30,7 +30,7 @@
 
 #include "actors/job.hpp"
 #include "actors/messages.hpp"
-#include "config/engine_config.hpp"
+#include "troupe/config.hpp"
 #include "store/job_store.hpp"
 
 namespace troupe {

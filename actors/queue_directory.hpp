@@ -9,7 +9,7 @@
 
 #include <caf/actor.hpp>
 
-#include "config/engine_config.hpp"
+#include "troupe/config.hpp"
 
 namespace troupe {
 

@@ -20,6 +20,12 @@ std::string to_string(errc x) {
   return "errc(" + std::to_string(static_cast<int>(x)) + ")";
 }
 
+std::string error_text(const caf::error& err) {
+  auto& ctx = err.context();
+  if (ctx.match_elements<std::string>()) return ctx.get_as<std::string>(0);
+  return caf::to_string(err);
+}
+
 std::string render_errc(uint8_t code, caf::atom_value, const caf::message& ctx) {
   auto result = to_string(static_cast<errc>(code));
   if (!ctx.empty()) {

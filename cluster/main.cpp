@@ -13,7 +13,7 @@
 
 #include "base/log.hpp"
 #include "cluster/node.hpp"
-#include "config/engine_config.hpp"
+#include "troupe/config.hpp"
 #include "troupe/engine.hpp"
 
 namespace {

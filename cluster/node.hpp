@@ -6,7 +6,7 @@
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 
-#include "config/engine_config.hpp"
+#include "troupe/config.hpp"
 
 namespace troupe {
 

@@ -1,7 +1,7 @@
 // Turns `iii-config.yaml` into an engine_config: `${VAR}` substitution, then
 // yaml-cpp, then a strict schema walk. The only file that includes yaml-cpp;
 // every yaml-cpp exception is caught here and becomes an errc::bad_config.
-#include "config/engine_config.hpp"
+#include "troupe/config.hpp"
 
 #include <algorithm>
 #include <cerrno>

@@ -25,7 +25,7 @@
 #include <caf/actor_system_config.hpp>
 #include <caf/expected.hpp>
 
-#include "config/engine_config.hpp"
+#include "troupe/config.hpp"
 
 
 namespace troupe {

@@ -1,6 +1,6 @@
 // Tests for config/engine_config: parsing, ${VAR} substitution, every
 // validation error with its exact FILE:LINE:COL prefix, and the retry maths.
-#include "config/engine_config.hpp"
+#include "troupe/config.hpp"
 
 #include <cstdint>
 #include <cstdio>
