@@ -4,7 +4,12 @@
 #include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
 
+#include <algorithm>
+
+#include "actors/call_error.hpp"
+#include "actors/function_actor.hpp"
 #include "actors/http_router_actor.hpp"
+#include "actors/job.hpp"
 #include "actors/queue_actor.hpp"
 #include "actors/queue_directory.hpp"
 #include "actors/queue_functions_actor.hpp"
@@ -31,9 +36,33 @@ struct engine::impl {
   /// The REST API (`iii-http`) and the actor serving `http` triggers.
   caf::actor http_router;
   std::unique_ptr<protocol::http_server> http;
+  /// The actors serving C++ functions, by function id.
+  std::unordered_map<std::string, caf::actor> functions;
   bool stopped = false;
 
   impl(caf::actor_system& s, engine_config c) : sys(s), cfg(std::move(c)) {}
+
+  /// Serves `id` with `owner` (an actor of ours when `ours`).
+  caf::error add_function(const std::string& id, caf::actor owner, bool ours,
+                          const function_options& opts);
+
+  /// Sends `xs...` to `dest` and waits for the reply of type T.
+  template <class T, class... Ts>
+  caf::expected<T> ask(const caf::actor& dest, Ts&&... xs) {
+    caf::scoped_actor self{sys};
+    caf::expected<T> out{T{}};
+    self->request(dest, caf::infinite, std::forward<Ts>(xs)...)
+      .receive([&](T& x) { out = std::move(x); },
+               [&](caf::error& err) { out = std::move(err); });
+    return out;
+  }
+
+  /// The supervisor of `queue`, or an unknown_queue error.
+  caf::expected<caf::actor> supervisor(const std::string& queue) const {
+    if (auto q = queues->find(queue)) return q->supervisor;
+    return caf::make_error(errc::unknown_queue,
+                           "Queue '" + queue + "' not found");
+  }
 };
 
 void engine::configure(caf::actor_system_config& cfg) {
@@ -124,6 +153,167 @@ engine::engine(caf::actor_system& sys, engine_config cfg,
 
 engine::~engine() { stop(); }
 
+// -- C++ functions ------------------------------------------------------------
+
+namespace {
+
+bool reserved_function_id(const std::string& id) {
+  return id.rfind("engine::", 0) == 0 || id.rfind("iii::", 0) == 0;
+}
+
+} // namespace
+
+caf::error engine::impl::add_function(const std::string& id, caf::actor owner,
+                                      bool ours,
+                                      const function_options& opts) {
+  if (stopped)
+    return caf::make_error(errc::shutting_down, "the engine is stopped");
+  if (id.empty())
+    return caf::make_error(errc::bad_config, "a function id is not empty");
+  if (reserved_function_id(id))
+    return caf::make_error(errc::bad_config,
+                           "function id '" + id
+                             + "' is reserved: ids starting with engine:: "
+                               "or iii:: belong to the engine");
+  caf::anon_send(registry,
+                 register_function{id, owner, opts.description, opts.metadata});
+  auto i = functions.find(id);
+  if (i != functions.end()) {
+    caf::anon_send_exit(i->second, caf::exit_reason::user_shutdown);
+    functions.erase(i);
+  }
+  if (ours) functions.emplace(id, std::move(owner));
+  return {};
+}
+
+caf::error engine::add_function(const std::string& id, function_fn fn,
+                                function_options opts) {
+  auto& d = *impl_;
+  auto owner = opts.blocking
+                 ? d.sys.spawn<caf::detached>(function_actor, id, std::move(fn))
+                 : d.sys.spawn(function_actor, id, std::move(fn));
+  auto err = d.add_function(id, owner, true, opts);
+  if (err) caf::anon_send_exit(owner, caf::exit_reason::user_shutdown);
+  return err;
+}
+
+caf::error engine::add_async_function(const std::string& id,
+                                      async_function_fn fn,
+                                      function_options opts) {
+  auto& d = *impl_;
+  auto owner = d.sys.spawn(async_function_actor, id, std::move(fn));
+  auto err = d.add_function(id, owner, true, opts);
+  if (err) caf::anon_send_exit(owner, caf::exit_reason::user_shutdown);
+  return err;
+}
+
+caf::error engine::add_function(const std::string& id,
+                                function_handle handler,
+                                function_options opts) {
+  if (!handler)
+    return caf::make_error(errc::bad_config,
+                           "function " + id + ": the handler is invalid");
+  return impl_->add_function(id, caf::actor_cast<caf::actor>(handler), false,
+                             opts);
+}
+
+void engine::remove_function(const std::string& id) {
+  auto& d = *impl_;
+  auto i = d.functions.find(id);
+  if (i == d.functions.end()) return;
+  caf::anon_send(d.registry, unregister_function{id, i->second});
+  caf::anon_send_exit(i->second, caf::exit_reason::user_shutdown);
+  d.functions.erase(i);
+}
+
+// -- calls from C++ -----------------------------------------------------------
+
+invoke_result engine::call(std::string function_id, std::string payload,
+                           std::chrono::milliseconds timeout,
+                           std::string metadata) {
+  auto& d = *impl_;
+  auto timeout_ms = static_cast<uint64_t>(timeout.count());
+  auto fn = function_id;
+  caf::scoped_actor self{d.sys};
+  invoke_result out;
+  self
+    ->request(d.registry, timeout,
+              invoke{std::move(function_id), std::move(payload),
+                     std::move(metadata), {}, {}, timeout_ms})
+    .receive([&](invoke_result& r) { out = std::move(r); },
+             [&](caf::error& err) {
+               out = request_failure(err, fn, timeout_ms);
+             });
+  return out;
+}
+
+void engine::call_void(std::string function_id, std::string payload,
+                       std::string metadata) {
+  caf::anon_send(impl_->registry,
+                 invoke{std::move(function_id), std::move(payload),
+                        std::move(metadata), {}, {}, 0});
+}
+
+caf::expected<std::string> engine::enqueue(const std::string& queue,
+                                           std::string function_id,
+                                           std::string payload) {
+  auto& d = *impl_;
+  auto q = d.queues->find(queue);
+  if (!q)
+    return caf::make_error(errc::enqueue_rejected,
+                           "Queue '" + queue + "' not found");
+  auto made = make_job(q->spec, d.queues->max_payload_bytes,
+                       std::move(function_id), std::move(payload));
+  if (!made) return made.error();
+  return d.ask<std::string>(q->supervisor, std::move(*made));
+}
+
+// -- queue functions ----------------------------------------------------------
+
+caf::expected<queue_stats> engine::stats(const std::string& queue) {
+  auto sup = impl_->supervisor(queue);
+  if (!sup) return sup.error();
+  return impl_->ask<queue_stats>(*sup, atom::stats_v);
+}
+
+caf::expected<std::vector<queue_stats>> engine::stats() {
+  std::vector<queue_stats> out;
+  for (auto& name : queue_names()) {
+    auto s = stats(name);
+    if (!s) return s.error();
+    out.push_back(std::move(*s));
+  }
+  return out;
+}
+
+caf::expected<std::vector<job>>
+engine::dead_letters(const std::string& queue, uint64_t offset,
+                     uint64_t limit) {
+  auto sup = impl_->supervisor(queue);
+  if (!sup) return sup.error();
+  return impl_->ask<std::vector<job>>(*sup, atom::list_v, offset, limit);
+}
+
+caf::expected<uint64_t> engine::redrive(const std::string& queue) {
+  auto sup = impl_->supervisor(queue);
+  if (!sup) return sup.error();
+  return impl_->ask<uint64_t>(*sup, atom::redrive_v);
+}
+
+caf::expected<uint64_t> engine::redrive(const std::string& queue,
+                                        const std::string& id) {
+  auto sup = impl_->supervisor(queue);
+  if (!sup) return sup.error();
+  return impl_->ask<uint64_t>(*sup, atom::redrive_v, id);
+}
+
+caf::expected<uint64_t> engine::discard(const std::string& queue,
+                                        const std::string& id) {
+  auto sup = impl_->supervisor(queue);
+  if (!sup) return sup.error();
+  return impl_->ask<uint64_t>(*sup, atom::discard_v, id);
+}
+
 caf::expected<uint16_t> engine::listen_workers() {
   auto& d = *impl_;
   if (d.workers)
@@ -179,11 +369,20 @@ caf::expected<uint16_t> engine::listen_http() {
   return port;
 }
 
-caf::actor engine::registry() const { return impl_->registry; }
+registry_handle engine::registry() const {
+  return caf::actor_cast<registry_handle>(impl_->registry);
+}
 
-caf::actor engine::queue(const std::string& name) const {
+queue_handle engine::queue(const std::string& name) const {
   auto q = impl_->queues->find(name);
-  return q ? q->supervisor : caf::actor{};
+  return q ? caf::actor_cast<queue_handle>(q->supervisor) : queue_handle{};
+}
+
+std::vector<std::string> engine::queue_names() const {
+  std::vector<std::string> out;
+  for (auto& kvp : impl_->queues->queues) out.push_back(kvp.first);
+  std::sort(out.begin(), out.end());
+  return out;
 }
 
 const engine_config& engine::config() const { return impl_->cfg; }
@@ -225,6 +424,9 @@ void engine::stop(std::chrono::milliseconds grace) {
     caf::anon_send_exit(kvp.second.supervisor,
                         caf::exit_reason::user_shutdown);
   caf::anon_send_exit(d.queue_functions, caf::exit_reason::user_shutdown);
+  for (auto& kvp : d.functions)
+    caf::anon_send_exit(kvp.second, caf::exit_reason::user_shutdown);
+  d.functions.clear();
   if (d.store) {
     // Everything the queues sent is committed before the store stops.
     caf::scoped_actor self{d.sys};

@@ -1,5 +1,6 @@
-// Messages between troupe's actors. Plain structs with inspect(), so they
-// serialise for free when they cross nodes. JSON values travel as raw text.
+// Messages between troupe's own actors, besides the public ones in
+// troupe/messages.hpp. Plain structs with inspect(), so they serialise for
+// free when they cross nodes. JSON values travel as raw text.
 #pragma once
 
 #include <cstdint>
@@ -11,43 +12,9 @@
 
 #include "actors/job.hpp"
 #include "protocol/http_server.hpp"
+#include "troupe/messages.hpp"
 
 namespace troupe {
-
-/// Asks for one call of a function. Sent to the registry, which delegates it
-/// to the function's owner. Reply: invoke_result.
-struct invoke {
-  std::string function_id;
-  /// The payload (raw JSON).
-  std::string data = "null";
-  /// Raw JSON, or empty when the caller sent none.
-  std::string metadata;
-  std::string traceparent;
-  std::string baggage;
-  /// How long the caller waits; the owner forgets the call after that.
-  uint64_t timeout_ms = 0;
-};
-
-/// The answer to an invoke: the function's result, or an error body
-/// `{"code":...,"message":...}` passed through from the worker as it was.
-struct invoke_result {
-  bool ok = true;
-  std::string body = "null";
-};
-
-/// A connection (`owner`) registers function `id`. Last writer wins.
-struct register_function {
-  std::string id;
-  caf::actor owner;
-  std::string description;
-  std::string metadata;
-};
-
-/// Removes function `id` if `owner` still owns it.
-struct unregister_function {
-  std::string id;
-  caf::actor owner;
-};
 
 /// A connection registers a trigger. Reply: caf::unit, or an error whose
 /// message goes back to the worker in a triggerregistrationresult.
@@ -105,19 +72,6 @@ struct job_write {
   int64_t due_at = 0;
 };
 
-/// What `engine::queue::stats` reports for one queue.
-struct queue_stats {
-  std::string queue;
-  uint64_t waiting = 0;
-  uint64_t in_flight = 0;
-  uint64_t delayed = 0;
-  uint64_t dlq = 0;
-  uint64_t enqueued_total = 0;
-  uint64_t succeeded_total = 0;
-  uint64_t failed_attempts_total = 0;
-  uint64_t dead_total = 0;
-};
-
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, attempt& x) {
   return f(caf::meta::type_name("troupe::attempt"), x.job_id, x.number,
@@ -133,36 +87,6 @@ typename Inspector::result_type inspect(Inspector& f, attempt_done& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, job_write& x) {
   return f(caf::meta::type_name("troupe::job_write"), x.op, x.x, x.due_at);
-}
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, queue_stats& x) {
-  return f(caf::meta::type_name("troupe::queue_stats"), x.queue, x.waiting,
-           x.in_flight, x.delayed, x.dlq, x.enqueued_total, x.succeeded_total,
-           x.failed_attempts_total, x.dead_total);
-}
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, invoke& x) {
-  return f(caf::meta::type_name("troupe::invoke"), x.function_id, x.data,
-           x.metadata, x.traceparent, x.baggage, x.timeout_ms);
-}
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, invoke_result& x) {
-  return f(caf::meta::type_name("troupe::invoke_result"), x.ok, x.body);
-}
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, register_function& x) {
-  return f(caf::meta::type_name("troupe::register_function"), x.id, x.owner,
-           x.description, x.metadata);
-}
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, unregister_function& x) {
-  return f(caf::meta::type_name("troupe::unregister_function"), x.id,
-           x.owner);
 }
 
 template <class Inspector>

@@ -28,6 +28,7 @@ CAF_BEGIN_TYPE_ID_BLOCK(troupe, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(troupe, (troupe::queue_stats))
   CAF_ADD_TYPE_ID(troupe, (std::vector<troupe::queue_stats>))
   CAF_ADD_TYPE_ID(troupe, (troupe::job_write))
+  CAF_ADD_TYPE_ID(troupe, (troupe::enqueue))
 
   /// The whole WebSocket messages of one read, for a session actor.
   CAF_ADD_ATOM(troupe, troupe::atom, frame, "frame")
@@ -39,20 +40,12 @@ CAF_BEGIN_TYPE_ID_BLOCK(troupe, caf::first_custom_type_id)
   CAF_ADD_ATOM(troupe, troupe::atom, sweep, "sweep")
   /// Asks the registry who owns a function.
   CAF_ADD_ATOM(troupe, troupe::atom, owner, "owner")
-  /// Asks the registry for every registered function id.
-  CAF_ADD_ATOM(troupe, troupe::atom, list, "list")
   /// An actor provides a trigger type (registertriggertype).
   CAF_ADD_ATOM(troupe, troupe::atom, provide, "provide")
   /// A queue's retry timer fired (the job or group travels along).
   CAF_ADD_ATOM(troupe, troupe::atom, retry, "retry")
   /// A job enters its queue's dead-letter actor.
   CAF_ADD_ATOM(troupe, troupe::atom, park, "park")
-  /// Dead jobs go back to their queue with attempts reset.
-  CAF_ADD_ATOM(troupe, troupe::atom, redrive, "redrive")
-  /// A dead job is dropped for good.
-  CAF_ADD_ATOM(troupe, troupe::atom, discard, "discard")
-  /// A queue's counters (engine::queue::stats).
-  CAF_ADD_ATOM(troupe, troupe::atom, stats, "stats")
   /// How many jobs a dead-letter actor holds.
   CAF_ADD_ATOM(troupe, troupe::atom, count, "count")
   /// A job re-enters its queue (redrive, recovery).

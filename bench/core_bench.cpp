@@ -190,7 +190,9 @@ void run(const scenario& sc, size_t n) {
                  register_function{"bench::job", h, {}, {}});
   std::this_thread::sleep_for(std::chrono::milliseconds(50));
   auto t0 = clock_type::now();
-  auto p = sys.spawn(producer, (*eng)->queue("bench"), cfg.queue.queues[0], n,
+  auto p = sys.spawn(producer,
+                    caf::actor_cast<caf::actor>((*eng)->queue("bench")),
+                    cfg.queue.queues[0], n,
                      size_t{500}, sc.groups);
   {
     std::unique_lock<std::mutex> guard{t->mtx};
@@ -241,7 +243,7 @@ void memory_and_recovery(size_t n, store_method method) {
     auto h = sys.spawn(holder);
     caf::anon_send((*eng)->registry(),
                    register_function{"bench::job", h, {}, {}});
-    auto q = (*eng)->queue("bench");
+    auto q = caf::actor_cast<caf::actor>((*eng)->queue("bench"));
     auto t0 = clock_type::now();
     {
       caf::scoped_actor self{sys};
@@ -279,7 +281,7 @@ void memory_and_recovery(size_t n, store_method method) {
     caf::actor_system sys{sys_cfg};
     auto t0 = clock_type::now();
     auto eng = engine::start(sys, cfg);
-    auto q = (*eng)->queue("bench");
+    auto q = caf::actor_cast<caf::actor>((*eng)->queue("bench"));
     wait_until_held(sys, q, n);
     auto secs = std::chrono::duration<double>(clock_type::now() - t0).count();
     std::printf("recovery: %zu stored jobs back in their queue %.2f s after "
@@ -327,7 +329,7 @@ void recovery(size_t n) {
   auto eng = engine::start(sys, cfg);
   if (!eng) std::exit(1);
   auto t1 = clock_type::now();
-  auto q = (*eng)->queue("bench");
+  auto q = caf::actor_cast<caf::actor>((*eng)->queue("bench"));
   wait_until_held(sys, q, n);
   auto t2 = clock_type::now();
   auto secs = [](auto d) { return std::chrono::duration<double>(d).count(); };

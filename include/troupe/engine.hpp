@@ -1,45 +1,94 @@
 // Embedding troupe in a CAF application. An `engine` runs inside the
-// application's own caf::actor_system: it spawns the registry and queue
-// actors from an engine_config and, on request, opens the worker WebSocket
-// listener and the REST API for `http` triggers. The `troupe` binary is a
-// thin main over this class.
+// application's own caf::actor_system: it spawns the registry and one
+// supervisor per named queue from an engine_config, serves C++ functions,
+// takes calls and enqueues from C++, and on request opens the worker
+// WebSocket listener (for iii-sdk workers in any language) and the REST API
+// for `http` triggers. The `troupe` binary is a thin main over this class.
 //
 //   caf::actor_system_config cfg;
 //   troupe::engine::configure(cfg);          // message types, error category
 //   caf::actor_system sys{cfg};
 //   auto eng = troupe::engine::start(sys, troupe::default_engine_config());
 //   if (!eng) ...                            // e.g. the store cannot open
+//   (*eng)->add_function("math::double", [](const troupe::invoke& x) {
+//     return troupe::invoke_result::value(...);
+//   });
+//   auto receipt = (*eng)->enqueue("default", "math::double", "{\"n\":2}");
 //   auto port = (*eng)->listen_workers();    // caf::expected<uint16_t>
-//   auto http = (*eng)->listen_http();       // optional: iii-http
 //   ...
 //   (*eng)->stop();                          // before sys goes away
+//
+// Threads: the blocking calls below (call, enqueue, stats, ...) wait on the
+// calling thread and must not be made from inside an actor's handler (that
+// would block a scheduler thread); actors use the typed handles instead
+// (registry(), queue()). Everything else returns at once. An engine object
+// is used from one thread at a time.
+//
+// This header and the ones it includes are the whole public API: no Beast,
+// nlohmann, yaml-cpp or caf/io.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
-#include <string>
+#include <functional>
 #include <memory>
+#include <string>
+#include <vector>
 
-#include <caf/actor.hpp>
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
+#include <caf/error.hpp>
+#include <caf/event_based_actor.hpp>
 #include <caf/expected.hpp>
+#include <caf/result.hpp>
 
 #include "troupe/config.hpp"
-
+#include "troupe/error.hpp"
+#include "troupe/handles.hpp"
+#include "troupe/job.hpp"
+#include "troupe/messages.hpp"
 
 namespace troupe {
 
+/// A C++ function that answers at once: it gets the call (payload and
+/// metadata as JSON text) and returns the result or an error. It runs in an
+/// actor of the engine, one call at a time per function; an exception it
+/// throws becomes an `invocation_failed` error.
+using function_fn = std::function<invoke_result(const invoke&)>;
+
+/// A C++ function that may answer later: it runs in an actor of the engine
+/// (`self`) and returns the answer, or a promise made with
+/// `self->make_response_promise<invoke_result>()` that it delivers later
+/// (after its own requests, timers, ...). It must not block.
+using async_function_fn
+  = std::function<caf::result<invoke_result>(caf::event_based_actor* self,
+                                             invoke& call)>;
+
+/// How a C++ function is served.
+struct function_options {
+  /// Shown by introspection; free text.
+  std::string description;
+  /// JSON text or empty.
+  std::string metadata;
+  /// The function blocks (I/O, long computation): it gets a thread of its
+  /// own instead of running on the actor scheduler. Ignored for actors.
+  bool blocking = false;
+};
+
 class engine {
 public:
-  /// Adds troupe's message types and error category to `cfg`. Call it before
-  /// constructing the actor_system the engine will run in.
+  /// Adds troupe's message types and error category to `cfg`. Call it
+  /// before constructing the actor_system the engine will run in.
   static void configure(caf::actor_system_config& cfg);
 
   /// Opens the job store the configuration names (the SQLite store for
-  /// `file_based`), recovers its jobs and starts the engine. Fails when the
-  /// store cannot be opened (unreadable, corrupted, newer schema, in use).
-  /// REQUIRES: `sys` was configured with configure() and outlives the engine.
+  /// `file_based`), recovers its jobs and starts the engine: the registry,
+  /// the queue functions (`engine::queue::stats`, ...) and one supervisor
+  /// per queue. No listener is opened yet.
+  /// REQUIRES: `sys` was configured with configure() and outlives the
+  /// engine; `cfg` is valid (load_engine_config checked it).
+  /// Errors: errc::store_failure when the store cannot be opened or read
+  /// (unwritable, corrupted, newer schema, in use by another engine).
   static caf::expected<std::unique_ptr<engine>>
   start(caf::actor_system& sys, engine_config cfg);
 
@@ -49,34 +98,121 @@ public:
   /// Used by start(), which is the way to make an engine.
   engine(caf::actor_system& sys, engine_config cfg, std::unique_ptr<boot> b);
 
+  /// Stops the engine (stop() with its default grace) if still running.
   ~engine();
 
   engine(const engine&) = delete;
   engine& operator=(const engine&) = delete;
 
-  /// Opens the worker WebSocket listener (`iii-worker-manager`). Returns the
-  /// bound port.
+  // -- listeners --------------------------------------------------------------
+
+  /// Opens the worker WebSocket listener (`iii-worker-manager` in the
+  /// config) on its own I/O thread. Returns the bound port (useful when the
+  /// config says port 0). Errors: errc::bad_config when it is open already
+  /// or the address cannot be bound.
   caf::expected<uint16_t> listen_workers();
 
   /// Opens the REST API listener (`iii-http`) and serves workers' `http`
-  /// triggers on it. Returns the bound port.
+  /// triggers on it. Returns the bound port. Errors as listen_workers().
   caf::expected<uint16_t> listen_http();
 
-  /// The registry: send it `invoke` to call any registered function, or
-  /// `register_function` to serve one from an actor of your own.
-  caf::actor registry() const;
+  // -- C++ functions ----------------------------------------------------------
 
-  /// The supervisor of queue `name` (send it a job made with make_job() to
-  /// enqueue; the reply is the receipt id), or an invalid handle.
-  caf::actor queue(const std::string& name) const;
+  /// Serves function `id` with `fn` from now on, replacing whoever served
+  /// it (last writer wins, as for workers). Workers, queues, HTTP triggers
+  /// and other C++ code reach it like any function.
+  /// Errors: errc::bad_config when `id` is empty or reserved (`engine::*`,
+  /// `iii::*`).
+  caf::error add_function(const std::string& id, function_fn fn,
+                          function_options opts = {});
+
+  /// As above, for a function that may answer later.
+  caf::error add_async_function(const std::string& id, async_function_fn fn,
+                                function_options opts = {});
+
+  /// As above, served by an actor of the application: it receives every
+  /// invoke for `id` and must answer each. When it terminates, the function
+  /// is removed.
+  caf::error add_function(const std::string& id, function_handle handler,
+                          function_options opts = {});
+
+  /// Stops serving `id` if this engine's C++ code serves it (a worker that
+  /// took it over keeps it). Unknown ids are ignored.
+  void remove_function(const std::string& id);
+
+  // -- calls from C++ (blocking) ----------------------------------------------
+
+  /// Calls function `function_id` with `payload` (JSON text) and waits for
+  /// its answer, at most `timeout`. Returns the function's result or error
+  /// body: `function_not_found`, `invocation_stopped` when its worker went
+  /// away, `timeout`, or whatever the function returned.
+  invoke_result call(std::string function_id, std::string payload = "null",
+                     std::chrono::milliseconds timeout
+                     = std::chrono::seconds(30),
+                     std::string metadata = {});
+
+  /// Calls function `function_id` without waiting for, or getting, an
+  /// answer (TriggerAction.Void).
+  void call_void(std::string function_id, std::string payload = "null",
+                 std::string metadata = {});
+
+  /// Enqueues a job for `function_id` on queue `queue` and waits for the
+  /// receipt id (with `file_based`, until the job is on disk). The function
+  /// need not be registered yet. Errors: errc::enqueue_rejected with the
+  /// text a worker would get as its `enqueue_error` ("Queue 'Q' not found",
+  /// a FIFO group field missing or null, a payload over the limit),
+  /// errc::shutting_down, errc::store_failure.
+  caf::expected<std::string> enqueue(const std::string& queue,
+                                     std::string function_id,
+                                     std::string payload);
+
+  // -- queue functions (blocking) ---------------------------------------------
+  // What engine::queue::stats and the DLQ functions answer workers. Errors:
+  // errc::unknown_queue ("Queue 'Q' not found").
+
+  /// The counters of queue `queue`.
+  caf::expected<queue_stats> stats(const std::string& queue);
+
+  /// The counters of every queue, by name.
+  caf::expected<std::vector<queue_stats>> stats();
+
+  /// Dead jobs of `queue`, newest first, from `offset`, at most `limit`.
+  caf::expected<std::vector<job>>
+  dead_letters(const std::string& queue, uint64_t offset = 0,
+               uint64_t limit = 50);
+
+  /// Every dead job of `queue` back to it, attempts reset. Returns how many.
+  caf::expected<uint64_t> redrive(const std::string& queue);
+
+  /// Dead job `id` back to `queue`. Returns 1, or 0 when it is not there.
+  caf::expected<uint64_t> redrive(const std::string& queue,
+                                  const std::string& id);
+
+  /// Drops dead job `id` of `queue`. Returns 1, or 0 when it is not there.
+  caf::expected<uint64_t> discard(const std::string& queue,
+                                  const std::string& id);
+
+  // -- handles for actors ---------------------------------------------------
+
+  /// The registry: actors send it `invoke` to call any function.
+  registry_handle registry() const;
+
+  /// The supervisor of queue `name`, or an invalid handle.
+  queue_handle queue(const std::string& name) const;
+
+  /// The names of the configured queues, sorted.
+  std::vector<std::string> queue_names() const;
 
   /// The configuration the engine runs with.
   const engine_config& config() const;
 
-  /// Stops gracefully: queues take no new jobs and dispatch no more, running
-  /// attempts get up to `grace` to finish (an unfinished one is not charged),
-  /// then the listeners close and every actor of the engine stops.
-  /// Idempotent.
+  // -- stopping ---------------------------------------------------------------
+
+  /// Stops gracefully: queues take no new jobs and dispatch no more,
+  /// running attempts get up to `grace` to finish (an unfinished one is not
+  /// charged), then the listeners close and every actor of the engine
+  /// stops, C++ functions included. Idempotent; the engine answers nothing
+  /// afterwards.
   void stop(std::chrono::milliseconds grace = std::chrono::seconds(10));
 
 private:
