@@ -67,7 +67,8 @@ TEST(queue_api, redrive_refuses_data_that_is_not_an_object) {
     EXPECT_EQ(message(x).rfind("data must be an object", 0), 0u)
       << message(x);
   }
-  EXPECT_EQ(message(parse_redrive("[1]")), "data must be an object (got array)");
+  EXPECT_EQ(message(parse_redrive("[1]")),
+            "data must be an object (got array)");
   EXPECT_EQ(code(parse_redrive("{")), "invalid_argument");
 }
 
