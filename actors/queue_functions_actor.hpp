@@ -18,12 +18,17 @@
 
 #include "actors/messages.hpp"
 #include "actors/queue_directory.hpp"
+#include "protocol/queue_api.hpp"
 
 namespace troupe {
 
 /// The ids of the functions the actor serves.
 const std::vector<std::string>& queue_function_ids();
 
+/// Serves invoke for the ids above: parses the call's data
+/// (protocol/queue_api.hpp), asks the queue supervisor named in it and
+/// replies with the rendered result, or with `{code, message}` for a bad
+/// call or a failed request (never an exception).
 struct queue_functions_state {
   caf::event_based_actor* self = nullptr;
   std::shared_ptr<const queue_directory> queues;
@@ -33,18 +38,27 @@ struct queue_functions_state {
   caf::result<invoke_result> on_invoke(invoke& x);
 
 private:
-  caf::result<invoke_result> redrive(const std::string& data);
-  /// redrive_message, or discard_message when `discard`.
-  caf::result<invoke_result> message_op(const std::string& data, bool discard);
-  caf::result<invoke_result> dlq_messages(const std::string& data);
-  caf::result<invoke_result> dlq_topics();
-  caf::result<invoke_result> stats(const std::string& data);
+  caf::result<invoke_result> redrive(const protocol::redrive_request& x);
+  caf::result<invoke_result>
+  redrive_message(const protocol::message_request& x);
+  caf::result<invoke_result>
+  discard_message(const protocol::message_request& x);
+  caf::result<invoke_result>
+  dlq_messages(const protocol::dlq_messages_request& x);
+  caf::result<invoke_result> dlq_topics(const protocol::dlq_topics_request&);
+  caf::result<invoke_result> stats(const protocol::stats_request& x);
+  /// Runs `handler` on a parsed request, or refuses the call.
+  template <class Request>
+  caf::result<invoke_result>
+  route(const protocol::queue_api_expected<Request>& req,
+        caf::result<invoke_result> (queue_functions_state::*handler)(
+          const Request&));
   /// Sends `xs...` to the queue and replies with `render(count)`.
   template <class Render, class... Ts>
   caf::result<invoke_result> forward_count(const queue_entry* q, Render render,
                                            Ts... xs);
-  /// Asks every queue (or the one named) for its stats, then replies with
-  /// `render(all stats)`.
+  /// Asks every queue in `qs` for its stats, then replies with
+  /// `render(stats ordered by queue name)`.
   template <class Render>
   caf::result<invoke_result> gather_stats(std::vector<const queue_entry*> qs,
                                           Render render);

@@ -221,6 +221,31 @@ test('bad arguments: queue_not_set, message_id_not_set, queue_not_found', { time
   assert.ok(env.engine.alive());
 });
 
+test('arguments of the wrong type are refused with invalid_argument', { timeout: 10000 }, async () => {
+  const refusal = (functionId, payload) => rejection(producer.trigger({ function_id: functionId, payload, timeoutMs: 5000 }));
+  const err = await refusal('engine::queue::stats', { queue: 5 });
+  assert.equal(err.name, 'InvocationError', String(err));
+  assert.equal(err.code, 'invalid_argument', 'not the stats of every queue');
+  assert.match(err.message, /queue must be a string/);
+  for (const [fn, payload, what] of [
+    ['iii::queue::redrive', { queue: ['dlq-one'] }, /queue must be a string/],
+    ['iii::queue::redrive_message', { queue: 'dlq-one', message_id: 7 }, /message_id must be a string/],
+    ['iii::queue::discard_message', { queue: 'dlq-one', message_id: {} }, /message_id must be a string/],
+    ['engine::queue::dlq_messages', { queue: 'dlq-one', offset: -1 }, /offset must be a non-negative integer/],
+    ['engine::queue::dlq_messages', { queue: 'dlq-one', limit: '10' }, /limit must be a non-negative integer/],
+    ['engine::queue::dlq_messages', { queue: 'dlq-one', limit: 1.5 }, /limit must be a non-negative integer/],
+    ['engine::queue::stats', [1, 2], /data must be an object/],
+    ['engine::queue::dlq_topics', 'all', /data must be an object/],
+  ]) {
+    const e = await refusal(fn, payload);
+    assert.equal(e.code, 'invalid_argument', `${fn} ${JSON.stringify(payload)}: ${e}`);
+    assert.match(e.message, what, `${fn} ${JSON.stringify(payload)}`);
+  }
+  // Null stands for an absent member, and no data at all is fine for stats.
+  assert.ok(Array.isArray(await producer.trigger({ function_id: 'engine::queue::stats', payload: { queue: null }, timeoutMs: 5000 })));
+  assert.ok(env.engine.alive());
+});
+
 test('a job for a function nobody registered dies with function_not_found after its attempts', { timeout: 15000 }, async () => {
   const id = await enqueue(producer, 'dlq-nofn', 'nobody::home', { k: 1 });
   const stats = await waitDead('dlq-nofn', 1);

@@ -1,0 +1,154 @@
+// The JSON of the queue functions (queue-semantics §5): each function's
+// input, parsed from the call's `data` text into a plain struct, and each
+// result rendered as JSON text. Pure functions; they never throw. The
+// queue functions actor parses, asks the queue supervisor, then renders.
+// This header does not include nlohmann/json.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "troupe/job.hpp"
+
+namespace troupe::protocol {
+
+/// `{code, message}` as a queue function answers a bad call. Codes:
+/// invalid_argument (wrong type, data not an object), queue_not_set,
+/// message_id_not_set, queue_not_found.
+struct queue_api_error {
+  std::string code;
+  std::string message;
+};
+
+/// A parsed request, or why the call is refused.
+template <class T>
+class queue_api_expected {
+ public:
+  queue_api_expected(T x) : value_(std::move(x)) {
+    // nop
+  }
+
+  queue_api_expected(queue_api_error e) : error_(std::move(e)), ok_(false) {
+    // nop
+  }
+
+  explicit operator bool() const noexcept { return ok_; }
+
+  /// REQUIRES: `*this` holds a value.
+  const T& operator*() const noexcept { return value_; }
+  const T* operator->() const noexcept { return &value_; }
+
+  /// REQUIRES: `*this` holds an error.
+  const queue_api_error& error() const noexcept { return error_; }
+
+ private:
+  T value_{};
+  queue_api_error error_;
+  bool ok_ = true;
+};
+
+// -- requests ---------------------------------------------------------------
+//
+// Each parser takes the call's `data` (raw JSON). Checks, in this order:
+// data is an object (null or empty text counts as `{}`), each known member
+// has its type (JSON null counts as absent), required members are set.
+// Unknown members are ignored.
+
+/// `iii::queue::redrive`: `{queue}`.
+struct redrive_request {
+  std::string queue;
+};
+
+/// `iii::queue::redrive_message` and `iii::queue::discard_message`:
+/// `{queue, message_id}`.
+struct message_request {
+  std::string queue;
+  std::string message_id;
+};
+
+constexpr uint64_t default_dlq_limit = 50;
+
+/// `engine::queue::dlq_messages`: `{queue, offset=0, limit=50}`.
+struct dlq_messages_request {
+  std::string queue;
+  uint64_t offset = 0;
+  uint64_t limit = default_dlq_limit;
+};
+
+/// `engine::queue::dlq_topics`: `{}` (members are ignored).
+struct dlq_topics_request {};
+
+/// `engine::queue::stats`: `{queue?}`.
+struct stats_request {
+  /// Empty: every queue (also for `"queue":""`).
+  std::string queue;
+};
+
+/// queue: a non-empty string, else queue_not_set.
+queue_api_expected<redrive_request> parse_redrive(std::string_view data);
+
+/// queue as for redrive; message_id: a non-empty string, else
+/// message_id_not_set.
+queue_api_expected<message_request> parse_message_request(
+  std::string_view data);
+
+/// queue as for redrive; offset and limit: non-negative integers.
+queue_api_expected<dlq_messages_request>
+parse_dlq_messages(std::string_view data);
+
+/// data must only be an object or null.
+queue_api_expected<dlq_topics_request> parse_dlq_topics(std::string_view data);
+
+/// queue: a string when present.
+queue_api_expected<stats_request> parse_stats(std::string_view data);
+
+/// queue_not_found for a queue no configuration names.
+queue_api_error queue_not_found(std::string_view queue);
+
+// -- results ----------------------------------------------------------------
+
+/// One queue's figures, as engine::queue::stats and dlq_topics show them.
+struct queue_counts {
+  std::string queue;
+  uint64_t waiting = 0;
+  uint64_t in_flight = 0;
+  uint64_t delayed = 0;
+  uint64_t dlq = 0;
+  uint64_t enqueued_total = 0;
+  uint64_t succeeded_total = 0;
+  uint64_t failed_attempts_total = 0;
+  uint64_t dead_total = 0;
+};
+
+/// `{"queue":...,"redriven":n}`
+std::string redrive_result_json(std::string_view queue, uint64_t redriven);
+
+/// `{"queue":...,"message_id":...,"redriven":0|1}`
+std::string redrive_message_result_json(std::string_view queue,
+                                        std::string_view message_id,
+                                        uint64_t redriven);
+
+/// `{"queue":...,"message_id":...,"discarded":0|1}`
+std::string discard_message_result_json(std::string_view queue,
+                                        std::string_view message_id,
+                                        uint64_t discarded);
+
+/// `[{id, function_id, payload, error, enqueued_at, failed_at, retries,
+/// size_bytes}]` in the order given (the DLQ lists newest first). payload
+/// and error are embedded as the raw JSON they are; an empty one is null.
+std::string dlq_messages_json(const std::vector<job>& dead);
+
+/// `[{topic, broker_type: "builtin", message_count}]`, one per queue.
+std::string dlq_topics_json(const std::vector<queue_counts>& queues);
+
+/// `{queue, waiting, in_flight, delayed, dlq, enqueued_total,
+/// succeeded_total, failed_attempts_total, dead_total}`
+std::string stats_json(const queue_counts& x);
+
+/// An array of stats_json objects, in the order given.
+std::string stats_list_json(const std::vector<queue_counts>& xs);
+
+} // namespace troupe::protocol

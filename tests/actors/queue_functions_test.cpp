@@ -1,0 +1,267 @@
+// The queue functions actor against real queue supervisors, driven
+// deterministically: two queues ("alpha", "beta") whose jobs for "f" always
+// fail at a scripted owner, so each enqueued job is dead after one attempt.
+
+#include "actors/queue_functions_actor.hpp"
+
+#include <algorithm>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "actor_fixture.hpp"
+#include "actors/queue_actor.hpp"
+#include "actors/registry_actor.hpp"
+#include "protocol/json_member.hpp"
+
+using namespace troupe;
+using namespace troupe::testing;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct queue_functions_test : actor_fixture {
+  caf::actor registry = spawn(registry_actor, caf::actor{});
+  std::shared_ptr<owner_script> script = std::make_shared<owner_script>();
+  caf::actor owner = spawn(scripted_owner, script);
+  std::shared_ptr<queue_directory> dir = std::make_shared<queue_directory>();
+  caf::actor functions;
+
+  queue_functions_test() {
+    script->decide = [](const seen_call&) { return answer::fail; };
+    caf::anon_send(registry, register_function{"f", owner, {}, {}});
+    for (auto name : {"alpha", "beta"}) {
+      queue_config q;
+      q.name = name;
+      q.max_retries = 1;
+      q.backoff_ms = 10;
+      auto hdl = spawn(queue_actor, q, queue_links{registry, {}, 0ms},
+                       recovered_jobs{});
+      dir->queues.emplace(name, queue_entry{hdl, q});
+    }
+    functions = spawn(queue_functions_actor, dir, registry);
+    run();
+  }
+
+  /// Calls queue function `fn` directly with `data`.
+  invoke_result call(const std::string& fn, const std::string& data) {
+    return ask<invoke_result>(functions, invoke{fn, data, {}, {}, {}, 0});
+  }
+
+  /// Enqueues a job on `queue` and lets it die; returns its id.
+  std::string dead_job(const std::string& queue, const std::string& name) {
+    auto& e = dir->queues.at(queue);
+    auto x = make_job(e.spec, 1 << 20, "f", R"({"n":")" + name + R"("})");
+    EXPECT_TRUE(x) << caf::to_string(x.error());
+    auto id = ask<std::string>(e.supervisor, std::move(*x));
+    advance(1s);
+    return id;
+  }
+
+  static std::string member(const std::string& body, const char* key) {
+    return protocol::find_member(body, key).value;
+  }
+
+  /// The error code of a failed call, or "(ok)".
+  static std::string code(const invoke_result& r) {
+    return r.ok ? "(ok)" : member(r.body, "code");
+  }
+
+  /// How often `needle` occurs in `body`.
+  static size_t occurrences(const std::string& body,
+                            const std::string& needle) {
+    size_t n = 0;
+    for (auto i = body.find(needle); i != std::string::npos;
+         i = body.find(needle, i + needle.size()))
+      ++n;
+    return n;
+  }
+};
+
+constexpr auto fn_stats = "engine::queue::stats";
+constexpr auto fn_topics = "engine::queue::dlq_topics";
+constexpr auto fn_messages = "engine::queue::dlq_messages";
+constexpr auto fn_redrive = "iii::queue::redrive";
+constexpr auto fn_redrive_message = "iii::queue::redrive_message";
+constexpr auto fn_discard_message = "iii::queue::discard_message";
+
+} // namespace
+
+TEST_F(queue_functions_test, the_functions_are_reachable_through_registry) {
+  auto r = ask<invoke_result>(registry, invoke{fn_stats, R"({"queue":"beta"})",
+                                               {}, {}, {}, 0});
+  ASSERT_TRUE(r.ok) << r.body;
+  EXPECT_EQ(member(r.body, "queue"), "beta");
+  EXPECT_EQ(queue_function_ids().size(), 6u);
+}
+
+TEST_F(queue_functions_test, stats_of_one_queue_is_an_object) {
+  dead_job("alpha", "a1");
+  auto r = call(fn_stats, R"({"queue":"alpha"})");
+  ASSERT_TRUE(r.ok) << r.body;
+  EXPECT_EQ(member(r.body, "queue"), "alpha");
+  EXPECT_EQ(member(r.body, "dlq"), "1");
+  EXPECT_EQ(member(r.body, "enqueued_total"), "1");
+  EXPECT_EQ(member(r.body, "failed_attempts_total"), "1");
+  EXPECT_EQ(member(r.body, "dead_total"), "1");
+  EXPECT_EQ(member(r.body, "waiting"), "0");
+  EXPECT_EQ(member(r.body, "in_flight"), "0");
+  EXPECT_EQ(member(r.body, "delayed"), "0");
+  EXPECT_EQ(member(r.body, "succeeded_total"), "0");
+}
+
+TEST_F(queue_functions_test, stats_without_a_queue_lists_all_by_name) {
+  dead_job("beta", "b1");
+  for (auto data : {"null", "{}", R"({"queue":null})"}) {
+    auto r = call(fn_stats, data);
+    ASSERT_TRUE(r.ok) << data << ": " << r.body;
+    ASSERT_EQ(r.body.front(), '[') << r.body;
+    EXPECT_EQ(occurrences(r.body, R"("queue":)"), 2u) << r.body;
+    auto alpha = r.body.find(R"("queue":"alpha")");
+    auto beta = r.body.find(R"("queue":"beta")");
+    ASSERT_NE(alpha, std::string::npos);
+    ASSERT_NE(beta, std::string::npos);
+    EXPECT_LT(alpha, beta) << "ordered by queue name";
+    EXPECT_NE(r.body.find(R"("dlq":1)", beta), std::string::npos) << r.body;
+  }
+}
+
+TEST_F(queue_functions_test, stats_refuses_a_queue_that_is_not_a_string) {
+  auto r = call(fn_stats, R"({"queue":5})");
+  EXPECT_EQ(code(r), "invalid_argument") << "not every queue's stats";
+  EXPECT_EQ(member(r.body, "message"), "queue must be a string (got 5)");
+  EXPECT_EQ(code(call(fn_stats, "[]")), "invalid_argument");
+  EXPECT_EQ(code(call(fn_stats, R"({"queue":"nope"})")), "queue_not_found");
+}
+
+TEST_F(queue_functions_test, dlq_topics_counts_each_queues_dead_jobs) {
+  dead_job("alpha", "a1");
+  dead_job("alpha", "a2");
+  auto r = call(fn_topics, "{}");
+  ASSERT_TRUE(r.ok) << r.body;
+  EXPECT_EQ(r.body, R"([{"topic":"alpha","broker_type":"builtin",)"
+                    R"("message_count":2},{"topic":"beta",)"
+                    R"("broker_type":"builtin","message_count":0}])");
+  EXPECT_EQ(code(call(fn_topics, "7")), "invalid_argument");
+}
+
+TEST_F(queue_functions_test, dlq_messages_pages_newest_first) {
+  auto a1 = dead_job("alpha", "a1");
+  auto a2 = dead_job("alpha", "a2");
+  auto a3 = dead_job("alpha", "a3");
+  auto ids = [&](const std::string& data) {
+    auto r = call(fn_messages, data);
+    EXPECT_TRUE(r.ok) << r.body;
+    std::vector<std::string> out;
+    for (auto& id : {a1, a2, a3}) {
+      auto at = r.body.find(id);
+      if (at != std::string::npos) out.push_back(id);
+    }
+    // Order of appearance in the body.
+    std::sort(out.begin(), out.end(), [&](auto& x, auto& y) {
+      return r.body.find(x) < r.body.find(y);
+    });
+    return out;
+  };
+  using ids_t = std::vector<std::string>;
+  EXPECT_EQ(ids(R"({"queue":"alpha"})"), (ids_t{a3, a2, a1}));
+  EXPECT_EQ(ids(R"({"queue":"alpha","limit":1})"), (ids_t{a3}));
+  EXPECT_EQ(ids(R"({"queue":"alpha","offset":1,"limit":1})"), (ids_t{a2}));
+  EXPECT_EQ(ids(R"({"queue":"alpha","offset":2})"), (ids_t{a1}));
+  EXPECT_EQ(call(fn_messages, R"({"queue":"alpha","offset":3})").body, "[]");
+  EXPECT_EQ(call(fn_messages, R"({"queue":"beta"})").body, "[]");
+  // One entry's shape.
+  auto r = call(fn_messages, R"({"queue":"alpha","limit":1})");
+  auto entry = r.body.substr(1, r.body.size() - 2);
+  EXPECT_EQ(member(entry, "id"), a3);
+  EXPECT_EQ(member(entry, "function_id"), "f");
+  EXPECT_EQ(member(entry, "payload"), R"({"n":"a3"})");
+  EXPECT_EQ(member(member(entry, "error"), "code"), "invocation_failed");
+  EXPECT_EQ(member(entry, "retries"), "1");
+  EXPECT_EQ(member(entry, "size_bytes"), "10");
+}
+
+TEST_F(queue_functions_test, dlq_messages_refuses_bad_offset_and_limit) {
+  for (auto data : {R"({"queue":"alpha","offset":-1})",
+                    R"({"queue":"alpha","limit":"5"})",
+                    R"({"queue":"alpha","limit":2.5})"})
+    EXPECT_EQ(code(call(fn_messages, data)), "invalid_argument") << data;
+}
+
+TEST_F(queue_functions_test, redrive_moves_every_dead_job_back) {
+  dead_job("alpha", "a1");
+  dead_job("alpha", "a2");
+  auto calls = script->calls.size();
+  auto r = call(fn_redrive, R"({"queue":"alpha"})");
+  ASSERT_TRUE(r.ok) << r.body;
+  EXPECT_EQ(r.body, R"({"queue":"alpha","redriven":2})");
+  advance(1s);
+  EXPECT_EQ(script->calls.size(), calls + 2) << "each ran once more";
+  EXPECT_EQ(call(fn_redrive, R"({"queue":"beta"})").body,
+            R"({"queue":"beta","redriven":0})");
+}
+
+TEST_F(queue_functions_test, redrive_message_moves_one_job_back) {
+  auto a1 = dead_job("alpha", "a1");
+  auto a2 = dead_job("alpha", "a2");
+  script->decide = [](const seen_call&) { return answer::ok; };
+  auto data = R"({"queue":"alpha","message_id":")" + a1 + R"("})";
+  auto r = call(fn_redrive_message, data);
+  ASSERT_TRUE(r.ok) << r.body;
+  EXPECT_EQ(r.body,
+            R"({"queue":"alpha","message_id":")" + a1 + R"(","redriven":1})");
+  advance(1s);
+  EXPECT_EQ(member(call(fn_stats, R"({"queue":"alpha"})").body, "dlq"), "1");
+  EXPECT_EQ(member(call(fn_redrive_message, data).body, "redriven"), "0");
+  auto left = call(fn_messages, R"({"queue":"alpha"})").body;
+  EXPECT_NE(left.find(a2), std::string::npos);
+  EXPECT_EQ(left.find(a1), std::string::npos);
+}
+
+TEST_F(queue_functions_test, discard_message_removes_one_job) {
+  auto a1 = dead_job("alpha", "a1");
+  auto data = R"({"queue":"alpha","message_id":")" + a1 + R"("})";
+  auto r = call(fn_discard_message, data);
+  ASSERT_TRUE(r.ok) << r.body;
+  EXPECT_EQ(r.body,
+            R"({"queue":"alpha","message_id":")" + a1 + R"(","discarded":1})");
+  EXPECT_EQ(member(call(fn_discard_message, data).body, "discarded"), "0");
+  EXPECT_EQ(call(fn_messages, R"({"queue":"alpha"})").body, "[]");
+  auto calls = script->calls.size();
+  EXPECT_EQ(member(call(fn_redrive, R"({"queue":"alpha"})").body, "redriven"),
+            "0");
+  advance(1s);
+  EXPECT_EQ(script->calls.size(), calls) << "gone for good";
+}
+
+TEST_F(queue_functions_test, every_error_code) {
+  for (auto fn : {fn_redrive, fn_redrive_message, fn_discard_message,
+                  fn_messages}) {
+    EXPECT_EQ(code(call(fn, "{}")), "queue_not_set") << fn;
+    EXPECT_EQ(code(call(fn, R"({"queue":""})")), "queue_not_set") << fn;
+    EXPECT_EQ(code(call(fn, R"({"queue":5})")), "invalid_argument") << fn;
+    EXPECT_EQ(code(call(fn, R"("alpha")")), "invalid_argument") << fn;
+    auto r = call(fn, R"({"queue":"nope","message_id":"x"})");
+    EXPECT_EQ(code(r), "queue_not_found") << fn;
+    EXPECT_EQ(member(r.body, "message"), "Queue 'nope' not found") << fn;
+  }
+  for (auto fn : {fn_redrive_message, fn_discard_message}) {
+    EXPECT_EQ(code(call(fn, R"({"queue":"alpha"})")), "message_id_not_set");
+    EXPECT_EQ(code(call(fn, R"({"queue":"alpha","message_id":""})")),
+              "message_id_not_set");
+    EXPECT_EQ(code(call(fn, R"({"queue":"alpha","message_id":7})")),
+              "invalid_argument");
+  }
+  EXPECT_EQ(code(call(fn_stats, R"({"queue":"nope"})")), "queue_not_found");
+  EXPECT_EQ(code(call("engine::queue::other", "{}")), "function_not_found");
+}
+
+TEST_F(queue_functions_test, a_queue_that_went_away_is_an_error_not_a_hang) {
+  caf::anon_send_exit(dir->queues.at("beta").supervisor,
+                      caf::exit_reason::user_shutdown);
+  run();
+  auto r = call(fn_stats, "{}");
+  EXPECT_FALSE(r.ok) << r.body;
+  EXPECT_EQ(code(call(fn_redrive, R"({"queue":"beta"})")),
+            "invocation_stopped");
+}

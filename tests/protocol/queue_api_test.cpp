@@ -1,0 +1,259 @@
+// Tests for protocol/queue_api: each queue function's input (good input,
+// absent optionals, wrong types, data that is not an object) and each
+// result's JSON, checked by parsing it with nlohmann.
+#include "protocol/queue_api.hpp"
+
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "protocol/json_member.hpp"
+
+using namespace troupe::protocol;
+using json = nlohmann::json;
+
+namespace {
+
+/// The error code of a refused parse, or "(accepted)".
+template <class T>
+std::string code(const queue_api_expected<T>& x) {
+  return x ? "(accepted)" : x.error().code;
+}
+
+template <class T>
+std::string message(const queue_api_expected<T>& x) {
+  return x ? "(accepted)" : x.error().message;
+}
+
+/// Parses `text`, failing the test when it is not JSON.
+json parsed(const std::string& text) {
+  auto doc = json::parse(text, nullptr, false);
+  EXPECT_FALSE(doc.is_discarded()) << text;
+  return doc;
+}
+
+/// Data that is JSON but not an object.
+const std::vector<std::string> not_objects{"5", "\"q\"", "[1,2]", "true"};
+
+} // namespace
+
+// -- redrive ----------------------------------------------------------------
+
+TEST(queue_api, redrive_reads_its_queue) {
+  auto x = parse_redrive(R"({"queue":"q1","other":[1]})");
+  ASSERT_TRUE(x) << message(x);
+  EXPECT_EQ(x->queue, "q1");
+}
+
+TEST(queue_api, redrive_without_a_queue_is_queue_not_set) {
+  for (auto data : {"{}", "null", "", R"({"queue":""})", R"({"queue":null})"})
+    EXPECT_EQ(code(parse_redrive(data)), "queue_not_set") << data;
+}
+
+TEST(queue_api, redrive_refuses_a_queue_that_is_not_a_string) {
+  auto x = parse_redrive(R"({"queue":5})");
+  EXPECT_EQ(code(x), "invalid_argument");
+  EXPECT_EQ(message(x), "queue must be a string (got 5)");
+  EXPECT_EQ(code(parse_redrive(R"({"queue":["q"]})")), "invalid_argument");
+  EXPECT_EQ(code(parse_redrive(R"({"queue":true})")), "invalid_argument");
+}
+
+TEST(queue_api, redrive_refuses_data_that_is_not_an_object) {
+  for (auto& data : not_objects) {
+    auto x = parse_redrive(data);
+    EXPECT_EQ(code(x), "invalid_argument") << data;
+    EXPECT_EQ(message(x).rfind("data must be an object", 0), 0u)
+      << message(x);
+  }
+  EXPECT_EQ(message(parse_redrive("[1]")),
+            "data must be an object (got array)");
+  EXPECT_EQ(code(parse_redrive("{")), "invalid_argument");
+}
+
+TEST(queue_api, too_deep_data_is_refused_before_parsing) {
+  std::string deep(max_json_depth + 1, '[');
+  EXPECT_EQ(code(parse_stats(deep)), "invalid_argument");
+}
+
+// -- redrive_message / discard_message --------------------------------------
+
+TEST(queue_api, message_request_reads_queue_and_message_id) {
+  auto x = parse_message_request(R"({"queue":"q","message_id":"m-1"})");
+  ASSERT_TRUE(x) << message(x);
+  EXPECT_EQ(x->queue, "q");
+  EXPECT_EQ(x->message_id, "m-1");
+}
+
+TEST(queue_api, message_request_needs_both_members) {
+  EXPECT_EQ(code(parse_message_request(R"({"message_id":"m"})")),
+            "queue_not_set");
+  EXPECT_EQ(code(parse_message_request(R"({"queue":"q"})")),
+            "message_id_not_set");
+  EXPECT_EQ(code(parse_message_request(R"({"queue":"q","message_id":""})")),
+            "message_id_not_set");
+  EXPECT_EQ(code(parse_message_request(R"({"queue":"q","message_id":null})")),
+            "message_id_not_set");
+  EXPECT_EQ(code(parse_message_request("null")), "queue_not_set");
+}
+
+TEST(queue_api, message_request_refuses_wrong_types_before_missing_members) {
+  auto x = parse_message_request(R"({"queue":"q","message_id":7})");
+  EXPECT_EQ(code(x), "invalid_argument");
+  EXPECT_EQ(message(x), "message_id must be a string (got 7)");
+  // A wrong type is reported even when the queue is missing too.
+  EXPECT_EQ(code(parse_message_request(R"({"message_id":{}})")),
+            "invalid_argument");
+  EXPECT_EQ(code(parse_message_request(R"({"queue":1,"message_id":"m"})")),
+            "invalid_argument");
+  for (auto& data : not_objects)
+    EXPECT_EQ(code(parse_message_request(data)), "invalid_argument") << data;
+}
+
+// -- dlq_messages -----------------------------------------------------------
+
+TEST(queue_api, dlq_messages_reads_offset_and_limit) {
+  auto x = parse_dlq_messages(R"({"queue":"q","offset":3,"limit":7})");
+  ASSERT_TRUE(x) << message(x);
+  EXPECT_EQ(x->queue, "q");
+  EXPECT_EQ(x->offset, 3u);
+  EXPECT_EQ(x->limit, 7u);
+}
+
+TEST(queue_api, dlq_messages_defaults_offset_0_and_limit_50) {
+  for (auto data : {R"({"queue":"q"})",
+                    R"({"queue":"q","offset":null,"limit":null})"}) {
+    auto x = parse_dlq_messages(data);
+    ASSERT_TRUE(x) << message(x);
+    EXPECT_EQ(x->offset, 0u);
+    EXPECT_EQ(x->limit, 50u);
+  }
+  auto zero = parse_dlq_messages(R"({"queue":"q","offset":-0,"limit":0})");
+  ASSERT_TRUE(zero) << message(zero);
+  EXPECT_EQ(zero->offset, 0u);
+  EXPECT_EQ(zero->limit, 0u);
+  auto big = parse_dlq_messages(
+    R"({"queue":"q","offset":18446744073709551615})");
+  ASSERT_TRUE(big) << message(big);
+  EXPECT_EQ(big->offset, UINT64_MAX);
+}
+
+TEST(queue_api, dlq_messages_refuses_counts_that_are_not_non_negative_ints) {
+  auto neg = parse_dlq_messages(R"({"queue":"q","offset":-1})");
+  EXPECT_EQ(code(neg), "invalid_argument");
+  EXPECT_EQ(message(neg), "offset must be a non-negative integer (got -1)");
+  auto text = parse_dlq_messages(R"({"queue":"q","limit":"10"})");
+  EXPECT_EQ(message(text),
+            R"(limit must be a non-negative integer (got "10"))");
+  for (auto bad : {"1.5", "1e2", "true", "[]", "{}", "18446744073709551616"})
+    EXPECT_EQ(code(parse_dlq_messages(std::string{R"({"queue":"q","limit":)"}
+                                      + bad + "}")),
+              "invalid_argument")
+      << bad;
+}
+
+TEST(queue_api, dlq_messages_needs_a_queue) {
+  EXPECT_EQ(code(parse_dlq_messages(R"({"limit":1})")), "queue_not_set");
+  EXPECT_EQ(code(parse_dlq_messages(R"({"queue":3})")), "invalid_argument");
+  for (auto& data : not_objects)
+    EXPECT_EQ(code(parse_dlq_messages(data)), "invalid_argument") << data;
+}
+
+// -- dlq_topics -------------------------------------------------------------
+
+TEST(queue_api, dlq_topics_takes_an_object_or_nothing) {
+  for (auto data : {"{}", "null", "", "  ", R"({"anything":1})"})
+    EXPECT_TRUE(parse_dlq_topics(data)) << data;
+  for (auto& data : not_objects)
+    EXPECT_EQ(code(parse_dlq_topics(data)), "invalid_argument") << data;
+}
+
+// -- stats ------------------------------------------------------------------
+
+TEST(queue_api, stats_reads_an_optional_queue) {
+  auto one = parse_stats(R"({"queue":"q"})");
+  ASSERT_TRUE(one) << message(one);
+  EXPECT_EQ(one->queue, "q");
+  for (auto data : {"{}", "null", "", R"({"queue":null})", R"({"queue":""})"}) {
+    auto all = parse_stats(data);
+    ASSERT_TRUE(all) << data << ": " << message(all);
+    EXPECT_EQ(all->queue, "") << data;
+  }
+}
+
+TEST(queue_api, stats_refuses_a_queue_that_is_not_a_string) {
+  auto x = parse_stats(R"({"queue":5})");
+  EXPECT_EQ(code(x), "invalid_argument");
+  EXPECT_EQ(message(x), "queue must be a string (got 5)");
+  for (auto& data : not_objects)
+    EXPECT_EQ(code(parse_stats(data)), "invalid_argument") << data;
+}
+
+TEST(queue_api, queue_not_found_names_the_queue) {
+  auto e = queue_not_found("orders");
+  EXPECT_EQ(e.code, "queue_not_found");
+  EXPECT_EQ(e.message, "Queue 'orders' not found");
+}
+
+// -- results ----------------------------------------------------------------
+
+TEST(queue_api, count_results_have_their_shapes) {
+  EXPECT_EQ(parsed(redrive_result_json("q\"1", 2)),
+            json({{"queue", "q\"1"}, {"redriven", 2}}));
+  EXPECT_EQ(parsed(redrive_message_result_json("q", "m\n", 1)),
+            json({{"queue", "q"}, {"message_id", "m\n"}, {"redriven", 1}}));
+  EXPECT_EQ(parsed(discard_message_result_json("q", "m", 0)),
+            json({{"queue", "q"}, {"message_id", "m"}, {"discarded", 0}}));
+}
+
+TEST(queue_api, dlq_messages_embed_payload_and_error_as_json) {
+  troupe::job a;
+  a.id = "id-a";
+  a.queue = "q";
+  a.function_id = "fn";
+  a.payload = R"({"n":[1,{"x":"é"}]})";
+  a.attempts = 3;
+  a.enqueued_at = 1700000000000;
+  a.last_error = R"({"code":"boom","message":"it broke"})";
+  a.failed_at = 1700000000500;
+  troupe::job b; // no payload, no error
+  b.id = "id-b";
+  auto doc = parsed(dlq_messages_json({a, b}));
+  ASSERT_TRUE(doc.is_array());
+  ASSERT_EQ(doc.size(), 2u);
+  EXPECT_EQ(doc[0], json::parse(R"({"id":"id-a","function_id":"fn",
+    "payload":{"n":[1,{"x":"é"}]},"error":{"code":"boom","message":"it broke"},
+    "enqueued_at":1700000000000,"failed_at":1700000000500,"retries":3,
+    "size_bytes":)" + std::to_string(a.payload.size()) + "}"));
+  EXPECT_TRUE(doc[1]["payload"].is_null());
+  EXPECT_TRUE(doc[1]["error"].is_null());
+  EXPECT_EQ(doc[1]["size_bytes"], 0);
+  EXPECT_EQ(parsed(dlq_messages_json({})), json::array());
+}
+
+TEST(queue_api, stats_and_topics_have_their_shapes) {
+  queue_counts a{"a", 1, 2, 3, 4, 5, 6, 7, 8};
+  queue_counts b{"b", 0, 0, 0, 9, 0, 0, 0, 0};
+  auto one = parsed(stats_json(a));
+  EXPECT_EQ(one, json({{"queue", "a"},
+                       {"waiting", 1},
+                       {"in_flight", 2},
+                       {"delayed", 3},
+                       {"dlq", 4},
+                       {"enqueued_total", 5},
+                       {"succeeded_total", 6},
+                       {"failed_attempts_total", 7},
+                       {"dead_total", 8}}));
+  auto list = parsed(stats_list_json({a, b}));
+  ASSERT_TRUE(list.is_array());
+  ASSERT_EQ(list.size(), 2u);
+  EXPECT_EQ(list[0], one);
+  EXPECT_EQ(list[1]["queue"], "b");
+  EXPECT_EQ(parsed(stats_list_json({})), json::array());
+  EXPECT_EQ(parsed(dlq_topics_json({a, b})),
+            json::parse(R"([
+              {"topic":"a","broker_type":"builtin","message_count":4},
+              {"topic":"b","broker_type":"builtin","message_count":9}])"));
+  EXPECT_EQ(parsed(dlq_topics_json({})), json::array());
+}
