@@ -21,14 +21,6 @@ invoke_result refuse(const protocol::queue_api_error& e) {
   return engine_error(e.code, e.message);
 }
 
-protocol::queue_counts to_counts(queue_stats& s) {
-  return {std::move(s.queue),      s.waiting,
-          s.in_flight,             s.delayed,
-          s.dlq,                   s.enqueued_total,
-          s.succeeded_total,       s.failed_attempts_total,
-          s.dead_total};
-}
-
 } // namespace
 
 const std::vector<std::string>& queue_function_ids() {
@@ -133,7 +125,7 @@ caf::result<invoke_result>
 queue_functions_state::gather_stats(std::vector<const queue_entry*> qs,
                                     Render render) {
   struct gathering {
-    std::vector<protocol::queue_counts> all;
+    std::vector<queue_stats> all;
     size_t missing = 0;
   };
   auto g = std::make_shared<gathering>();
@@ -147,7 +139,7 @@ queue_functions_state::gather_stats(std::vector<const queue_entry*> qs,
     self->request(q->supervisor, caf::infinite, atom::stats_v)
       .then(
         [rp, g, render](queue_stats& s) mutable {
-          g->all.push_back(to_counts(s));
+          g->all.push_back(std::move(s));
           if (--g->missing > 0) return;
           std::sort(g->all.begin(), g->all.end(),
                     [](auto& a, auto& b) { return a.queue < b.queue; });

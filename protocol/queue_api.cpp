@@ -132,7 +132,7 @@ std::string dead_job_json(const job& x) {
          + R"(,"size_bytes":)" + n(x.payload.size()) + "}";
 }
 
-std::string topic_json(const queue_counts& x) {
+std::string topic_json(const queue_stats& x) {
   return R"({"topic":)" + quote(x.queue) + R"(,"broker_type":"builtin")"
          + R"(,"message_count":)" + n(x.dlq) + "}";
 }
@@ -216,11 +216,11 @@ std::string dlq_messages_json(const std::vector<job>& dead) {
   return json_array(dead, dead_job_json);
 }
 
-std::string dlq_topics_json(const std::vector<queue_counts>& queues) {
+std::string dlq_topics_json(const std::vector<queue_stats>& queues) {
   return json_array(queues, topic_json);
 }
 
-std::string stats_json(const queue_counts& x) {
+std::string stats_json(const queue_stats& x) {
   return R"({"queue":)" + quote(x.queue) + R"(,"waiting":)" + n(x.waiting)
          + R"(,"in_flight":)" + n(x.in_flight) + R"(,"delayed":)"
          + n(x.delayed) + R"(,"dlq":)" + n(x.dlq) + R"(,"enqueued_total":)"
@@ -230,8 +230,8 @@ std::string stats_json(const queue_counts& x) {
          + "}";
 }
 
-std::string stats_list_json(const std::vector<queue_counts>& xs) {
-  return json_array(xs, [](const queue_counts& x) { return stats_json(x); });
+std::string stats_list_json(const std::vector<queue_stats>& xs) {
+  return json_array(xs, [](const queue_stats& x) { return stats_json(x); });
 }
 
 } // namespace troupe::protocol

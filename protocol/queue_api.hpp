@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "troupe/job.hpp"
+#include "troupe/messages.hpp"
 
 namespace troupe::protocol {
 
@@ -110,19 +111,6 @@ queue_api_error queue_not_found(std::string_view queue);
 
 // -- results ----------------------------------------------------------------
 
-/// One queue's figures, as engine::queue::stats and dlq_topics show them.
-struct queue_counts {
-  std::string queue;
-  uint64_t waiting = 0;
-  uint64_t in_flight = 0;
-  uint64_t delayed = 0;
-  uint64_t dlq = 0;
-  uint64_t enqueued_total = 0;
-  uint64_t succeeded_total = 0;
-  uint64_t failed_attempts_total = 0;
-  uint64_t dead_total = 0;
-};
-
 /// `{"queue":...,"redriven":n}`
 std::string redrive_result_json(std::string_view queue, uint64_t redriven);
 
@@ -142,13 +130,13 @@ std::string discard_message_result_json(std::string_view queue,
 std::string dlq_messages_json(const std::vector<job>& dead);
 
 /// `[{topic, broker_type: "builtin", message_count}]`, one per queue.
-std::string dlq_topics_json(const std::vector<queue_counts>& queues);
+std::string dlq_topics_json(const std::vector<queue_stats>& queues);
 
 /// `{queue, waiting, in_flight, delayed, dlq, enqueued_total,
 /// succeeded_total, failed_attempts_total, dead_total}`
-std::string stats_json(const queue_counts& x);
+std::string stats_json(const queue_stats& x);
 
 /// An array of stats_json objects, in the order given.
-std::string stats_list_json(const std::vector<queue_counts>& xs);
+std::string stats_list_json(const std::vector<queue_stats>& xs);
 
 } // namespace troupe::protocol

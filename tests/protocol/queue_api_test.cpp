@@ -233,8 +233,8 @@ TEST(queue_api, dlq_messages_embed_payload_and_error_as_json) {
 }
 
 TEST(queue_api, stats_and_topics_have_their_shapes) {
-  queue_counts a{"a", 1, 2, 3, 4, 5, 6, 7, 8};
-  queue_counts b{"b", 0, 0, 0, 9, 0, 0, 0, 0};
+  troupe::queue_stats a{"a", 1, 2, 3, 4, 5, 6, 7, 8};
+  troupe::queue_stats b{"b", 0, 0, 0, 9, 0, 0, 0, 0};
   auto one = parsed(stats_json(a));
   EXPECT_EQ(one, json({{"queue", "a"},
                        {"waiting", 1},
