@@ -148,7 +148,8 @@ engine::engine(caf::actor_system& sys, engine_config cfg,
               ", concurrency ", q.concurrency, ", max_retries ",
               q.max_retries, ", backoff_ms ", q.backoff_ms);
   }
-  d.queue_functions = sys.spawn(queue_functions_actor, d.queues, d.registry);
+  d.queue_functions = sys.spawn(queue_functions_actor, d.queues);
+  register_queue_functions(d.registry, d.queue_functions);
 }
 
 engine::~engine() { stop(); }
@@ -434,7 +435,12 @@ void engine::stop(std::chrono::milliseconds grace) {
       .receive([] {}, [](caf::error& err) {
         log::error("engine", "final commit failed: ", caf::to_string(err));
       });
-    caf::anon_send_exit(d.store, caf::exit_reason::user_shutdown);
+    // The store file is closed (and unlocked) when stop() returns, so the
+    // application can open it again at once.
+    self->monitor(d.store);
+    self->send_exit(d.store, caf::exit_reason::user_shutdown);
+    self->receive([](const caf::down_msg&) {});
+    d.store = nullptr;
   }
   caf::anon_send_exit(d.registry, caf::exit_reason::user_shutdown);
 }

@@ -1,5 +1,7 @@
 #include "actors/queue_functions_actor.hpp"
 
+#include <caf/send.hpp>
+
 #include <algorithm>
 
 #include "actors/call_error.hpp"
@@ -178,16 +180,18 @@ queue_functions_state::stats(const protocol::stats_request& x) {
   });
 }
 
+void register_queue_functions(const caf::actor& registry,
+                              const caf::actor& functions) {
+  for (auto& id : queue_function_ids())
+    caf::anon_send(registry, register_function{id, functions,
+                                               "troupe queue function", {}});
+}
+
 caf::behavior
 queue_functions_actor(caf::stateful_actor<queue_functions_state>* self,
-                      std::shared_ptr<const queue_directory> queues,
-                      caf::actor registry) {
+                      std::shared_ptr<const queue_directory> queues) {
   self->state.self = self;
   self->state.queues = std::move(queues);
-  for (auto& id : queue_function_ids())
-    self->send(registry,
-               register_function{id, caf::actor_cast<caf::actor>(self),
-                                 "troupe queue function", {}});
   return {
     [self](invoke& x) { return self->state.on_invoke(x); },
   };

@@ -2,8 +2,9 @@
 // engine itself (queue-semantics §5): iii::queue::redrive,
 // iii::queue::redrive_message, iii::queue::discard_message,
 // engine::queue::dlq_messages, engine::queue::dlq_topics and
-// engine::queue::stats. The actor registers them in the registry as their
-// owner, so workers, remote nodes and embedders reach them like any function.
+// engine::queue::stats. register_queue_functions() registers them with the
+// actor as their owner, so workers, remote nodes and embedders reach them
+// like any function.
 #pragma once
 
 #include <memory>
@@ -66,7 +67,12 @@ private:
 
 caf::behavior
 queue_functions_actor(caf::stateful_actor<queue_functions_state>* self,
-                      std::shared_ptr<const queue_directory> queues,
-                      caf::actor registry);
+                      std::shared_ptr<const queue_directory> queues);
+
+/// Registers every queue function with `functions` (a queue functions
+/// actor) as its owner. Sent from the calling thread, so a call the same
+/// thread sends to `registry` afterwards finds them.
+void register_queue_functions(const caf::actor& registry,
+                              const caf::actor& functions);
 
 } // namespace troupe

@@ -39,7 +39,8 @@ struct queue_functions_test : actor_fixture {
                        recovered_jobs{});
       dir->queues.emplace(name, queue_entry{hdl, q});
     }
-    functions = spawn(queue_functions_actor, dir, registry);
+    functions = spawn(queue_functions_actor, dir);
+    register_queue_functions(registry, functions);
     run();
   }
 
