@@ -37,8 +37,6 @@ CAF_BEGIN_TYPE_ID_BLOCK(troupe, caf::first_custom_type_id)
   CAF_ADD_ATOM(troupe, troupe::atom, closed, "closed")
   /// A session drops calls whose caller gave up long ago.
   CAF_ADD_ATOM(troupe, troupe::atom, sweep, "sweep")
-  /// Asks the registry who owns a function.
-  CAF_ADD_ATOM(troupe, troupe::atom, owner, "owner")
   /// Asks the registry for every registered function id.
   CAF_ADD_ATOM(troupe, troupe::atom, list, "list")
   /// An actor provides a trigger type (registertriggertype).
