@@ -2,9 +2,10 @@
 // to the registry on start). Workers' `http` triggers reach it from the
 // registry as register_trigger / unregister_trigger; the HTTP server's I/O
 // thread sends it one http_call per request. It matches (method, path) to a
-// route, calls the route's function through the registry with the request
-// object of worker-protocol §8.2, and answers through the responder:
-//  - the function's result, mapped per §8.3;
+// route, calls the route's function through the registry with iii's
+// request object (README: HTTP triggers), and answers through the
+// responder:
+//  - the function's result, mapped to a response as iii does;
 //  - 404 without a route, 400 for a JSON content type with a malformed body;
 //  - 500 with an error_id when the call fails, 504 after default_timeout.
 // Routes: last writer wins per (method, path); `a/:x` and `a/:y` conflict.

@@ -17,7 +17,7 @@ namespace troupe {
 int64_t now_ms();
 
 /// Validates an enqueue for queue `q` and makes the job, with a fresh
-/// receipt id. Errors carry iii's enqueue_error texts (queue-semantics §2).
+/// receipt id. Errors carry iii's enqueue_error texts (README: Queues).
 caf::expected<job> make_job(const queue_config& q, size_t max_payload_bytes,
                             std::string function_id, std::string payload);
 

@@ -1,5 +1,5 @@
 // The queue functions every worker can call with trigger(), served by the
-// engine itself (queue-semantics §5): iii::queue::redrive,
+// engine itself (README: Queues, dead-letter queue): iii::queue::redrive,
 // iii::queue::redrive_message, iii::queue::discard_message,
 // engine::queue::dlq_messages, engine::queue::dlq_topics and
 // engine::queue::stats. register_queue_functions() registers them with the

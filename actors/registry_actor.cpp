@@ -34,8 +34,6 @@ void registry_state::on_register_function(register_function& x) {
   }
   holdings_of(x.owner).functions.insert(x.id);
   entry.owner = std::move(x.owner);
-  entry.description = std::move(x.description);
-  entry.metadata = std::move(x.metadata);
 }
 
 void registry_state::on_unregister_function(const unregister_function& x) {
@@ -55,15 +53,6 @@ caf::result<invoke_result> registry_state::on_invoke(invoke& x) {
   auto rp = self->make_response_promise();
   rp.delegate(i->second.owner, std::move(x));
   return rp;
-}
-
-caf::result<caf::actor>
-registry_state::on_owner(const std::string& function_id) {
-  auto i = functions.find(function_id);
-  if (i == functions.end())
-    return caf::make_error(errc::function_not_found,
-                           "Function " + function_id + " not found");
-  return i->second.owner;
 }
 
 std::vector<std::string> registry_state::on_list() const {
@@ -88,8 +77,7 @@ caf::result<void> registry_state::on_register_trigger(register_trigger& x) {
                unregister_trigger{x.id, old->second.owner});
   }
   holdings_of(x.owner).triggers.insert(x.id);
-  triggers[x.id] = trigger_entry{x.type, x.function_id, x.owner,
-                                 provider->second};
+  triggers[x.id] = trigger_entry{x.owner, provider->second};
   auto rp = self->make_response_promise();
   rp.delegate(provider->second, std::move(x));
   return rp;
@@ -129,11 +117,8 @@ void registry_state::on_owner_down(const caf::actor_addr& who) {
   owners.erase(i);
 }
 
-caf::behavior registry_actor(caf::stateful_actor<registry_state>* self,
-                             caf::actor http_router) {
-  auto& st = self->state;
-  st.self = self;
-  if (http_router) st.on_provide_trigger_type("http", http_router);
+caf::behavior registry_actor(caf::stateful_actor<registry_state>* self) {
+  self->state.self = self;
   self->set_down_handler(
     [self](caf::down_msg& dm) { self->state.on_owner_down(dm.source); });
   return {
@@ -142,9 +127,6 @@ caf::behavior registry_actor(caf::stateful_actor<registry_state>* self,
       self->state.on_unregister_function(x);
     },
     [self](invoke& x) { return self->state.on_invoke(x); },
-    [self](atom::owner, const std::string& id) {
-      return self->state.on_owner(id);
-    },
     [self](atom::list) { return self->state.on_list(); },
     [self](register_trigger& x) { return self->state.on_register_trigger(x); },
     [self](const unregister_trigger& x) {

@@ -24,13 +24,9 @@ namespace troupe {
 struct registry_state {
   struct function_entry {
     caf::actor owner;
-    std::string description;
-    std::string metadata;
   };
 
   struct trigger_entry {
-    std::string type;
-    std::string function_id;
     caf::actor owner;
     /// Who serves the trigger (the HTTP router, or a worker's session).
     caf::actor provider;
@@ -55,7 +51,6 @@ struct registry_state {
   void on_register_function(register_function& x);
   void on_unregister_function(const unregister_function& x);
   caf::result<invoke_result> on_invoke(invoke& x);
-  caf::result<caf::actor> on_owner(const std::string& function_id);
   std::vector<std::string> on_list() const;
   caf::result<void> on_register_trigger(register_trigger& x);
   void on_unregister_trigger(const unregister_trigger& x);
@@ -67,9 +62,8 @@ private:
   holdings& holdings_of(const caf::actor& owner);
 };
 
-/// REQUIRES: `http_router` is the actor serving `http` triggers, or invalid
-/// when the iii-http listener is disabled.
-caf::behavior registry_actor(caf::stateful_actor<registry_state>* self,
-                             caf::actor http_router);
+/// Starts with no trigger types: each provider (the HTTP router, a worker's
+/// session) announces its own with atom::provide.
+caf::behavior registry_actor(caf::stateful_actor<registry_state>* self);
 
 } // namespace troupe

@@ -272,7 +272,7 @@ caf::result<invoke_result> session_state::on_invoke(invoke& x) {
   if (!rp.pending()) return rp; // a Void call: nobody waits
   pending.emplace(std::move(id),
                   pending_call{rp, std::move(x.function_id),
-                               std::chrono::steady_clock::now() + timeout});
+                               self->clock().now() + timeout});
   arm_sweep();
   return rp;
 }
@@ -285,7 +285,7 @@ void session_state::arm_sweep() {
 
 void session_state::on_sweep() {
   sweep_armed = false;
-  auto now = std::chrono::steady_clock::now();
+  auto now = self->clock().now();
   for (auto i = pending.begin(); i != pending.end();) {
     if (i->second.deadline + sweep_interval < now) {
       i->second.promise.deliver(engine_error(

@@ -19,6 +19,7 @@
 #include <unordered_map>
 
 #include <caf/actor.hpp>
+#include <caf/actor_clock.hpp>
 #include <caf/behavior.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/response_promise.hpp>
@@ -46,7 +47,8 @@ struct session_state {
   struct pending_call {
     caf::response_promise promise;
     std::string function_id;
-    std::chrono::steady_clock::time_point deadline;
+    /// On the actor system's clock, so a test's virtual time drives it.
+    caf::actor_clock::time_point deadline;
   };
 
   caf::event_based_actor* self = nullptr;

@@ -38,8 +38,6 @@ CAF_BEGIN_TYPE_ID_BLOCK(troupe, caf::first_custom_type_id)
   CAF_ADD_ATOM(troupe, troupe::atom, closed, "closed")
   /// A session drops calls whose caller gave up long ago.
   CAF_ADD_ATOM(troupe, troupe::atom, sweep, "sweep")
-  /// Asks the registry who owns a function.
-  CAF_ADD_ATOM(troupe, troupe::atom, owner, "owner")
   /// An actor provides a trigger type (registertriggertype).
   CAF_ADD_ATOM(troupe, troupe::atom, provide, "provide")
   /// A queue's retry timer fired (the job or group travels along).

@@ -11,9 +11,6 @@ std::string to_string(errc x) {
     case errc::bad_frame: return "bad_frame";
     case errc::unknown_queue: return "unknown_queue";
     case errc::enqueue_rejected: return "enqueue_rejected";
-    case errc::function_not_found: return "function_not_found";
-    case errc::invocation_stopped: return "invocation_stopped";
-    case errc::timeout: return "timeout";
     case errc::store_failure: return "store_failure";
     case errc::shutting_down: return "shutting_down";
   }

@@ -1,7 +1,8 @@
-// The iii worker protocol's frames as plain structs, and their JSON text.
-// See spec/worker-protocol.md. JSON values the engine only passes along
-// (payloads, results, metadata) stay raw JSON text: they are parsed once at
-// the edge and never again. This header does not include nlohmann/json.
+// The iii worker protocol's frames as plain structs, and their JSON text
+// (README: The protocol troupe speaks). JSON values the engine only passes
+// along (payloads, results, metadata) stay raw JSON text: they are parsed
+// once at the edge and never again. This header does not include
+// nlohmann/json.
 #pragma once
 
 #include <cstdint>

@@ -1,7 +1,8 @@
-// HTTP triggers as worker-protocol §8 defines them, without any I/O: an
-// `http` trigger's config (§8.1), matching request paths against routes,
-// the request object a function receives (§8.2), and the response made from
-// its result (§8.3). Pure functions over text; they never throw.
+// HTTP triggers as iii's REST API worker defines them (README: HTTP
+// triggers), without any I/O: an `http` trigger's config, matching request
+// paths against routes, the request object a function receives, and the
+// response made from its result. Pure functions over text; they never
+// throw.
 #pragma once
 
 #include <string>
@@ -62,7 +63,7 @@ bool more_specific(const http_route& a, const http_route& b);
 /// repeated names wins (at the place of the first).
 http_params parse_query(std::string_view query);
 
-/// The §8.2 request object (without channel refs) as JSON text. The body is
+/// The request object (without channel refs) as JSON text. The body is
 /// parsed when Content-Type contains `application/json` (an empty body
 /// gives null); other bodies give null. Error (errc::bad_frame): a
 /// JSON content type with a body that is not JSON, saying why.
@@ -70,7 +71,7 @@ caf::expected<std::string> http_request_json(const http_request& req,
                                              const http_route& route,
                                              const http_params& path_params);
 
-/// §8.3: the response for a function's successful result (raw JSON).
+/// The response for a function's successful result (raw JSON).
 http_response response_from_result(std::string_view result_json);
 
 /// 500 `{"error":{"code","message","error_id"}}` for a failed call, with

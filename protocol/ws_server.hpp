@@ -6,8 +6,11 @@
 //  - ws_handler: the engine's side of one connection; called on the I/O
 //    thread with whole messages, every message one read brought in at
 //    once, and must only hand them off (never block).
-// Paths: "/" is a worker connection; "/otel" is accepted and its frames
-// discarded (the SDK's telemetry socket); anything else gets 404.
+// Paths (the query string is ignored): a WebSocket upgrade to "/" is a
+// worker connection, to "/otel" is accepted and its frames discarded (the
+// SDK's telemetry socket), to any other path gets 404. A plain HTTP request
+// gets 200 {"status":"ok"} on "/health" and 426 Upgrade Required elsewhere;
+// either way the connection then closes.
 #pragma once
 
 #include <cstddef>

@@ -1,4 +1,4 @@
-// The job store: what must survive a crash (queue-semantics.md §6), behind
+// The job store: what must survive a crash (README: The durable store), behind
 // one interface with two implementations, memory (`in_memory`) and SQLite
 // (`file_based`). The store actor is its only user: it batches the writes of
 // all queues into one apply() per commit and calls load() once at start-up.

@@ -12,23 +12,19 @@
 
 namespace troupe {
 
+/// Values 5, 6 and 7 belonged to codes nothing produced any more; they stay
+/// unused so that an older node never misreads a newer code.
 enum class errc : uint8_t {
   none = 0,
   /// A configuration file or value is invalid; the message says where.
   bad_config = 1,
   /// A frame or request could not be parsed or had wrong field types.
   bad_frame = 2,
-  /// No queue of that name is configured.
+  /// No queue of that name is configured ("Queue 'Q' not found").
   unknown_queue = 3,
   /// An enqueue was rejected (FIFO field missing, payload too large, ...);
   /// the message is the `enqueue_error` text a worker would get.
   enqueue_rejected = 4,
-  /// No worker or C++ handler has registered the function.
-  function_not_found = 5,
-  /// The worker running the invocation went away before answering.
-  invocation_stopped = 6,
-  /// The invocation did not answer in time.
-  timeout = 7,
   /// The durable store failed (I/O, corruption, wrong schema).
   store_failure = 8,
   /// The engine is shutting down and takes no new work.

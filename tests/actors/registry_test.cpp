@@ -11,7 +11,7 @@ using namespace troupe::testing;
 namespace {
 
 struct registry_test : actor_fixture {
-  caf::actor registry = spawn(registry_actor, caf::actor{});
+  caf::actor registry = spawn(registry_actor);
   std::shared_ptr<owner_script> script_a = std::make_shared<owner_script>();
   std::shared_ptr<owner_script> script_b = std::make_shared<owner_script>();
   caf::actor a = spawn(scripted_owner, script_a);

@@ -1,4 +1,4 @@
-// Crash safety of the file_based store (queue-semantics §2, §3, §6): the
+// Crash safety of the file_based store (README: The durable store): the
 // engine is killed with SIGKILL once while a producer enqueues and once while
 // the queues drain, and comes back each time on the same port and store.
 //
@@ -10,10 +10,10 @@
 // again as a new job. The consumer prints every handler start and finish.
 //
 // Checked per round:
-//   - every job that got a receipt completed at least once (§2: a receipt is
-//     a promise), and the queues end idle with nothing dead;
+//   - every job that got a receipt completed at least once (a receipt is a
+//     promise), and the queues end idle with nothing dead;
 //   - per FIFO group, the FIRST completions of the receipted jobs come in
-//     enqueue order (§3, §6);
+//     enqueue order;
 //   - a job runs again only if it was running at a kill or had finished at
 //     most DUP_WINDOW_MS before one: no job completed earlier is ever redone.
 //
@@ -341,7 +341,7 @@ async function round(index, { drainStop = 'SIGKILL' } = {}) {
   });
   // A run that finished (in the consumer, before it sent the result) after
   // the SIGKILL had been sent never got its result to the engine: the job
-  // was in flight at the crash and must have run again afterwards (§6).
+  // was in flight at the crash and must have run again afterwards.
   const notRedone = [];
   for (const kill of kills.filter((x) => x.signal === 'SIGKILL')) {
     for (const [uid, list] of runs) {

@@ -1,4 +1,4 @@
-// SIGTERM stops troupe gracefully (queue-semantics §3): queues dispatch no
+// SIGTERM stops troupe gracefully (README: Running troupe): queues dispatch no
 // new job, a running attempt is allowed to finish (its result still counts),
 // and the engine exits 0.
 import assert from 'node:assert/strict';

@@ -1,6 +1,6 @@
-// HTTP triggers (worker-protocol §8): real iii-sdk workers register `http`
+// HTTP triggers (README: HTTP triggers): real iii-sdk workers register `http`
 // triggers, plain node:http requests reach them through iii-http. Request
-// object (§8.2), response mapping (§8.3), the engine's own answers (404,
+// object, response mapping, the engine's own answers (404,
 // 500, 504, 413, 400), registration errors, routes following their
 // workers, and many requests over keep-alive connections.
 import assert from 'node:assert/strict';

@@ -1,5 +1,5 @@
 // A standard queue never has more than `concurrency` jobs in flight, runs
-// every job exactly once, and starts a job on an idle queue at once (§3).
+// every job exactly once, and starts a job on an idle queue at once.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { useEngine } from './lib/setup.mjs';

@@ -1,6 +1,7 @@
-// The dead-letter queue (§5): what a dead job looks like, the stats, and the
-// redrive / discard functions; plus the failures that are not a handler's
-// error: no such function (function_not_found) and timeout_ms (timeout).
+// The dead-letter queue (README: Queues): what a dead job looks like, the
+// stats, and the redrive / discard functions; plus the failures that are not
+// a handler's error: no such function (function_not_found) and timeout_ms
+// (timeout).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { useEngine } from './lib/setup.mjs';

@@ -1,5 +1,5 @@
-// FIFO queues (§3, §4): one group's jobs run one after another in enqueue
-// order, retries included; different groups run side by side.
+// FIFO queues (README: Queues): one group's jobs run one after another in
+// enqueue order, retries included; different groups run side by side.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { useEngine } from './lib/setup.mjs';

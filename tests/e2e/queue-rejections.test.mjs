@@ -1,4 +1,4 @@
-// Enqueue rejections (§2): each comes back to the caller as an
+// Enqueue rejections (README: Queues): each comes back to the caller as an
 // InvocationError with code enqueue_error and iii's text, and stores nothing.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';

@@ -1,5 +1,6 @@
-// Retry timing (§4): after the k-th failed attempt a job runs again after
-// min(backoff_ms * 2^(k-1), max_backoff_ms); max_retries counts attempts.
+// Retry timing (README: Configuration): after the k-th failed attempt a job
+// runs again after min(backoff_ms * 2^(k-1), max_backoff_ms); max_retries
+// counts attempts.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { useEngine } from './lib/setup.mjs';

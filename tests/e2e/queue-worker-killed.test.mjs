@@ -1,4 +1,4 @@
-// The worker running a queue job is SIGKILLed mid-job (§3): the attempt fails
+// The worker running a queue job is SIGKILLed mid-job: the attempt fails
 // with invocation_stopped, is charged, and the job runs again on a worker
 // that registers the function afterwards.
 import assert from 'node:assert/strict';

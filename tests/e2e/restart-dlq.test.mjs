@@ -1,8 +1,8 @@
 // The dead-letter queue and delayed jobs of a file_based store across engine
-// restarts (queue-semantics §5, §6): a graceful (SIGTERM) restart and a
-// kill -9 keep the DLQ as it was; redrive_message works on a recovered dead
-// job; a discarded job stays gone; a job waiting for its retry keeps its due
-// time and its attempt count.
+// restarts (README: Queues, The durable store): a graceful (SIGTERM) restart
+// and a kill -9 keep the DLQ as it was; redrive_message works on a recovered
+// dead job; a discarded job stays gone; a job waiting for its retry keeps its
+// due time and its attempt count.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { engineConfig, startEngine, storeDir } from './lib/engine.mjs';
@@ -241,8 +241,9 @@ test('a FIFO group waiting for its head job’s retry still waits after a kill -
 // The engine dispatches the jobs it recovered as soon as it starts, before
 // any worker could reconnect. During the start-up grace period (10 s by
 // default) a function_not_found failure is not charged, so with max_retries 1
-// the recovered jobs, also the one in flight at the crash, still run (§6:
-// it "runs again after restart"). The SDK's default reconnect is used: ~1 s.
+// the recovered jobs, also the one in flight at the crash, still run (a
+// recovered job "runs again", README: The durable store). The SDK's default
+// reconnect is used: ~1 s.
 test(
   'jobs recovered after a kill -9 wait for their worker instead of failing with function_not_found',
   { timeout: 30000 },

@@ -1,5 +1,6 @@
 // Trigger registrations: the engine answers only a failed one, with a
-// triggerregistrationresult carrying an error (worker-protocol §4.3, §5.4).
+// triggerregistrationresult carrying an error, as the iii worker protocol
+// does (README: The protocol troupe speaks).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { RawConnection } from './lib/raw.mjs';

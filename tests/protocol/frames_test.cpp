@@ -1,6 +1,6 @@
 // Tests for protocol/frames: parsing the SDK's real frames (copied verbatim
-// from spec/sdk-0.22.1-frames.log), round trips, every bad_frame code, and
-// the text helpers quote() and with_member().
+// from a log of iii-sdk@0.22.1 talking to an engine), round trips, every
+// bad_frame code, and the text helpers quote() and with_member().
 #include "protocol/frames.hpp"
 
 #include <stdexcept>

@@ -1,6 +1,6 @@
-// Tests for protocol/http_mapping: http trigger configs (§8.1), route
-// matching and conflicts, query parsing, the request object (§8.2) and the
-// response mapping (§8.3) of worker-protocol.md.
+// Tests for protocol/http_mapping: http trigger configs, route matching and
+// conflicts, query parsing, the request object and the response mapping of
+// iii's HTTP triggers (README: HTTP triggers).
 #include "protocol/http_mapping.hpp"
 
 #include <stdexcept>
@@ -51,7 +51,7 @@ std::string header(const http_response& res, const std::string& name) {
 
 } // namespace
 
-// -- §8.1 registration --------------------------------------------------------
+// -- registration ------------------------------------------------------------
 
 TEST(http_route_config, api_path_is_required) {
   EXPECT_EQ(route_error(R"({"http_method":"GET"})"),
@@ -142,7 +142,7 @@ TEST(http_query, decodes_and_keeps_the_last_duplicate) {
   EXPECT_TRUE(parse_query("").empty());
 }
 
-// -- §8.2 the request object --------------------------------------------------
+// -- the request object ------------------------------------------------------
 
 TEST(http_request_object, has_the_shape_of_the_spec) {
   auto r = route(R"({"api_path":"hello/:name","http_method":"POST"})");
@@ -217,7 +217,7 @@ TEST(http_request_object, headers_last_wins_and_non_utf8_is_empty) {
       << *data;
 }
 
-// -- §8.3 the response --------------------------------------------------------
+// -- the response ------------------------------------------------------------
 
 TEST(http_response_mapping, defaults_to_200_with_an_empty_json_object) {
   for (auto result : {"null", "{}", "5", R"("text")"}) {

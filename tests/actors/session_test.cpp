@@ -1,0 +1,378 @@
+// Session actors over fake peers, driven deterministically: the frames a
+// worker sends go in as atom::frame messages, the frames the session writes
+// are read back from the peer. Two sessions and a real registry stand in
+// for an owner worker and a caller worker on one engine.
+
+#include "actors/session_actor.hpp"
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "actor_fixture.hpp"
+#include "actors/queue_actor.hpp"
+#include "actors/registry_actor.hpp"
+#include "fake_peer.hpp"
+#include "protocol/frames.hpp"
+#include "protocol/json_member.hpp"
+
+using namespace troupe;
+using namespace troupe::testing;
+using namespace std::chrono_literals;
+
+namespace {
+
+/// What a caller that is not a session got back.
+struct call_log {
+  std::vector<invoke_result> results;
+  std::vector<caf::error> errors;
+};
+
+/// Sends each invoke it receives to the registry as a request with no
+/// timeout and records the answer.
+caf::behavior recording_caller(caf::event_based_actor* self,
+                               caf::actor registry,
+                               std::shared_ptr<call_log> log) {
+  return {
+    [=](invoke& x) {
+      self->request(registry, caf::infinite, std::move(x))
+        .then([log](invoke_result& r) { log->results.push_back(r); },
+              [log](caf::error& err) { log->errors.push_back(err); });
+    },
+  };
+}
+
+std::string member(const std::string& json, const std::string& key) {
+  return protocol::find_member(json, key).value;
+}
+
+struct session_test : actor_fixture {
+  /// One worker connection: its peer and its session.
+  struct worker {
+    std::shared_ptr<fake_peer> peer;
+    caf::actor session;
+
+    const std::vector<std::string>& out() const { return peer->written; }
+    const std::string& last() const { return peer->written.back(); }
+    std::string id() const { return member(out().at(0), "worker_id"); }
+  };
+
+  caf::actor registry = spawn(registry_actor);
+  std::shared_ptr<queue_directory> queues
+    = std::make_shared<queue_directory>();
+  uint64_t next_peer = 1;
+
+  session_test() {
+    queue_config q;
+    q.name = "default";
+    auto sup = spawn(queue_actor, q, queue_links{registry, {}, 0ms},
+                     recovered_jobs{});
+    queues->queues.emplace(q.name, queue_entry{sup, q});
+    run();
+  }
+
+  worker connect(std::chrono::milliseconds timeout = 30s) {
+    auto peer = std::make_shared<fake_peer>(next_peer++);
+    auto s = spawn(session_actor, peer,
+                   session_context{registry, queues, timeout});
+    run();
+    return {peer, s};
+  }
+
+  /// The worker sends `text`; runs until every actor is idle.
+  void send(const worker& w, std::string text) {
+    caf::anon_send(w.session, atom::frame_v,
+                   std::vector<std::string>{std::move(text)});
+    run();
+  }
+
+  void close(const worker& w) {
+    caf::anon_send(w.session, atom::closed_v, std::string{"test"});
+    run();
+  }
+
+  /// The last frame `w` got, which must be an invokefunction.
+  protocol::invoke_frame last_invoke(const worker& w) {
+    auto f = protocol::parse_frame(w.last());
+    auto* x = std::get_if<protocol::invoke_frame>(&f);
+    if (x == nullptr) {
+      ADD_FAILURE() << "not an invokefunction: " << w.last();
+      return {};
+    }
+    return *x;
+  }
+
+  /// The last frame `w` got, which must be an invocationresult.
+  protocol::result_frame last_result(const worker& w) {
+    auto f = protocol::parse_frame(w.last());
+    auto* x = std::get_if<protocol::result_frame>(&f);
+    if (x == nullptr) {
+      ADD_FAILURE() << "not an invocationresult: " << w.last();
+      return {};
+    }
+    return *x;
+  }
+
+  static std::string sync_call(const std::string& id, const std::string& fn,
+                               const std::string& data) {
+    return R"({"type":"invokefunction","invocation_id":")" + id
+           + R"(","function_id":")" + fn + R"(","data":)" + data + "}";
+  }
+
+  static std::string reply(const std::string& id, const std::string& body,
+                            bool error = false) {
+    return R"({"type":"invocationresult","invocation_id":")" + id
+           + (error ? R"(","error":)" : R"(","result":)") + body + "}";
+  }
+
+  static session_state& state_of(const caf::actor& session) {
+    auto* ptr = caf::actor_cast<caf::abstract_actor*>(session);
+    return dynamic_cast<caf::stateful_actor<session_state>&>(*ptr).state;
+  }
+
+  /// `owner` provides function `fn`.
+  void provide(const worker& owner, const std::string& fn) {
+    send(owner, R"({"type":"registerfunction","id":")" + fn + R"("})");
+  }
+};
+
+} // namespace
+
+TEST_F(session_test, workerregistered_is_the_first_frame_written) {
+  auto w = connect();
+  ASSERT_EQ(w.out().size(), 1u);
+  EXPECT_EQ(member(w.out()[0], "type"), "workerregistered");
+  EXPECT_FALSE(w.id().empty());
+  EXPECT_FALSE(member(w.out()[0], "reattach_token").empty());
+  EXPECT_TRUE(w.peer->queued.empty());
+  EXPECT_TRUE(w.peer->closes.empty());
+}
+
+TEST_F(session_test, registerfunction_reaches_the_registry) {
+  auto w = connect();
+  provide(w, "math::add");
+  auto ids = ask<std::vector<std::string>>(registry, atom::list_v);
+  EXPECT_EQ(ids, (std::vector<std::string>{"math::add"}));
+  EXPECT_EQ(w.out().size(), 1u); // no ack
+}
+
+TEST_F(session_test, a_call_is_forwarded_with_a_fresh_id_and_relayed_back) {
+  auto owner = connect();
+  auto caller = connect();
+  provide(owner, "math::add");
+  send(caller, R"({"type":"invokefunction","invocation_id":"inv-c",)"
+               R"("function_id":"math::add","data":{"a":2,"b":3},)"
+               R"("metadata":{"via":"sync"}})");
+  ASSERT_EQ(owner.out().size(), 2u);
+  auto in = last_invoke(owner);
+  EXPECT_FALSE(in.invocation_id.empty());
+  EXPECT_NE(in.invocation_id, "inv-c");
+  EXPECT_EQ(in.function_id, "math::add");
+  EXPECT_EQ(member(in.data, "a"), "2");
+  EXPECT_EQ(in.metadata, R"({"via":"sync"})");
+  EXPECT_EQ(caller.out().size(), 1u); // nothing until the owner answers
+  send(owner, reply(in.invocation_id, R"({"c":5})"));
+  ASSERT_EQ(caller.out().size(), 2u);
+  auto r = last_result(caller);
+  EXPECT_EQ(r.invocation_id, "inv-c");
+  EXPECT_EQ(r.function_id, "math::add");
+  EXPECT_FALSE(r.is_error);
+  EXPECT_EQ(r.body, R"({"c":5})");
+  EXPECT_TRUE(state_of(owner.session).pending.empty());
+}
+
+TEST_F(session_test, an_owner_error_reaches_the_caller_unchanged) {
+  auto owner = connect();
+  auto caller = connect();
+  provide(owner, "boom");
+  send(caller, sync_call("inv-e", "boom", "{}"));
+  auto error = R"({"code":"invocation_failed","message":"kaboom",)"
+               R"("stacktrace":"Error: kaboom\n    at x"})";
+  send(owner, reply(last_invoke(owner).invocation_id, error, true));
+  auto r = last_result(caller);
+  EXPECT_EQ(r.invocation_id, "inv-e");
+  EXPECT_TRUE(r.is_error);
+  EXPECT_EQ(r.body, error);
+}
+
+TEST_F(session_test, object_payloads_carry_the_callers_worker_id) {
+  auto owner = connect();
+  auto caller = connect();
+  provide(owner, "f");
+  send(caller, sync_call("inv-1", "f", R"({"a":1})"));
+  auto in = last_invoke(owner);
+  EXPECT_EQ(member(in.data, "a"), "1");
+  EXPECT_EQ(member(in.data, "_caller_worker_id"), caller.id());
+  // Other payloads pass as they are.
+  send(caller, sync_call("inv-2", "f", "[1,2]"));
+  EXPECT_EQ(last_invoke(owner).data, "[1,2]");
+  send(caller, R"({"type":"invokefunction","invocation_id":"inv-3",)"
+               R"("function_id":"f"})");
+  EXPECT_EQ(last_invoke(owner).data, "null");
+}
+
+TEST_F(session_test, a_void_call_runs_and_sends_nothing_back) {
+  auto owner = connect();
+  auto caller = connect();
+  provide(owner, "f");
+  send(caller, R"({"type":"invokefunction","function_id":"f",)"
+               R"("data":{"a":1},"action":{"type":"void"}})");
+  ASSERT_EQ(owner.out().size(), 2u);
+  auto in = last_invoke(owner);
+  EXPECT_FALSE(in.invocation_id.empty()); // the target always gets an id
+  EXPECT_EQ(member(in.data, "_caller_worker_id"), caller.id());
+  EXPECT_TRUE(state_of(owner.session).pending.empty());
+  send(owner, reply(in.invocation_id, R"({"c":2})"));
+  EXPECT_EQ(caller.out().size(), 1u);
+  EXPECT_EQ(owner.out().size(), 2u);
+}
+
+TEST_F(session_test, an_unknown_function_is_function_not_found) {
+  auto caller = connect();
+  send(caller, sync_call("inv-n", "does::not::exist", "{}"));
+  ASSERT_EQ(caller.out().size(), 2u);
+  auto r = last_result(caller);
+  EXPECT_EQ(r.invocation_id, "inv-n");
+  EXPECT_TRUE(r.is_error);
+  EXPECT_EQ(member(r.body, "code"), "function_not_found");
+  EXPECT_EQ(member(r.body, "message"), "Function does::not::exist not found");
+}
+
+TEST_F(session_test, enqueue_answers_a_receipt_and_the_job_runs) {
+  auto owner = connect();
+  auto caller = connect();
+  provide(owner, "f");
+  send(caller, R"({"type":"invokefunction","invocation_id":"inv-q",)"
+               R"("function_id":"f","data":{"n":1},)"
+               R"("action":{"type":"enqueue","queue":"default"}})");
+  ASSERT_EQ(caller.out().size(), 2u);
+  auto r = last_result(caller);
+  EXPECT_EQ(r.invocation_id, "inv-q");
+  EXPECT_FALSE(r.is_error);
+  EXPECT_FALSE(member(r.body, "messageReceiptId").empty()) << r.body;
+  ASSERT_EQ(owner.out().size(), 2u);
+  auto in = last_invoke(owner);
+  EXPECT_EQ(in.function_id, "f");
+  EXPECT_EQ(member(in.data, "n"), "1");
+}
+
+TEST_F(session_test, enqueue_to_an_unknown_queue_is_an_enqueue_error) {
+  auto caller = connect();
+  send(caller, R"({"type":"invokefunction","invocation_id":"inv-q",)"
+               R"("function_id":"f","data":{},)"
+               R"("action":{"type":"enqueue","queue":"nope"}})");
+  ASSERT_EQ(caller.out().size(), 2u);
+  auto r = last_result(caller);
+  EXPECT_EQ(r.invocation_id, "inv-q");
+  EXPECT_EQ(r.function_id, "f");
+  EXPECT_TRUE(r.is_error);
+  EXPECT_EQ(member(r.body, "code"), "enqueue_error");
+  EXPECT_EQ(member(r.body, "message"), "Queue 'nope' not found");
+}
+
+TEST_F(session_test, a_bad_call_with_an_invocation_id_gets_an_error_result) {
+  auto w = connect();
+  // An enqueue action without its queue.
+  send(w, R"({"type":"invokefunction","invocation_id":"inv-b",)"
+          R"("function_id":"f","action":{"type":"enqueue"}})");
+  ASSERT_EQ(w.out().size(), 2u);
+  auto r = last_result(w);
+  EXPECT_EQ(r.invocation_id, "inv-b");
+  EXPECT_EQ(r.function_id, "f");
+  EXPECT_TRUE(r.is_error);
+  EXPECT_EQ(member(r.body, "code"), "bad_field");
+}
+
+TEST_F(session_test, a_bad_frame_without_an_invocation_id_gets_an_error_frame) {
+  auto w = connect();
+  send(w, "not json at all");
+  ASSERT_EQ(w.out().size(), 2u);
+  EXPECT_EQ(member(w.last(), "type"), "error");
+  EXPECT_EQ(member(member(w.last(), "error"), "code"), "bad_json");
+  send(w, R"({"type":"somethingnew"})");
+  ASSERT_EQ(w.out().size(), 3u);
+  EXPECT_EQ(member(member(w.last(), "error"), "code"), "unknown_type");
+}
+
+TEST_F(session_test, closing_the_connection_stops_its_pending_calls) {
+  auto owner = connect();
+  auto caller = connect();
+  provide(owner, "slow");
+  send(caller, sync_call("inv-s", "slow", "{}"));
+  ASSERT_EQ(owner.out().size(), 2u);
+  close(owner);
+  ASSERT_EQ(caller.out().size(), 2u);
+  auto r = last_result(caller);
+  EXPECT_EQ(r.invocation_id, "inv-s");
+  EXPECT_TRUE(r.is_error);
+  EXPECT_EQ(member(r.body, "code"), "invocation_stopped");
+  // Its functions left with it.
+  send(caller, sync_call("inv-t", "slow", "{}"));
+  EXPECT_EQ(member(last_result(caller).body, "code"), "function_not_found");
+}
+
+TEST_F(session_test, the_sweep_fails_a_call_past_its_deadline_with_timeout) {
+  auto owner = connect();
+  provide(owner, "slow");
+  auto log = std::make_shared<call_log>();
+  auto caller = spawn(recording_caller, registry, log);
+  caf::anon_send(caller, invoke{"slow", "{}", {}, {}, {}, 1000});
+  run();
+  ASSERT_EQ(owner.out().size(), 2u);
+  auto id = last_invoke(owner).invocation_id;
+  // The sweep runs every 5 s and fails calls 5 s past their deadline.
+  advance(5s);
+  EXPECT_TRUE(log->results.empty());
+  advance(4s);
+  EXPECT_TRUE(log->results.empty());
+  advance(1s);
+  ASSERT_EQ(log->results.size(), 1u);
+  EXPECT_TRUE(log->errors.empty());
+  EXPECT_FALSE(log->results[0].ok);
+  EXPECT_EQ(member(log->results[0].body, "code"), "timeout");
+  EXPECT_EQ(member(log->results[0].body, "message"),
+            "Invocation of slow timed out");
+  EXPECT_TRUE(state_of(owner.session).pending.empty());
+  EXPECT_FALSE(sched.has_pending_timeout()); // nothing left to sweep
+  // The worker's answer comes too late and is dropped.
+  send(owner, reply(id, R"({"late":true})"));
+  EXPECT_EQ(log->results.size(), 1u);
+  EXPECT_EQ(owner.out().size(), 2u);
+}
+
+TEST_F(session_test, late_and_unknown_results_are_ignored) {
+  auto owner = connect();
+  auto caller = connect();
+  provide(owner, "f");
+  send(owner, reply("never-issued", "{}"));
+  send(caller, sync_call("inv-1", "f", "{}"));
+  auto id = last_invoke(owner).invocation_id;
+  send(owner, reply(id, R"({"first":true})"));
+  send(owner, reply(id, R"({"second":true})"));
+  ASSERT_EQ(caller.out().size(), 2u);
+  EXPECT_EQ(last_result(caller).body, R"({"first":true})");
+  EXPECT_EQ(owner.out().size(), 2u);
+  // The session still works.
+  send(caller, sync_call("inv-2", "f", "{}"));
+  send(owner, reply(last_invoke(owner).invocation_id, "7"));
+  EXPECT_EQ(last_result(caller).invocation_id, "inv-2");
+  EXPECT_EQ(last_result(caller).body, "7");
+}
+
+TEST_F(session_test, workers_register_names_the_worker_without_a_reply) {
+  auto w = connect();
+  EXPECT_EQ(state_of(w.session).worker_name, "127.0.0.1:40000");
+  send(w, R"({"type":"invokefunction",)"
+          R"("function_id":"engine::workers::register",)"
+          R"("data":{"runtime":"node","name":"callee","pid":1},)"
+          R"("action":{"type":"void"}})");
+  EXPECT_EQ(state_of(w.session).worker_name, "callee");
+  EXPECT_EQ(w.out().size(), 1u);
+  // Asked with an id, it answers.
+  send(w, R"({"type":"invokefunction","invocation_id":"inv-w",)"
+          R"("function_id":"engine::workers::register","data":{}})");
+  ASSERT_EQ(w.out().size(), 2u);
+  EXPECT_EQ(last_result(w).body, R"({"success":true})");
+  EXPECT_EQ(state_of(w.session).worker_name, "callee");
+}
