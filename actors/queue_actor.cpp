@@ -5,7 +5,6 @@
 
 #include "actors/dead_letter_actor.hpp"
 #include "actors/delivery_actor.hpp"
-#include "actors/store_actor.hpp"
 #include "actors/type_ids.hpp"
 #include "base/errc.hpp"
 #include "base/log.hpp"
@@ -56,7 +55,7 @@ void queue_state::recover(std::vector<store::stored_job>& jobs) {
   for (auto& s : jobs) {
     auto state = s.state;
     auto due_at = s.due_at;
-    auto x = from_stored(std::move(s));
+    auto x = std::move(s.job);
     if (state == store::job_state::dead) {
       ++dead_n;
       self->send(dead_letters, atom::park_v, std::move(x));
@@ -107,7 +106,7 @@ caf::result<std::string> queue_state::on_enqueue(job& x) {
   auto rp = self->make_response_promise<std::string>();
   self
     ->request(store, caf::infinite, atom::persist_v,
-              make_write(store::store_write::kind::put, x))
+              store::make_write(store::store_write::kind::put, x))
     .then(
       [this, rp, x]() mutable {
         auto receipt = x.id;
@@ -150,7 +149,7 @@ caf::result<uint64_t> queue_state::on_discard(const std::string& id) {
 void queue_state::persist(store::store_write::kind op, const job& x,
                           int64_t due_at) {
   if (store)
-    caf::anon_send(store, atom::persist_v, make_write(op, x, due_at));
+    caf::anon_send(store, atom::persist_v, store::make_write(op, x, due_at));
 }
 
 void queue_state::accept(job&& x) {

@@ -1,8 +1,8 @@
 // The store actor: the only writer of the durable job store. Queues send it
-// (persist, job_write); it collects the writes of all queues that arrive
-// while it is busy and commits them as one transaction with one fsync (group
-// commit), then answers each write that was a request. It runs on its own
-// thread (spawned detached), because a commit blocks on the disk.
+// (persist, store::store_write); it collects the writes of all queues that
+// arrive while it is busy and commits them as one transaction with one fsync
+// (group commit), then answers each write that was a request. It runs on its
+// own thread (spawned detached), because a commit blocks on the disk.
 // A request (flush) is answered once every write sent before it is committed;
 // the engine asks that before it stops the actor.
 #pragma once
@@ -17,8 +17,6 @@
 #include <caf/result.hpp>
 #include <caf/stateful_actor.hpp>
 
-#include "actors/job.hpp"
-#include "actors/messages.hpp"
 #include "store/job_store.hpp"
 
 namespace troupe {
@@ -35,19 +33,11 @@ struct store_state {
 
   static inline const char* name = "troupe.store";
 
-  caf::result<void> on_persist(job_write& w);
+  caf::result<void> on_persist(store::store_write& w);
   void on_flush();
 };
 
 caf::behavior store_actor(caf::stateful_actor<store_state>* self,
                           std::shared_ptr<store::job_store> db);
-
-/// A write of kind `op` for `x`. Kinds that only update a job copy just the
-/// fields the store reads, not the payload.
-job_write make_write(store::store_write::kind op, const job& x,
-                     int64_t due_at = 0);
-
-/// The engine's job from a stored one.
-job from_stored(store::stored_job&& s);
 
 } // namespace troupe

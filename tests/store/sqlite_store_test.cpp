@@ -72,7 +72,7 @@ TEST_F(sqlite_store_test, reopen_keeps_everything) {
   ASSERT_EQ(before.size(), 4u);
   open_sqlite();
   EXPECT_EQ(load(), before);
-  EXPECT_EQ(find("c").attempts, 5u);
+  EXPECT_EQ(find("c").job.attempts, 5u);
   EXPECT_EQ(find("c").state, job_state::dead);
 }
 
