@@ -53,7 +53,7 @@ caf::behavior store_actor(caf::stateful_actor<store_state>* self,
     [self](atom::persist, store::store_write& w) {
       return self->state.on_persist(w);
     },
-    // Also a request: answered once everything sent before it is committed.
+    // Also a request: answered once everything before it is committed.
     [self](atom::flush) { self->state.on_flush(); },
   };
 }

@@ -1,23 +1,8 @@
 #include "store/job_store.hpp"
 
-#include <algorithm>
-
 namespace troupe::store {
 
 job_store::~job_store() = default;
-
-caf::expected<std::vector<stored_job>> job_store::load() {
-  std::vector<stored_job> result;
-  if (auto err = for_each_job(
-        [&](stored_job&& x) { result.push_back(std::move(x)); }))
-    return err;
-  // Seq order is kept within each queue.
-  std::stable_sort(result.begin(), result.end(),
-                   [](const stored_job& x, const stored_job& y) {
-                     return x.job.queue < y.job.queue;
-                   });
-  return result;
-}
 
 store_write make_write(store_write::kind op, const troupe::job& x,
                        int64_t due_at) {

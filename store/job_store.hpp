@@ -1,7 +1,9 @@
 // The job store: what must survive a crash (queue-semantics.md §6), behind
-// one interface with two implementations, memory (`in_memory`) and SQLite
-// (`file_based`). The store actor is its only user: it batches the writes of
-// all queues into one apply() per commit and calls load() once at start-up.
+// one interface. The SQLite store backs `file_based` queues; the memory
+// store is the reference it is tested against (`in_memory` queues use no
+// store at all). The engine reads every job once at start-up (for_each_job),
+// before it spawns the store actor; from then on the store actor is the only
+// user: it batches the writes of all queues into one apply() per commit.
 // Not thread-safe: one caller at a time (any thread). Nothing here throws;
 // failures are caf::error values with errc::store_failure and a message.
 #pragma once
@@ -19,7 +21,8 @@
 
 namespace troupe::store {
 
-/// Where a stored job is. A job in flight is stored as `waiting`, so after a
+/// Where a stored job is. An attempt writes nothing: a job in flight stays
+/// `waiting` (or `delayed`, its due_at past, if it failed before), so after a
 /// restart it runs again with its attempts kept (at-least-once).
 enum class job_state : uint8_t {
   waiting = 0,
@@ -82,7 +85,7 @@ typename Inspector::result_type inspect(Inspector& f, store_write& x) {
 
 std::string to_string(store_write::kind x);
 
-/// Number of stored jobs in each state, for the recovery log line.
+/// Number of stored jobs in each state.
 struct state_counts {
   uint64_t waiting = 0;
   uint64_t delayed = 0;
@@ -102,16 +105,15 @@ public:
   apply(const std::vector<store_write>& batch) = 0;
 
   /// Calls `each` with every stored job in seq order: per queue (and so per
-  /// FIFO group) in enqueue order, requeued jobs behind the others. What the
-  /// engine uses at start-up: each job is handed over once, never copied or
-  /// sorted. Stops at the first error.
+  /// FIFO group) in enqueue order, requeued jobs behind the others. The
+  /// engine calls it once at start-up and moves each job into its queue's
+  /// recovered list. Stops at the first error (SQLite: a row it cannot read)
+  /// and returns it; the jobs handed over before stay handed over.
   virtual caf::error
   for_each_job(const std::function<void(stored_job&&)>& each) = 0;
 
-  /// Every stored job, ordered by (queue, seq) (for_each_job, collected).
-  caf::expected<std::vector<stored_job>> load();
-
-  /// How many jobs are stored in each state.
+  /// How many jobs are stored in each state. The engine does not use it
+  /// (recovery counts per queue as it takes the jobs over).
   virtual caf::expected<state_counts> count() = 0;
 };
 

@@ -1,5 +1,6 @@
-// The memory store: job_store semantics in a hash map, for `in_memory`
-// queues and as the reference the SQLite store is tested against.
+// The memory store: job_store semantics in a hash map, the reference the
+// SQLite store is tested against. The engine does not use it: `in_memory`
+// queues keep their jobs in the queue actors and write nothing.
 
 #include "store/job_store.hpp"
 

@@ -1,7 +1,7 @@
 // The SQLite store: one database file in WAL mode with synchronous=FULL, so
 // a committed apply() is on disk when it returns. The connection holds an
 // exclusive lock for its lifetime: a second engine on the same directory is
-// refused at open. The only file that includes sqlite3.h.
+// refused at open. The only library file that includes sqlite3.h.
 
 #include "store/job_store.hpp"
 
@@ -125,8 +125,8 @@ public:
 
   caf::error
   for_each_job(const std::function<void(stored_job&&)>& each) override {
-    auto x = load_.get();
-    stmt_scope scope{load_};
+    auto x = all_jobs_.get();
+    stmt_scope scope{all_jobs_};
     int rc;
     stored_job row;
     auto& job = row.job;
@@ -265,7 +265,7 @@ private:
       {&rollback_, sql::rollback}, {&save_next_seq_, sql::save_next_seq},
       {&put_, sql::put},         {&remove_, sql::remove},
       {&retry_, sql::retry},     {&dead_, sql::dead},
-      {&requeue_, sql::requeue}, {&load_, sql::load},
+      {&requeue_, sql::requeue}, {&all_jobs_, sql::all_jobs},
       {&count_, sql::count},
     };
     for (auto& [out, text] : table) {
@@ -354,7 +354,7 @@ private:
   stmt_ptr retry_;
   stmt_ptr dead_;
   stmt_ptr requeue_;
-  stmt_ptr load_;
+  stmt_ptr all_jobs_;
   stmt_ptr count_;
 };
 

@@ -24,9 +24,11 @@ struct durable_queue_test : queue_fixture {
   }
 
   std::vector<store::stored_job> stored() {
-    auto all = db->load();
-    EXPECT_TRUE(all);
-    return all ? *all : std::vector<store::stored_job>{};
+    std::vector<store::stored_job> all;
+    auto err = db->for_each_job(
+      [&](store::stored_job&& x) { all.push_back(std::move(x)); });
+    EXPECT_FALSE(err) << caf::to_string(err);
+    return all;
   }
 
   /// A stored job as the store would hand it back at start-up.

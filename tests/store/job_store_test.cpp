@@ -47,8 +47,8 @@ INSTANTIATE_TEST_SUITE_P(both, job_store_test,
                          ::testing::Values(backend::memory, backend::sqlite),
                          backend_name);
 
-TEST_P(job_store_test, empty_store_loads_nothing) {
-  EXPECT_TRUE(load().empty());
+TEST_P(job_store_test, empty_store_holds_nothing) {
+  EXPECT_TRUE(stored().empty());
   auto n = store->count();
   ASSERT_TRUE(n);
   EXPECT_EQ(n->waiting + n->delayed + n->dead, 0u);
@@ -79,11 +79,11 @@ TEST_P(job_store_test, put_stores_every_field_as_waiting) {
   EXPECT_EQ(find("a"), (stored_job{x, seqs[0], job_state::waiting, 5}));
 }
 
-TEST_P(job_store_test, load_orders_by_queue_then_seq) {
+TEST_P(job_store_test, for_each_job_visits_in_seq_order) {
   apply({put(make_job("b1", "b")), put(make_job("a1", "a"))});
   apply({put(make_job("b2", "b")), put(make_job("a2", "a", "g"))});
   apply({put(make_job("a3", "a"))});
-  EXPECT_EQ(ids(), (std::vector<std::string>{"a1", "a2", "a3", "b1", "b2"}));
+  EXPECT_EQ(ids(), (std::vector<std::string>{"b1", "a1", "b2", "a2", "a3"}));
 }
 
 TEST_P(job_store_test, ack_and_discard_delete) {
@@ -138,11 +138,11 @@ TEST_P(job_store_test, requeue_resets_and_moves_behind_later_jobs) {
 
 TEST_P(job_store_test, writes_to_unknown_ids_are_noops) {
   apply({put(make_job("a"))});
-  auto before = load();
+  auto before = stored();
   for (auto op : {kind::ack, kind::retry, kind::dead, kind::requeue,
                   kind::discard})
     apply({write_to(op, "nope", 1, 2, "e", 3)});
-  EXPECT_EQ(load(), before);
+  EXPECT_EQ(stored(), before);
 }
 
 TEST_P(job_store_test, batch_mixing_all_kinds_applies_in_order) {
@@ -168,7 +168,7 @@ TEST_P(job_store_test, batch_mixing_all_kinds_applies_in_order) {
 
 TEST_P(job_store_test, failed_batch_changes_nothing) {
   auto old_seqs = apply({put(make_job("a"))});
-  auto before = load();
+  auto before = stored();
   std::vector<store_write> batch{put(make_job("b")),
                                  write_to(kind::retry, "a", 1, 2, "e"),
                                  write_to(kind::requeue, "a"),
@@ -178,9 +178,9 @@ TEST_P(job_store_test, failed_batch_changes_nothing) {
   EXPECT_EQ(x.error(), errc::store_failure);
   EXPECT_NE(message(x.error()).find("put of job a"), std::string::npos)
     << message(x.error());
-  EXPECT_EQ(load(), before);
+  EXPECT_EQ(stored(), before);
   reopen();
-  EXPECT_EQ(load(), before);
+  EXPECT_EQ(stored(), before);
   auto seqs = apply({put(make_job("b"))});
   ASSERT_EQ(seqs.size(), 1u);
   EXPECT_GT(seqs[0], old_seqs[0]);
@@ -190,9 +190,9 @@ TEST_P(job_store_test, failed_batch_changes_nothing) {
 TEST_P(job_store_test, seq_keeps_growing_after_reopen) {
   auto old_seqs = apply({put(make_job("a")), put(make_job("b"))});
   apply({write_to(kind::ack, "b")}); // deletes the newest seq
-  auto before = load();
+  auto before = stored();
   reopen();
-  EXPECT_EQ(load(), before);
+  EXPECT_EQ(stored(), before);
   auto seqs = apply({put(make_job("c"))});
   ASSERT_EQ(seqs.size(), 1u);
   EXPECT_GT(seqs[0], old_seqs[1]);

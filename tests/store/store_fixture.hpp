@@ -128,23 +128,26 @@ protected:
     return x ? *x : std::vector<uint64_t>{};
   }
 
-  std::vector<stored_job> load() {
-    auto x = store->load();
-    EXPECT_TRUE(x) << message(x.error());
-    return x ? *x : std::vector<stored_job>{};
+  /// Every stored job, in for_each_job (seq) order.
+  std::vector<stored_job> stored() {
+    std::vector<stored_job> result;
+    auto err = store->for_each_job(
+      [&](stored_job&& x) { result.push_back(std::move(x)); });
+    EXPECT_FALSE(err) << message(err);
+    return result;
   }
 
-  /// The ids of all stored jobs, in load order.
+  /// The ids of all stored jobs, in seq order.
   std::vector<std::string> ids() {
     std::vector<std::string> result;
-    for (auto& x : load())
+    for (auto& x : stored())
       result.push_back(x.job.id);
     return result;
   }
 
   /// The stored job `id`; a default job if there is none.
   stored_job find(const std::string& id) {
-    for (auto& x : load())
+    for (auto& x : stored())
       if (x.job.id == id)
         return x;
     ADD_FAILURE() << "no job " << id;
