@@ -88,9 +88,9 @@ load_jobs(store::job_store& db, const engine_config& cfg) {
   std::string last_queue;
   auto err = db.for_each_job([&](store::stored_job&& x) {
     ++total;
-    if (!last || x.queue != last_queue) {
-      last_queue = x.queue;
-      last = &by_queue[x.queue];
+    if (!last || x.job.queue != last_queue) {
+      last_queue = x.job.queue;
+      last = &by_queue[x.job.queue];
       if (!*last) *last = std::make_shared<std::vector<store::stored_job>>();
     }
     (*last)->push_back(std::move(x));

@@ -62,16 +62,6 @@ struct attempt_done {
   std::string body;
 };
 
-/// One change a queue makes to the durable store (see store/job_store.hpp
-/// for the kinds). Sent to the store actor with atom::persist.
-struct job_write {
-  /// A store::store_write::kind.
-  uint8_t op = 0;
-  job x;
-  /// For a retry: when the job runs again (ms since the epoch).
-  int64_t due_at = 0;
-};
-
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, attempt& x) {
   return f(caf::meta::type_name("troupe::attempt"), x.job_id, x.number,
@@ -82,11 +72,6 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, attempt_done& x) {
   return f(caf::meta::type_name("troupe::attempt_done"), x.job_id, x.number,
            x.ok, x.body);
-}
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, job_write& x) {
-  return f(caf::meta::type_name("troupe::job_write"), x.op, x.x, x.due_at);
 }
 
 template <class Inspector>
@@ -106,6 +91,5 @@ typename Inspector::result_type inspect(Inspector& f, http_call& x) {
   return f(caf::meta::type_name("troupe::http_call"), r.method, r.path,
            r.query, r.headers, r.body);
 }
-
 
 } // namespace troupe

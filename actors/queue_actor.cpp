@@ -5,7 +5,8 @@
 
 #include "actors/dead_letter_actor.hpp"
 #include "actors/delivery_actor.hpp"
-#include "actors/store_actor.hpp"
+#include "actors/fifo_dispatch.hpp"
+#include "actors/standard_dispatch.hpp"
 #include "actors/type_ids.hpp"
 #include "base/errc.hpp"
 #include "base/log.hpp"
@@ -26,9 +27,10 @@ void queue_state::init(caf::event_based_actor* self_ptr, queue_config q,
   log_name = "queue " + spec.name;
   dead_letters = self->spawn(dead_letter_actor, spec.name,
                              caf::actor_cast<caf::actor>(self));
-  if (!fifo())
-    for (uint32_t i = 0; i < spec.concurrency; ++i)
-      idle.push_back(spawn_child({}));
+  if (spec.type == queue_type::fifo)
+    policy = std::make_unique<fifo_dispatch>(*this);
+  else
+    policy = std::make_unique<standard_dispatch>(*this);
 }
 
 caf::actor queue_state::spawn_child(const std::string& group) {
@@ -38,10 +40,7 @@ caf::actor queue_state::spawn_child(const std::string& group) {
 
 void queue_state::on_exit(const caf::exit_msg& msg) {
   // Children are monitored, not linked: take them down with us.
-  for (auto& c : idle) self->send_exit(c, msg.reason);
-  for (auto& kvp : busy) self->send_exit(kvp.first, msg.reason);
-  for (auto& kvp : groups)
-    if (kvp.second.actor) self->send_exit(kvp.second.actor, msg.reason);
+  policy->stop(msg.reason);
   self->send_exit(dead_letters, msg.reason);
   self->quit(msg.reason);
 }
@@ -56,32 +55,20 @@ void queue_state::recover(std::vector<store::stored_job>& jobs) {
   for (auto& s : jobs) {
     auto state = s.state;
     auto due_at = s.due_at;
-    auto x = from_stored(std::move(s));
+    auto x = std::move(s.job);
     if (state == store::job_state::dead) {
       ++dead_n;
       self->send(dead_letters, atom::park_v, std::move(x));
       continue;
     }
     auto wait = std::chrono::milliseconds(std::max<int64_t>(0, due_at - now));
-    if (state == store::job_state::delayed && !fifo()) {
+    if (state == store::job_state::delayed && policy->add_delayed(x, wait)) {
       ++delayed_n;
       ++delayed;
-      self->delayed_send(self, wait, atom::retry_v, std::move(x));
-      continue;
-    }
-    if (state == store::job_state::delayed && groups[x.group].jobs.empty()) {
-      // The head of its group, waiting for its retry: the group waits too.
-      ++delayed_n;
-      ++delayed;
-      auto& gs = groups[x.group];
-      gs.backing_off = true;
-      self->delayed_send(self, wait, atom::retry_v, x.group, x.id);
-      gs.jobs.push_back(std::move(x));
-      ++fifo_jobs;
       continue;
     }
     ++waiting_n;
-    add_waiting(std::move(x));
+    policy->add_waiting(std::move(x));
   }
   jobs.clear();
   if (waiting_n + delayed_n + dead_n > 0)
@@ -107,7 +94,7 @@ caf::result<std::string> queue_state::on_enqueue(job& x) {
   auto rp = self->make_response_promise<std::string>();
   self
     ->request(store, caf::infinite, atom::persist_v,
-              make_write(store::store_write::kind::put, x))
+              store::make_write(store::store_write::kind::put, x))
     .then(
       [this, rp, x]() mutable {
         auto receipt = x.id;
@@ -150,65 +137,18 @@ caf::result<uint64_t> queue_state::on_discard(const std::string& id) {
 void queue_state::persist(store::store_write::kind op, const job& x,
                           int64_t due_at) {
   if (store)
-    caf::anon_send(store, atom::persist_v, make_write(op, x, due_at));
+    caf::anon_send(store, atom::persist_v, store::make_write(op, x, due_at));
 }
 
 void queue_state::accept(job&& x) {
-  add_waiting(std::move(x));
+  policy->add_waiting(std::move(x));
   dispatch();
-}
-
-void queue_state::add_waiting(job&& x) {
-  if (!fifo()) {
-    ready.push_back(std::move(x));
-    return;
-  }
-  auto group = x.group;
-  auto& gs = groups[group];
-  gs.jobs.push_back(std::move(x));
-  ++fifo_jobs;
-  if (!gs.running && !gs.backing_off) queue_group(group, gs, false);
 }
 
 // -- dispatching --------------------------------------------------------------
 
 void queue_state::dispatch() {
-  if (draining) return;
-  if (fifo())
-    dispatch_fifo();
-  else
-    dispatch_standard();
-}
-
-void queue_state::dispatch_standard() {
-  while (!idle.empty() && !ready.empty()) {
-    auto child = std::move(idle.back());
-    idle.pop_back();
-    auto x = std::move(ready.front());
-    ready.pop_front();
-    auto since = start_attempt(child, x);
-    auto addr = child.address();
-    busy.emplace(std::move(addr), running{std::move(x), since, std::move(child)});
-  }
-}
-
-void queue_state::dispatch_fifo() {
-  while (running_groups < spec.concurrency && !ready_groups.empty()) {
-    auto group = std::move(ready_groups.front());
-    ready_groups.pop_front();
-    auto i = groups.find(group);
-    if (i == groups.end()) continue;
-    auto& gs = i->second;
-    gs.queued = false;
-    if (gs.jobs.empty() || gs.running || gs.backing_off) continue;
-    if (!gs.actor) {
-      gs.actor = spawn_child(group);
-      group_of.emplace(gs.actor.address(), group);
-    }
-    gs.running = true;
-    ++running_groups;
-    gs.since = start_attempt(gs.actor, gs.jobs.front());
-  }
+  if (!draining) policy->dispatch();
 }
 
 std::chrono::steady_clock::time_point
@@ -232,13 +172,11 @@ void queue_state::on_sweep() {
                                        + std::to_string(spec.timeout_ms)
                                        + " ms")};
   };
-  for (auto& [who, r] : busy)
-    if (now - r.since >= limit) overdue.emplace_back(who, timed_out(r.x));
-  for (auto& [who, group] : group_of) {
-    auto& gs = groups[group];
-    if (gs.running && now - gs.since >= limit)
-      overdue.emplace_back(who, timed_out(gs.jobs.front()));
-  }
+  policy->for_each_running(
+    [&](const caf::actor_addr& who, const job& x,
+        caf::actor_clock::time_point since) {
+      if (now - since >= limit) overdue.emplace_back(who, timed_out(x));
+    });
   for (auto& [who, done] : overdue) finish_attempt(who, done);
   if (in_flight() > 0) arm_sweep();
 }
@@ -250,16 +188,6 @@ void queue_state::arm_sweep() {
   // fails within timeout_ms plus that much.
   auto tick = std::clamp<uint64_t>(spec.timeout_ms / 8, 5, 1000);
   self->delayed_send(self, std::chrono::milliseconds(tick), atom::sweep_v);
-}
-
-void queue_state::queue_group(const std::string& group, group_state& gs,
-                              bool front) {
-  if (gs.queued) return;
-  gs.queued = true;
-  if (front)
-    ready_groups.push_front(group);
-  else
-    ready_groups.push_back(group);
 }
 
 // -- outcomes -----------------------------------------------------------------
@@ -298,103 +226,40 @@ void queue_state::on_attempt_done(attempt_done& x) {
 
 void queue_state::finish_attempt(const caf::actor_addr& sender,
                                  attempt_done& x) {
-  if (!fifo()) {
-    auto i = busy.find(sender);
-    if (i == busy.end() || i->second.x.id != x.job_id
-        || i->second.x.attempts != x.number)
-      return; // a late answer to an attempt already timed out
-    auto j = std::move(i->second.x);
-    idle.push_back(std::move(i->second.child));
-    busy.erase(i);
-    auto grace = !x.ok && waiting_for_workers(x.body);
-    if (!grace) ++j.attempts;
-    if (x.ok) {
-      ++succeeded_total;
-      persist(store::store_write::kind::ack, j);
-    } else if (grace) {
-      ++delayed;
-      self->delayed_send(self, startup_retry, atom::retry_v, std::move(j));
-    } else if (auto delay = charge_failure(j, std::move(x.body)); delay >= 0) {
-      ++delayed;
-      persist(store::store_write::kind::retry, j, now_ms() + delay);
-      self->delayed_send(self, std::chrono::milliseconds(delay),
-                         atom::retry_v, std::move(j));
-    } else {
-      to_dead_letters(std::move(j));
-    }
-  } else {
-    auto g = group_of.find(sender);
-    if (g == group_of.end()) return;
-    auto group = g->second;
-    auto& gs = groups[group];
-    if (!gs.running || gs.jobs.empty() || gs.jobs.front().id != x.job_id
-        || gs.jobs.front().attempts != x.number)
-      return; // a late answer to an attempt already timed out
-    gs.running = false;
-    --running_groups;
-    auto& j = gs.jobs.front();
-    auto grace = !x.ok && waiting_for_workers(x.body);
-    if (!grace) ++j.attempts;
-    if (x.ok) {
-      ++succeeded_total;
-      persist(store::store_write::kind::ack, j);
-      gs.jobs.pop_front();
-      --fifo_jobs;
-      next_in_group(group, gs);
-    } else if (grace) {
-      gs.backing_off = true;
-      ++delayed;
-      self->delayed_send(self, startup_retry, atom::retry_v, group, j.id);
-    } else if (auto delay = charge_failure(j, std::move(x.body)); delay >= 0) {
-      // The group waits: later jobs of it must not overtake this one.
-      gs.backing_off = true;
-      ++delayed;
-      persist(store::store_write::kind::retry, j, now_ms() + delay);
-      self->delayed_send(self, std::chrono::milliseconds(delay),
-                         atom::retry_v, group, j.id);
-    } else {
-      auto dead = std::move(j);
-      gs.jobs.pop_front();
-      --fifo_jobs;
-      to_dead_letters(std::move(dead));
-      next_in_group(group, gs);
-    }
-  }
+  if (!policy->finish(sender, x)) return;
   check_drained();
   dispatch();
 }
 
-void queue_state::next_in_group(const std::string& group, group_state& gs) {
-  if (!gs.jobs.empty()) {
-    queue_group(group, gs, false);
-    return;
+queue_state::verdict queue_state::settle(job& j, attempt_done& x) {
+  auto grace = !x.ok && waiting_for_workers(x.body);
+  if (!grace) ++j.attempts;
+  if (x.ok) {
+    ++succeeded_total;
+    persist(store::store_write::kind::ack, j);
+    return {verdict::succeeded};
   }
-  // An idle group: stop its actor (forgotten first, so its down message
-  // does not count as a crash) and drop the group.
-  if (gs.actor) {
-    group_of.erase(gs.actor.address());
-    self->demonitor(gs.actor);
-    self->send_exit(gs.actor, caf::exit_reason::user_shutdown);
+  if (grace) {
+    ++delayed;
+    return {verdict::retry, startup_retry};
   }
-  if (!gs.queued) groups.erase(group);
+  auto delay = charge_failure(j, std::move(x.body));
+  if (delay < 0) return {verdict::dead};
+  ++delayed;
+  persist(store::store_write::kind::retry, j, now_ms() + delay);
+  return {verdict::retry, std::chrono::milliseconds(delay)};
 }
 
 void queue_state::on_retry(job& x) {
+  if (!policy->retry(x)) return;
   --delayed;
-  ready.push_back(std::move(x));
   dispatch();
 }
 
 void queue_state::on_group_retry(const std::string& group,
                                  const std::string& job_id) {
-  auto i = groups.find(group);
-  if (i == groups.end()) return;
-  auto& gs = i->second;
-  if (!gs.backing_off || gs.jobs.empty() || gs.jobs.front().id != job_id)
-    return;
-  gs.backing_off = false;
+  if (!policy->retry(group, job_id)) return;
   --delayed;
-  queue_group(group, gs, false);
   dispatch();
 }
 
@@ -402,54 +267,16 @@ void queue_state::on_group_retry(const std::string& group,
 
 void queue_state::on_child_down(const caf::down_msg& dm) {
   if (dm.source == dead_letters.address()) {
-    log::error(log_name, "dead-letter actor stopped: ", caf::to_string(dm.reason));
+    log::error(log_name, "dead-letter actor stopped: ",
+               caf::to_string(dm.reason));
     return;
   }
-  if (!fifo()) {
-    if (auto i = busy.find(dm.source); i != busy.end()) {
-      log::warn(log_name, "delivery actor died (", caf::to_string(dm.reason),
-                "); job ", i->second.x.id, " runs again, not charged");
-      ready.push_front(std::move(i->second.x));
-      busy.erase(i);
-    } else {
-      auto j = std::find_if(idle.begin(), idle.end(), [&](const caf::actor& a) {
-        return a.address() == dm.source;
-      });
-      if (j == idle.end()) return;
-      idle.erase(j);
-      log::warn(log_name, "idle delivery actor died (",
-                caf::to_string(dm.reason), ")");
-    }
-    idle.push_back(spawn_child({}));
-  } else {
-    auto g = group_of.find(dm.source);
-    if (g == group_of.end()) return;
-    auto group = g->second;
-    group_of.erase(g);
-    auto& gs = groups[group];
-    gs.actor = nullptr;
-    log::warn(log_name, "group actor of '", group, "' died (",
-              caf::to_string(dm.reason), ")",
-              gs.running ? "; its job runs again, not charged" : "");
-    if (gs.running) {
-      gs.running = false;
-      --running_groups;
-      queue_group(group, gs, true);
-    }
-  }
+  if (!policy->child_down(dm)) return;
   check_drained();
   dispatch();
 }
 
 // -- introspection and stopping -----------------------------------------------
-
-uint64_t queue_state::in_flight() const {
-  return fifo() ? running_groups : busy.size();
-}
-
-uint64_t queue_state::waiting() const {
-  return fifo() ? fifo_jobs - running_groups - delayed : ready.size();
-}
 
 queue_stats queue_state::local_stats() const {
   queue_stats s;
@@ -490,10 +317,8 @@ void queue_state::check_drained() {
 }
 
 std::vector<caf::actor> queue_state::on_children() const {
-  std::vector<caf::actor> out{idle.begin(), idle.end()};
-  for (auto& kvp : busy) out.push_back(kvp.second.child);
-  for (auto& kvp : groups)
-    if (kvp.second.actor) out.push_back(kvp.second.actor);
+  std::vector<caf::actor> out;
+  policy->children(out);
   return out;
 }
 

@@ -1,10 +1,11 @@
 // The supervisor of one named queue. It accepts jobs (a `job` message, from a
 // session or the embedding API), keeps the waiting jobs, and hands them to
-// its children:
-//  - standard: a pool of `concurrency` delivery actors; free completion order;
-//  - fifo: one group actor per message group, spawned on demand and stopped
-//    when its group is empty; one job of a group at a time, in enqueue order
-//    even through retries; at most `concurrency` groups running at once.
+// its children through the dispatch policy of its type (queue_dispatch.hpp):
+//  - standard: a pool of `concurrency` delivery actors; free completion order
+//    (standard_dispatch.hpp);
+//  - fifo: one group actor per message group; one job of a group at a time,
+//    in enqueue order even through retries; at most `concurrency` groups
+//    running at once (fifo_dispatch.hpp).
 // A failed attempt is retried after backoff_ms * 2^(k-1) by a delayed message
 // to itself carrying the job (or group); after max_retries attempts the job
 // goes to the queue's dead-letter actor, which the supervisor spawns and
@@ -14,9 +15,8 @@
 
 #include <chrono>
 #include <cstdint>
-#include <deque>
+#include <memory>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include <caf/actor.hpp>
@@ -30,6 +30,7 @@
 
 #include "actors/job.hpp"
 #include "actors/messages.hpp"
+#include "actors/queue_dispatch.hpp"
 #include "troupe/config.hpp"
 #include "store/job_store.hpp"
 
@@ -50,30 +51,6 @@ struct queue_links {
 };
 
 struct queue_state {
-  /// One FIFO message group.
-  struct group_state {
-    /// The group's jobs in enqueue order; the front one is the current job.
-    std::deque<job> jobs;
-    caf::actor actor;
-    /// The front job is being attempted.
-    bool running = false;
-    /// The front job waits for its retry timer.
-    bool backing_off = false;
-    /// The group is in `ready_groups`.
-    bool queued = false;
-    /// When the running attempt started.
-    std::chrono::steady_clock::time_point since;
-  };
-
-  /// A job being attempted by a delivery actor of a standard queue.
-  struct running {
-    job x;
-    std::chrono::steady_clock::time_point since;
-    /// The (strong) handle: an actor nobody holds is terminated as
-    /// unreachable by CAF.
-    caf::actor child;
-  };
-
   caf::event_based_actor* self = nullptr;
   queue_config spec;
   caf::actor registry;
@@ -81,25 +58,16 @@ struct queue_state {
   /// The store actor; invalid for the in-memory store.
   caf::actor store;
   std::string log_name;
+  /// Keeps the waiting jobs and the children; chosen by spec.type.
+  std::unique_ptr<queue_dispatch> policy;
 
   // Counters for engine::queue::stats.
   uint64_t enqueued_total = 0;
   uint64_t succeeded_total = 0;
   uint64_t failed_attempts_total = 0;
   uint64_t dead_total = 0;
+  /// Jobs waiting for their retry timer.
   uint64_t delayed = 0;
-
-  // Standard queues.
-  std::deque<job> ready;
-  std::vector<caf::actor> idle;
-  std::unordered_map<caf::actor_addr, running> busy;
-
-  // FIFO queues.
-  std::unordered_map<std::string, group_state> groups;
-  std::deque<std::string> ready_groups;
-  std::unordered_map<caf::actor_addr, std::string> group_of;
-  uint32_t running_groups = 0;
-  uint64_t fifo_jobs = 0;
 
   /// Until then, a missing function is not charged (actor clock).
   caf::actor_clock::time_point grace_until;
@@ -117,7 +85,6 @@ struct queue_state {
             queue_links links);
   /// Takes over the jobs recovered from the store (ordered by seq).
   void recover(std::vector<store::stored_job>& jobs);
-  bool fifo() const { return spec.type == queue_type::fifo; }
 
   /// A new job. Reply: its receipt id.
   caf::result<std::string> on_enqueue(job& x);
@@ -139,31 +106,38 @@ struct queue_state {
   std::vector<caf::actor> on_children() const;
   void on_exit(const caf::exit_msg& msg);
 
-  uint64_t in_flight() const;
-  uint64_t waiting() const;
+  uint64_t in_flight() const { return policy->in_flight(); }
+  uint64_t waiting() const { return policy->waiting(); }
+
+  // -- for the dispatch policies ----------------------------------------------
+
+  /// What a policy does with a job after settle(): nothing more (it
+  /// succeeded), schedule its retry after `delay`, or to_dead_letters().
+  struct verdict {
+    enum kind { succeeded, retry, dead } next = succeeded;
+    std::chrono::milliseconds delay{0};
+  };
+
+  caf::actor spawn_child(const std::string& group);
+  /// Sends `x` to `child`; returns the start time.
+  std::chrono::steady_clock::time_point start_attempt(const caf::actor& child,
+                                                      const job& x);
+  /// Counts the attempt of `j` that ended with `x` (attempts, counters,
+  /// last_error, `delayed`), stores an ack or a retry, and says what next.
+  verdict settle(job& j, attempt_done& x);
+  void to_dead_letters(job&& x);
 
 private:
   /// Adds `x` behind the waiting jobs (of its group) and dispatches.
   void accept(job&& x);
-  /// Adds `x` behind the waiting jobs (of its group), without dispatching.
-  void add_waiting(job&& x);
   void dispatch();
-  void dispatch_standard();
-  void dispatch_fifo();
-  /// Sends `x` to `child`; returns the start time.
-  std::chrono::steady_clock::time_point start_attempt(const caf::actor& child,
-                                                      const job& x);
   /// Ends the attempt that `who` ran, with outcome `x`.
   void finish_attempt(const caf::actor_addr& who, attempt_done& x);
-  caf::actor spawn_child(const std::string& group);
-  void queue_group(const std::string& group, group_state& gs, bool front);
-  void next_in_group(const std::string& group, group_state& gs);
   /// True while a function_not_found failure is not charged.
   bool waiting_for_workers(const std::string& error_body) const;
   /// Counts the attempt; returns the delay before the next one, or -1 when
   /// the job is exhausted (its last_error is set either way).
   int64_t charge_failure(job& x, std::string&& error_body);
-  void to_dead_letters(job&& x);
   /// Sends a write to the store actor (nothing without a durable store).
   void persist(store::store_write::kind op, const job& x, int64_t due_at = 0);
   void check_drained();

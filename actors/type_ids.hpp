@@ -12,6 +12,7 @@
 
 #include "actors/job.hpp"
 #include "actors/messages.hpp"
+#include "store/job_store.hpp"
 
 CAF_BEGIN_TYPE_ID_BLOCK(troupe, caf::first_custom_type_id)
 
@@ -27,7 +28,7 @@ CAF_BEGIN_TYPE_ID_BLOCK(troupe, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(troupe, (troupe::attempt_done))
   CAF_ADD_TYPE_ID(troupe, (troupe::queue_stats))
   CAF_ADD_TYPE_ID(troupe, (std::vector<troupe::queue_stats>))
-  CAF_ADD_TYPE_ID(troupe, (troupe::job_write))
+  CAF_ADD_TYPE_ID(troupe, (troupe::store::store_write))
   CAF_ADD_TYPE_ID(troupe, (troupe::enqueue))
 
   /// The whole WebSocket messages of one read, for a session actor.

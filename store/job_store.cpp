@@ -1,22 +1,26 @@
 #include "store/job_store.hpp"
 
-#include <algorithm>
-
 namespace troupe::store {
 
 job_store::~job_store() = default;
 
-caf::expected<std::vector<stored_job>> job_store::load() {
-  std::vector<stored_job> result;
-  if (auto err = for_each_job(
-        [&](stored_job&& x) { result.push_back(std::move(x)); }))
-    return err;
-  // Seq order is kept within each queue.
-  std::stable_sort(result.begin(), result.end(),
-                   [](const stored_job& x, const stored_job& y) {
-                     return x.queue < y.queue;
-                   });
-  return result;
+store_write make_write(store_write::kind op, const troupe::job& x,
+                       int64_t due_at) {
+  using kind = store_write::kind;
+  store_write w;
+  w.op = op;
+  w.due_at = due_at;
+  if (op == kind::put) {
+    w.job = x;
+    return w;
+  }
+  w.job.id = x.id;
+  if (op == kind::retry || op == kind::dead) {
+    w.job.attempts = x.attempts;
+    w.job.last_error = x.last_error;
+    w.job.failed_at = x.failed_at;
+  }
+  return w;
 }
 
 std::string to_string(job_state x) {

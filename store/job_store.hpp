@@ -1,7 +1,10 @@
-// The job store: what must survive a crash (README: The durable store), behind
-// one interface with two implementations, memory (`in_memory`) and SQLite
-// (`file_based`). The store actor is its only user: it batches the writes of
-// all queues into one apply() per commit and calls load() once at start-up.
+// The job store: what must survive a crash (README: The durable store),
+// behind one interface. The SQLite store backs `file_based` queues; the
+// memory store is the reference it is tested against (`in_memory` queues use
+// no store at all). The engine reads every job once at start-up
+// (for_each_job), before it spawns the store actor; from then on the store
+// actor is the only user: it batches the writes of all queues into one
+// apply() per commit.
 // Not thread-safe: one caller at a time (any thread). Nothing here throws;
 // failures are caf::error values with errc::store_failure and a message.
 #pragma once
@@ -13,10 +16,14 @@
 #include <vector>
 
 #include <caf/expected.hpp>
+#include <caf/meta/type_name.hpp>
+
+#include "troupe/job.hpp"
 
 namespace troupe::store {
 
-/// Where a stored job is. A job in flight is stored as `waiting`, so after a
+/// Where a stored job is. An attempt writes nothing: a job in flight stays
+/// `waiting` (or `delayed`, its due_at past, if it failed before), so after a
 /// restart it runs again with its attempts kept (at-least-once).
 enum class job_state : uint8_t {
   waiting = 0,
@@ -28,42 +35,29 @@ enum class job_state : uint8_t {
 
 std::string to_string(job_state x);
 
-/// One job as the store keeps it: the engine's job plus where it is.
+/// One job as the store keeps it: the job plus where it is in the store.
 struct stored_job {
-  /// The receipt id (UUID v4); unique in the store.
-  std::string id;
-  std::string queue;
-  std::string function_id;
-  /// Raw JSON, stored byte for byte.
-  std::string payload;
-  /// FIFO group; empty on standard queues.
-  std::string group;
-  /// Attempts made so far.
-  uint32_t attempts = 0;
-  /// Milliseconds since the epoch (all times here).
-  int64_t enqueued_at = 0;
+  /// Its id (the receipt id) is unique in the store.
+  troupe::job job;
   /// Enqueue order, assigned by the store; see job_store::apply.
   uint64_t seq = 0;
   job_state state = job_state::waiting;
-  /// When a delayed job runs again; 0 otherwise.
+  /// When a delayed job runs again (ms since the epoch); 0 otherwise.
   int64_t due_at = 0;
-  /// The last failed attempt's error body (raw JSON); empty if none.
-  std::string last_error;
-  /// When the job moved to the DLQ; 0 while alive.
-  int64_t failed_at = 0;
 };
 
-/// One change to the store. Every kind but `put` finds its job by `job.id`
-/// and reads only the fields named below; a write to an unknown id is a
-/// no-op, not an error.
+/// One change to the store; the store actor receives these from the queues
+/// (with atom::persist). Every kind but `put` finds its job by `job.id` and
+/// reads only the fields named below; a write to an unknown id is a no-op,
+/// not an error.
 struct store_write {
   enum class kind : uint8_t {
-    /// Inserts `job` as waiting with a new seq (its `seq` and `state` are
-    /// ignored). An id already stored fails the whole batch.
+    /// Inserts `job` (every field, payload byte for byte) and `due_at` as
+    /// waiting with a new seq. An id already stored fails the whole batch.
     put,
     /// Deletes the job: it succeeded.
     ack,
-    /// Sets attempts, due_at, last_error and state delayed.
+    /// Sets attempts, last_error, `due_at` and state delayed.
     retry,
     /// Sets attempts, last_error, failed_at and state dead.
     dead,
@@ -74,12 +68,25 @@ struct store_write {
     discard,
   };
   kind op = kind::put;
-  stored_job job;
+  troupe::job job;
+  /// For a retry: when the job runs again (ms since the epoch).
+  int64_t due_at = 0;
 };
+
+/// The write of kind `op` to `x`. A put carries all of `x`; the other kinds
+/// carry only the fields they read, so they never copy the payload.
+store_write make_write(store_write::kind op, const troupe::job& x,
+                       int64_t due_at = 0);
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, store_write& x) {
+  return f(caf::meta::type_name("troupe::store::store_write"), x.op, x.job,
+           x.due_at);
+}
 
 std::string to_string(store_write::kind x);
 
-/// Number of stored jobs in each state, for the recovery log line.
+/// Number of stored jobs in each state.
 struct state_counts {
   uint64_t waiting = 0;
   uint64_t delayed = 0;
@@ -94,22 +101,20 @@ public:
   /// durable when this returns (SQLite: one transaction, one fsync); on error
   /// none of them happened. Each put and each requeue takes the next seq, in
   /// batch order; seqs only grow, also across restarts, and are never
-  /// reused (there may be gaps). Also sets `job.seq` in those writes.
-  /// Returns the seq of each put, in order.
+  /// reused (there may be gaps). Returns the seq of each put, in order.
   virtual caf::expected<std::vector<uint64_t>>
-  apply(std::vector<store_write>& batch) = 0;
+  apply(const std::vector<store_write>& batch) = 0;
 
   /// Calls `each` with every stored job in seq order: per queue (and so per
-  /// FIFO group) in enqueue order, requeued jobs behind the others. What the
-  /// engine uses at start-up: each job is handed over once, never copied or
-  /// sorted. Stops at the first error.
+  /// FIFO group) in enqueue order, requeued jobs behind the others. The
+  /// engine calls it once at start-up and moves each job into its queue's
+  /// recovered list. Stops at the first error (SQLite: a row it cannot read)
+  /// and returns it; the jobs handed over before stay handed over.
   virtual caf::error
   for_each_job(const std::function<void(stored_job&&)>& each) = 0;
 
-  /// Every stored job, ordered by (queue, seq) (for_each_job, collected).
-  caf::expected<std::vector<stored_job>> load();
-
-  /// How many jobs are stored in each state.
+  /// How many jobs are stored in each state. The engine does not use it
+  /// (recovery counts per queue as it takes the jobs over).
   virtual caf::expected<state_counts> count() = 0;
 };
 

@@ -1,11 +1,11 @@
-// The memory store: job_store semantics in a hash map, for `in_memory`
-// queues and as the reference the SQLite store is tested against.
+// The memory store: job_store semantics in a hash map, the reference the
+// SQLite store is tested against. The engine does not use it: `in_memory`
+// queues keep their jobs in the queue actors and write nothing.
 
 #include "store/job_store.hpp"
 
 #include <algorithm>
 #include <string_view>
-#include <tuple>
 #include <unordered_map>
 
 #include "store/store_error.hpp"
@@ -19,7 +19,7 @@ using kind = store_write::kind;
 class memory_store final : public job_store {
 public:
   caf::expected<std::vector<uint64_t>>
-  apply(std::vector<store_write>& batch) override {
+  apply(const std::vector<store_write>& batch) override {
     if (auto err = check(batch))
       return err;
     std::vector<uint64_t> seqs;
@@ -88,39 +88,39 @@ private:
   }
 
   // REQUIRES: check() accepted the batch `w` is in.
-  void write(store_write& w, std::vector<uint64_t>& seqs) {
-    if (w.op == kind::put || w.op == kind::requeue)
-      w.job.seq = next_seq_++;
+  void write(const store_write& w, std::vector<uint64_t>& seqs) {
+    // Like the SQLite store: a requeue takes a seq even for an unknown id.
+    auto seq = w.op == kind::put || w.op == kind::requeue ? next_seq_++ : 0;
     if (w.op == kind::put) {
-      seqs.push_back(w.job.seq);
-      auto& x = jobs_[w.job.id] = w.job;
-      x.state = job_state::waiting;
+      seqs.push_back(seq);
+      jobs_[w.job.id] = stored_job{w.job, seq, job_state::waiting, w.due_at};
       return;
     }
     auto i = jobs_.find(w.job.id);
     if (i == jobs_.end())
       return;
-    auto& x = i->second;
+    auto& s = i->second;
+    auto& x = s.job;
     switch (w.op) {
       case kind::retry:
         x.attempts = w.job.attempts;
-        x.state = job_state::delayed;
-        x.due_at = w.job.due_at;
         x.last_error = w.job.last_error;
+        s.state = job_state::delayed;
+        s.due_at = w.due_at;
         break;
       case kind::dead:
         x.attempts = w.job.attempts;
-        x.state = job_state::dead;
         x.last_error = w.job.last_error;
         x.failed_at = w.job.failed_at;
+        s.state = job_state::dead;
         break;
       case kind::requeue:
         x.attempts = 0;
-        x.state = job_state::waiting;
-        x.due_at = 0;
         x.last_error.clear();
         x.failed_at = 0;
-        x.seq = w.job.seq;
+        s.state = job_state::waiting;
+        s.due_at = 0;
+        s.seq = seq;
         break;
       default: // ack, discard
         jobs_.erase(i);

@@ -2,10 +2,11 @@
 // store runs. A format change bumps `schema_version`; a store with a newer
 // version is refused (an older troupe cannot know what it means).
 //
-// jobs: one row per stored job. `seq` is the rowid, so puts append, load()
-// reads the table in seq order without sorting, and a requeue moves the row
-// to the end. The UNIQUE index on `id` serves the by-id writes. Small columns
-// come first so that count() and by-id updates rarely touch overflow pages.
+// jobs: one row per stored job. `seq` is the rowid, so puts append,
+// for_each_job reads the table in seq order without sorting, and a requeue
+// moves the row to the end. The UNIQUE index on `id` serves the by-id
+// writes. Small columns come first so that count() and by-id updates rarely
+// touch overflow pages.
 // meta: `schema_version`, and `next_seq`, the next seq to assign (kept so
 // that seqs are never reused, even after the newest jobs were deleted).
 #pragma once
@@ -72,7 +73,7 @@ constexpr const char* dead
 constexpr const char* requeue
   = "UPDATE jobs SET seq = ?2, attempts = 0, state = 0, due_at = 0,"
     " last_error = '', failed_at = 0 WHERE id = ?1";
-constexpr const char* load
+constexpr const char* all_jobs
   = "SELECT seq, id, queue, grp, function_id, state, attempts, enqueued_at,"
     " due_at, failed_at, last_error, payload FROM jobs ORDER BY seq";
 constexpr const char* count

@@ -1,7 +1,7 @@
 // The SQLite store: one database file in WAL mode with synchronous=FULL, so
 // a committed apply() is on disk when it returns. The connection holds an
 // exclusive lock for its lifetime: a second engine on the same directory is
-// refused at open. The only file that includes sqlite3.h.
+// refused at open. The only library file that includes sqlite3.h.
 
 #include "store/job_store.hpp"
 
@@ -114,7 +114,7 @@ public:
   }
 
   caf::expected<std::vector<uint64_t>>
-  apply(std::vector<store_write>& batch) override {
+  apply(const std::vector<store_write>& batch) override {
     std::vector<uint64_t> seqs;
     if (batch.empty())
       return seqs;
@@ -125,12 +125,13 @@ public:
 
   caf::error
   for_each_job(const std::function<void(stored_job&&)>& each) override {
-    auto x = load_.get();
-    stmt_scope scope{load_};
+    auto x = all_jobs_.get();
+    stmt_scope scope{all_jobs_};
     int rc;
-    stored_job job;
+    stored_job row;
+    auto& job = row.job;
     while ((rc = sqlite3_step(x)) == SQLITE_ROW) {
-      job.seq = static_cast<uint64_t>(sqlite3_column_int64(x, 0));
+      row.seq = static_cast<uint64_t>(sqlite3_column_int64(x, 0));
       job.id = column_text(x, 1);
       job.queue = column_text(x, 2);
       job.group = column_text(x, 3);
@@ -139,14 +140,14 @@ public:
       if (state < 0 || state > static_cast<int>(job_state::dead))
         return store_error("store file '" + path_ + "': job " + job.id
                            + " has unknown state " + std::to_string(state));
-      job.state = static_cast<job_state>(state);
+      row.state = static_cast<job_state>(state);
       job.attempts = static_cast<uint32_t>(sqlite3_column_int64(x, 6));
       job.enqueued_at = sqlite3_column_int64(x, 7);
-      job.due_at = sqlite3_column_int64(x, 8);
+      row.due_at = sqlite3_column_int64(x, 8);
       job.failed_at = sqlite3_column_int64(x, 9);
       job.last_error = column_text(x, 10);
       job.payload = column_text(x, 11);
-      each(std::move(job));
+      each(std::move(row));
     }
     if (rc != SQLITE_DONE)
       return fail("loading jobs");
@@ -264,7 +265,7 @@ private:
       {&rollback_, sql::rollback}, {&save_next_seq_, sql::save_next_seq},
       {&put_, sql::put},         {&remove_, sql::remove},
       {&retry_, sql::retry},     {&dead_, sql::dead},
-      {&requeue_, sql::requeue}, {&load_, sql::load},
+      {&requeue_, sql::requeue}, {&all_jobs_, sql::all_jobs},
       {&count_, sql::count},
     };
     for (auto& [out, text] : table) {
@@ -280,7 +281,7 @@ private:
 
   /// One transaction for `batch`; on any error, rolled back and `next_seq_`
   /// restored.
-  caf::error write_all(std::vector<store_write>& batch,
+  caf::error write_all(const std::vector<store_write>& batch,
                        std::vector<uint64_t>& seqs) {
     if (run(begin_) != SQLITE_OK)
       return fail("beginning a transaction");
@@ -303,18 +304,18 @@ private:
     return err;
   }
 
-  caf::error write(store_write& w, std::vector<uint64_t>& seqs) {
+  caf::error write(const store_write& w, std::vector<uint64_t>& seqs) {
     auto& x = w.job;
+    auto seq = int64_t{0};
     if (w.op == kind::put || w.op == kind::requeue)
-      x.seq = next_seq_++;
-    auto seq = static_cast<int64_t>(x.seq);
+      seq = static_cast<int64_t>(next_seq_++);
     auto attempts = static_cast<int64_t>(x.attempts);
     int rc;
     switch (w.op) {
       case kind::put:
-        seqs.push_back(x.seq);
+        seqs.push_back(static_cast<uint64_t>(seq));
         rc = run(put_, seq, x.id, x.queue, x.group, x.function_id, attempts,
-                 x.enqueued_at, x.due_at, x.failed_at, x.last_error,
+                 x.enqueued_at, w.due_at, x.failed_at, x.last_error,
                  x.payload);
         break;
       case kind::ack:
@@ -322,7 +323,7 @@ private:
         rc = run(remove_, x.id);
         break;
       case kind::retry:
-        rc = run(retry_, x.id, attempts, x.due_at, x.last_error);
+        rc = run(retry_, x.id, attempts, w.due_at, x.last_error);
         break;
       case kind::dead:
         rc = run(dead_, x.id, attempts, x.last_error, x.failed_at);
@@ -353,7 +354,7 @@ private:
   stmt_ptr retry_;
   stmt_ptr dead_;
   stmt_ptr requeue_;
-  stmt_ptr load_;
+  stmt_ptr all_jobs_;
   stmt_ptr count_;
 };
 

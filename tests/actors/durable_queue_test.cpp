@@ -24,9 +24,11 @@ struct durable_queue_test : queue_fixture {
   }
 
   std::vector<store::stored_job> stored() {
-    auto all = db->load();
-    EXPECT_TRUE(all);
-    return all ? *all : std::vector<store::stored_job>{};
+    std::vector<store::stored_job> all;
+    auto err = db->for_each_job(
+      [&](store::stored_job&& x) { all.push_back(std::move(x)); });
+    EXPECT_FALSE(err) << caf::to_string(err);
+    return all;
   }
 
   /// A stored job as the store would hand it back at start-up.
@@ -34,14 +36,14 @@ struct durable_queue_test : queue_fixture {
                                       const std::string& group = "",
                                       int64_t due_at = 0) {
     store::stored_job s;
-    s.id = "id-" + name;
-    s.queue = "q";
-    s.function_id = "f";
-    s.payload = payload(name, group);
-    s.group = group;
+    s.job.id = "id-" + name;
+    s.job.queue = "q";
+    s.job.function_id = "f";
+    s.job.payload = payload(name, group);
+    s.job.group = group;
+    s.job.attempts = st == job_state::waiting ? 0 : 1;
     s.state = st;
     s.due_at = due_at;
-    s.attempts = st == job_state::waiting ? 0 : 1;
     return s;
   }
 };
@@ -69,7 +71,7 @@ TEST_F(durable_queue_test, receipt_only_after_the_put_is_committed) {
   run();
   auto s = stored();
   ASSERT_EQ(s.size(), 1u);
-  EXPECT_EQ(s[0].id, x->id);
+  EXPECT_EQ(s[0].job.id, x->id);
   EXPECT_EQ(s[0].state, job_state::waiting);
   std::string receipt;
   h.receive([&](std::string& r) { receipt = r; },
@@ -92,15 +94,15 @@ TEST_F(durable_queue_test, failures_retries_and_the_dlq_are_stored) {
   auto s = stored();
   ASSERT_EQ(s.size(), 1u);
   EXPECT_EQ(s[0].state, job_state::delayed);
-  EXPECT_EQ(s[0].attempts, 1u);
+  EXPECT_EQ(s[0].job.attempts, 1u);
   EXPECT_GT(s[0].due_at, 0);
-  EXPECT_NE(s[0].last_error.find("scripted failure"), std::string::npos);
+  EXPECT_NE(s[0].job.last_error.find("scripted failure"), std::string::npos);
   advance(1000ms);
   s = stored();
   ASSERT_EQ(s.size(), 1u);
   EXPECT_EQ(s[0].state, job_state::dead);
-  EXPECT_EQ(s[0].attempts, 2u);
-  EXPECT_GT(s[0].failed_at, 0);
+  EXPECT_EQ(s[0].job.attempts, 2u);
+  EXPECT_GT(s[0].job.failed_at, 0);
   // Redrive: back to waiting with attempts reset (then fails again).
   script->decide = [](const seen_call&) { return answer::hold; };
   EXPECT_EQ(ask<uint64_t>(queue, atom::redrive_v, id), 1u);
@@ -108,7 +110,7 @@ TEST_F(durable_queue_test, failures_retries_and_the_dlq_are_stored) {
   s = stored();
   ASSERT_EQ(s.size(), 1u);
   EXPECT_EQ(s[0].state, job_state::waiting);
-  EXPECT_EQ(s[0].attempts, 0u);
+  EXPECT_EQ(s[0].job.attempts, 0u);
 }
 
 TEST_F(durable_queue_test, discard_deletes_the_stored_job) {

@@ -47,8 +47,8 @@ INSTANTIATE_TEST_SUITE_P(both, job_store_test,
                          ::testing::Values(backend::memory, backend::sqlite),
                          backend_name);
 
-TEST_P(job_store_test, empty_store_loads_nothing) {
-  EXPECT_TRUE(load().empty());
+TEST_P(job_store_test, empty_store_holds_nothing) {
+  EXPECT_TRUE(stored().empty());
   auto n = store->count();
   ASSERT_TRUE(n);
   EXPECT_EQ(n->waiting + n->delayed + n->dead, 0u);
@@ -61,8 +61,6 @@ TEST_P(job_store_test, put_assigns_increasing_seqs) {
   ASSERT_TRUE(first);
   ASSERT_EQ(first->size(), 2u);
   EXPECT_LT(first->at(0), first->at(1));
-  EXPECT_EQ(batch[0].job.seq, first->at(0));
-  EXPECT_EQ(batch[1].job.seq, first->at(1));
   auto second = apply({put(make_job("c"))});
   ASSERT_EQ(second.size(), 1u);
   EXPECT_GT(second[0], first->at(1));
@@ -74,23 +72,18 @@ TEST_P(job_store_test, put_stores_every_field_as_waiting) {
   x.payload = std::string{"{\"s\":\"\xc3\xa9\\n\"}\0tail", 16}
               + std::string(1 << 20, 'x');
   x.attempts = 2;
-  x.due_at = 5;
   x.last_error = R"({"code":"E"})";
   x.failed_at = 6;
-  x.state = job_state::dead; // ignored: a put is waiting
-  x.seq = 999;               // ignored: the store assigns it
-  auto seqs = apply({put(x)});
+  auto seqs = apply({put(x, 5)});
   ASSERT_EQ(seqs.size(), 1u);
-  x.state = job_state::waiting;
-  x.seq = seqs[0];
-  EXPECT_EQ(find("a"), x);
+  EXPECT_EQ(find("a"), (stored_job{x, seqs[0], job_state::waiting, 5}));
 }
 
-TEST_P(job_store_test, load_orders_by_queue_then_seq) {
+TEST_P(job_store_test, for_each_job_visits_in_seq_order) {
   apply({put(make_job("b1", "b")), put(make_job("a1", "a"))});
   apply({put(make_job("b2", "b")), put(make_job("a2", "a", "g"))});
   apply({put(make_job("a3", "a"))});
-  EXPECT_EQ(ids(), (std::vector<std::string>{"a1", "a2", "a3", "b1", "b2"}));
+  EXPECT_EQ(ids(), (std::vector<std::string>{"b1", "a1", "b2", "a2", "a3"}));
 }
 
 TEST_P(job_store_test, ack_and_discard_delete) {
@@ -106,10 +99,10 @@ TEST_P(job_store_test, retry_sets_attempts_due_at_and_error) {
   auto before = find("a");
   apply({write_to(kind::retry, "a", 1, 1234, R"({"code":"x"})", 77)});
   auto x = before;
-  x.attempts = 1;
+  x.job.attempts = 1;
+  x.job.last_error = R"({"code":"x"})";
   x.state = job_state::delayed;
   x.due_at = 1234;
-  x.last_error = R"({"code":"x"})";
   EXPECT_EQ(find("a"), x); // failed_at untouched
 }
 
@@ -119,10 +112,10 @@ TEST_P(job_store_test, dead_sets_attempts_error_and_failed_at) {
   auto before = find("a");
   apply({write_to(kind::dead, "a", 2, 99, "second", 5678)});
   auto x = before;
-  x.attempts = 2;
+  x.job.attempts = 2;
+  x.job.last_error = "second";
+  x.job.failed_at = 5678;
   x.state = job_state::dead;
-  x.last_error = "second";
-  x.failed_at = 5678;
   EXPECT_EQ(find("a"), x); // due_at untouched
 }
 
@@ -133,24 +126,23 @@ TEST_P(job_store_test, requeue_resets_and_moves_behind_later_jobs) {
   std::vector<store_write> batch{write_to(kind::requeue, "a", 7, 8, "x", 9)};
   ASSERT_TRUE(store->apply(batch));
   auto x = find("a");
-  EXPECT_EQ(x.seq, batch[0].job.seq);
   EXPECT_GT(x.seq, find("c").seq);
   EXPECT_EQ(x.state, job_state::waiting);
-  EXPECT_EQ(x.attempts, 0u);
+  EXPECT_EQ(x.job.attempts, 0u);
   EXPECT_EQ(x.due_at, 0);
-  EXPECT_EQ(x.last_error, "");
-  EXPECT_EQ(x.failed_at, 0);
-  EXPECT_EQ(x.payload, make_job("a").payload);
+  EXPECT_EQ(x.job.last_error, "");
+  EXPECT_EQ(x.job.failed_at, 0);
+  EXPECT_EQ(x.job.payload, make_job("a").payload);
   EXPECT_EQ(ids(), (std::vector<std::string>{"b", "c", "a"}));
 }
 
 TEST_P(job_store_test, writes_to_unknown_ids_are_noops) {
   apply({put(make_job("a"))});
-  auto before = load();
+  auto before = stored();
   for (auto op : {kind::ack, kind::retry, kind::dead, kind::requeue,
                   kind::discard})
     apply({write_to(op, "nope", 1, 2, "e", 3)});
-  EXPECT_EQ(load(), before);
+  EXPECT_EQ(stored(), before);
 }
 
 TEST_P(job_store_test, batch_mixing_all_kinds_applies_in_order) {
@@ -176,7 +168,7 @@ TEST_P(job_store_test, batch_mixing_all_kinds_applies_in_order) {
 
 TEST_P(job_store_test, failed_batch_changes_nothing) {
   auto old_seqs = apply({put(make_job("a"))});
-  auto before = load();
+  auto before = stored();
   std::vector<store_write> batch{put(make_job("b")),
                                  write_to(kind::retry, "a", 1, 2, "e"),
                                  write_to(kind::requeue, "a"),
@@ -186,9 +178,9 @@ TEST_P(job_store_test, failed_batch_changes_nothing) {
   EXPECT_EQ(x.error(), errc::store_failure);
   EXPECT_NE(message(x.error()).find("put of job a"), std::string::npos)
     << message(x.error());
-  EXPECT_EQ(load(), before);
+  EXPECT_EQ(stored(), before);
   reopen();
-  EXPECT_EQ(load(), before);
+  EXPECT_EQ(stored(), before);
   auto seqs = apply({put(make_job("b"))});
   ASSERT_EQ(seqs.size(), 1u);
   EXPECT_GT(seqs[0], old_seqs[0]);
@@ -198,9 +190,9 @@ TEST_P(job_store_test, failed_batch_changes_nothing) {
 TEST_P(job_store_test, seq_keeps_growing_after_reopen) {
   auto old_seqs = apply({put(make_job("a")), put(make_job("b"))});
   apply({write_to(kind::ack, "b")}); // deletes the newest seq
-  auto before = load();
+  auto before = stored();
   reopen();
-  EXPECT_EQ(load(), before);
+  EXPECT_EQ(stored(), before);
   auto seqs = apply({put(make_job("c"))});
   ASSERT_EQ(seqs.size(), 1u);
   EXPECT_GT(seqs[0], old_seqs[1]);
@@ -221,3 +213,25 @@ TEST_P(job_store_test, count_counts_each_state) {
 }
 
 } // namespace
+
+TEST(make_write, only_a_put_copies_the_payload) {
+  auto x = make_job("a");
+  x.attempts = 2;
+  x.last_error = "e";
+  x.failed_at = 7;
+  auto p = make_write(kind::put, x, 5);
+  EXPECT_EQ(p.job.payload, x.payload);
+  EXPECT_EQ(p.due_at, 5);
+  for (auto op : {kind::ack, kind::retry, kind::dead, kind::requeue,
+                  kind::discard}) {
+    auto w = make_write(op, x, 5);
+    EXPECT_EQ(w.op, op);
+    EXPECT_EQ(w.job.id, "a");
+    EXPECT_TRUE(w.job.payload.empty()) << to_string(op);
+    EXPECT_TRUE(w.job.function_id.empty()) << to_string(op);
+  }
+  auto r = make_write(kind::retry, x, 5);
+  EXPECT_EQ(r.job.attempts, 2u);
+  EXPECT_EQ(r.job.last_error, "e");
+  EXPECT_EQ(r.due_at, 5);
+}

@@ -68,11 +68,11 @@ TEST_F(sqlite_store_test, reopen_keeps_everything) {
   apply({write_to(kind::retry, "a", 1, 1000, R"({"code":"x"})"),
          write_to(kind::dead, "c", 5, 0, R"({"code":"y"})", 2000),
          write_to(kind::requeue, "b")});
-  auto before = load();
+  auto before = stored();
   ASSERT_EQ(before.size(), 4u);
   open_sqlite();
-  EXPECT_EQ(load(), before);
-  EXPECT_EQ(find("c").attempts, 5u);
+  EXPECT_EQ(stored(), before);
+  EXPECT_EQ(find("c").job.attempts, 5u);
   EXPECT_EQ(find("c").state, job_state::dead);
 }
 

@@ -20,20 +20,22 @@
 
 namespace troupe::store {
 
-inline auto fields(const stored_job& x) {
+inline auto fields(const stored_job& s) {
+  auto& x = s.job;
   return std::tie(x.id, x.queue, x.function_id, x.payload, x.group,
-                  x.attempts, x.enqueued_at, x.seq, x.state, x.due_at,
-                  x.last_error, x.failed_at);
+                  x.attempts, x.enqueued_at, x.last_error, x.failed_at, s.seq,
+                  s.state, s.due_at);
 }
 
 inline bool operator==(const stored_job& x, const stored_job& y) {
   return fields(x) == fields(y);
 }
 
-inline void PrintTo(const stored_job& x, std::ostream* out) {
-  *out << "{id " << x.id << ", queue " << x.queue << ", seq " << x.seq
-       << ", " << to_string(x.state) << ", attempts " << x.attempts
-       << ", due_at " << x.due_at << ", failed_at " << x.failed_at
+inline void PrintTo(const stored_job& s, std::ostream* out) {
+  auto& x = s.job;
+  *out << "{id " << x.id << ", queue " << x.queue << ", seq " << s.seq
+       << ", " << to_string(s.state) << ", attempts " << x.attempts
+       << ", due_at " << s.due_at << ", failed_at " << x.failed_at
        << ", last_error '" << x.last_error << "', payload of "
        << x.payload.size() << " bytes}";
 }
@@ -74,11 +76,11 @@ inline std::string message(const caf::error& x) {
                                            : caf::to_string(x);
 }
 
-/// A waiting job with distinct field values derived from `id`.
-inline stored_job make_job(const std::string& id,
-                           const std::string& queue = "q",
-                           const std::string& group = "") {
-  stored_job x;
+/// A job with distinct field values derived from `id`.
+inline troupe::job make_job(const std::string& id,
+                            const std::string& queue = "q",
+                            const std::string& group = "") {
+  troupe::job x;
   x.id = id;
   x.queue = queue;
   x.function_id = "fn-" + id;
@@ -88,8 +90,8 @@ inline stored_job make_job(const std::string& id,
   return x;
 }
 
-inline store_write put(stored_job x) {
-  return {store_write::kind::put, std::move(x)};
+inline store_write put(troupe::job x, int64_t due_at = 0) {
+  return {store_write::kind::put, std::move(x), due_at};
 }
 
 /// A write of kind `op` to job `id` with the given field values.
@@ -97,10 +99,9 @@ inline store_write write_to(store_write::kind op, const std::string& id,
                             uint32_t attempts = 0, int64_t due_at = 0,
                             const std::string& last_error = "",
                             int64_t failed_at = 0) {
-  store_write w{op, {}};
+  store_write w{op, {}, due_at};
   w.job.id = id;
   w.job.attempts = attempts;
-  w.job.due_at = due_at;
   w.job.last_error = last_error;
   w.job.failed_at = failed_at;
   return w;
@@ -127,24 +128,27 @@ protected:
     return x ? *x : std::vector<uint64_t>{};
   }
 
-  std::vector<stored_job> load() {
-    auto x = store->load();
-    EXPECT_TRUE(x) << message(x.error());
-    return x ? *x : std::vector<stored_job>{};
+  /// Every stored job, in for_each_job (seq) order.
+  std::vector<stored_job> stored() {
+    std::vector<stored_job> result;
+    auto err = store->for_each_job(
+      [&](stored_job&& x) { result.push_back(std::move(x)); });
+    EXPECT_FALSE(err) << message(err);
+    return result;
   }
 
-  /// The ids of all stored jobs, in load order.
+  /// The ids of all stored jobs, in seq order.
   std::vector<std::string> ids() {
     std::vector<std::string> result;
-    for (auto& x : load())
-      result.push_back(x.id);
+    for (auto& x : stored())
+      result.push_back(x.job.id);
     return result;
   }
 
   /// The stored job `id`; a default job if there is none.
   stored_job find(const std::string& id) {
-    for (auto& x : load())
-      if (x.id == id)
+    for (auto& x : stored())
+      if (x.job.id == id)
         return x;
     ADD_FAILURE() << "no job " << id;
     return {};

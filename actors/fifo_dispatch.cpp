@@ -1,0 +1,166 @@
+#include "actors/fifo_dispatch.hpp"
+
+#include "actors/queue_actor.hpp"
+#include "actors/type_ids.hpp"
+#include "base/log.hpp"
+
+namespace troupe {
+
+void fifo_dispatch::add_waiting(job&& x) {
+  auto group = x.group;
+  auto& gs = groups_[group];
+  gs.jobs.push_back(std::move(x));
+  ++jobs_;
+  if (!gs.running && !gs.backing_off) queue_group(group, gs, false);
+}
+
+bool fifo_dispatch::add_delayed(job& x, std::chrono::milliseconds wait) {
+  auto& gs = groups_[x.group];
+  if (!gs.jobs.empty()) return false;
+  // The head of its group, waiting for its retry: the group waits too.
+  gs.backing_off = true;
+  q_.self->delayed_send(q_.self, wait, atom::retry_v, x.group, x.id);
+  gs.jobs.push_back(std::move(x));
+  ++jobs_;
+  return true;
+}
+
+void fifo_dispatch::dispatch() {
+  while (running_groups_ < q_.spec.concurrency && !ready_groups_.empty()) {
+    auto group = std::move(ready_groups_.front());
+    ready_groups_.pop_front();
+    auto i = groups_.find(group);
+    if (i == groups_.end()) continue;
+    auto& gs = i->second;
+    gs.queued = false;
+    if (gs.jobs.empty() || gs.running || gs.backing_off) continue;
+    if (!gs.actor) {
+      gs.actor = q_.spawn_child(group);
+      group_of_.emplace(gs.actor.address(), group);
+    }
+    gs.running = true;
+    ++running_groups_;
+    gs.since = q_.start_attempt(gs.actor, gs.jobs.front());
+  }
+}
+
+bool fifo_dispatch::finish(const caf::actor_addr& who, attempt_done& x) {
+  auto g = group_of_.find(who);
+  if (g == group_of_.end()) return false;
+  auto group = g->second;
+  auto& gs = groups_[group];
+  if (!gs.running || gs.jobs.empty() || gs.jobs.front().id != x.job_id
+      || gs.jobs.front().attempts != x.number)
+    return false;
+  gs.running = false;
+  --running_groups_;
+  auto& j = gs.jobs.front();
+  auto v = q_.settle(j, x);
+  switch (v.next) {
+    case queue_state::verdict::succeeded:
+      gs.jobs.pop_front();
+      --jobs_;
+      next_in_group(group, gs);
+      break;
+    case queue_state::verdict::retry:
+      // The group waits: later jobs of it must not overtake this one.
+      gs.backing_off = true;
+      q_.self->delayed_send(q_.self, v.delay, atom::retry_v, group, j.id);
+      break;
+    case queue_state::verdict::dead: {
+      auto dead = std::move(j);
+      gs.jobs.pop_front();
+      --jobs_;
+      q_.to_dead_letters(std::move(dead));
+      next_in_group(group, gs);
+      break;
+    }
+  }
+  return true;
+}
+
+bool fifo_dispatch::retry(job&) {
+  return false;
+}
+
+bool fifo_dispatch::retry(const std::string& group,
+                          const std::string& job_id) {
+  auto i = groups_.find(group);
+  if (i == groups_.end()) return false;
+  auto& gs = i->second;
+  if (!gs.backing_off || gs.jobs.empty() || gs.jobs.front().id != job_id)
+    return false;
+  gs.backing_off = false;
+  queue_group(group, gs, false);
+  return true;
+}
+
+bool fifo_dispatch::child_down(const caf::down_msg& dm) {
+  auto g = group_of_.find(dm.source);
+  if (g == group_of_.end()) return false;
+  auto group = g->second;
+  group_of_.erase(g);
+  auto& gs = groups_[group];
+  gs.actor = nullptr;
+  log::warn(q_.log_name, "group actor of '", group, "' died (",
+            caf::to_string(dm.reason), ")",
+            gs.running ? "; its job runs again, not charged" : "");
+  if (gs.running) {
+    gs.running = false;
+    --running_groups_;
+    queue_group(group, gs, true);
+  }
+  return true;
+}
+
+void fifo_dispatch::for_each_running(
+  const std::function<void(const caf::actor_addr&, const job&, time_point)>&
+    f) const {
+  for (auto& [who, group] : group_of_) {
+    auto i = groups_.find(group);
+    if (i != groups_.end() && i->second.running)
+      f(who, i->second.jobs.front(), i->second.since);
+  }
+}
+
+uint64_t fifo_dispatch::waiting() const {
+  // A delayed job stays at its group's front.
+  return jobs_ - running_groups_ - q_.delayed;
+}
+
+void fifo_dispatch::children(std::vector<caf::actor>& out) const {
+  for (auto& kvp : groups_)
+    if (kvp.second.actor) out.push_back(kvp.second.actor);
+}
+
+void fifo_dispatch::stop(const caf::error& reason) {
+  for (auto& kvp : groups_)
+    if (kvp.second.actor) q_.self->send_exit(kvp.second.actor, reason);
+}
+
+void fifo_dispatch::queue_group(const std::string& group, group_state& gs,
+                                bool front) {
+  if (gs.queued) return;
+  gs.queued = true;
+  if (front)
+    ready_groups_.push_front(group);
+  else
+    ready_groups_.push_back(group);
+}
+
+void fifo_dispatch::next_in_group(const std::string& group, group_state& gs) {
+  if (!gs.jobs.empty()) {
+    queue_group(group, gs, false);
+    return;
+  }
+  // An idle group: stop its actor (forgotten first, so its down message
+  // does not count as a crash) and drop the group.
+  if (gs.actor) {
+    group_of_.erase(gs.actor.address());
+    q_.self->demonitor(gs.actor);
+    q_.self->send_exit(gs.actor, caf::exit_reason::user_shutdown);
+  }
+  if (!gs.queued) groups_.erase(group);
+}
+
+} // namespace troupe

@@ -1,0 +1,73 @@
+// How a queue supervisor keeps its waiting jobs and hands them to its
+// children: the one thing standard and FIFO queues do differently. The
+// supervisor (queue_state) owns one policy, chosen by the queue's type, and
+// keeps everything else: counters, retry delays, the DLQ, the store, drain
+// and stats. A policy runs inside the supervisor's handlers only.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <caf/actor.hpp>
+#include <caf/actor_addr.hpp>
+#include <caf/error.hpp>
+#include <caf/fwd.hpp>
+
+#include "actors/messages.hpp"
+#include "troupe/job.hpp"
+
+namespace troupe {
+
+class queue_dispatch {
+public:
+  using time_point = std::chrono::steady_clock::time_point;
+
+  virtual ~queue_dispatch() = default;
+
+  /// Adds `x` behind the waiting jobs (of its group), without dispatching.
+  virtual void add_waiting(job&& x) = 0;
+
+  /// Takes over a recovered delayed job whose retry is due after `wait`.
+  /// Returns false, leaving `x` alone, if it waits like any other job
+  /// instead (FIFO: it is not the first of its group).
+  virtual bool add_delayed(job& x, std::chrono::milliseconds wait) = 0;
+
+  /// Starts attempts while there are jobs and free children.
+  // REQUIRES: the queue is not draining.
+  virtual void dispatch() = 0;
+
+  /// Ends the attempt that `who` ran, with outcome `x`. Returns false for a
+  /// late answer to an attempt that already ended (it timed out).
+  virtual bool finish(const caf::actor_addr& who, attempt_done& x) = 0;
+
+  /// A retry timer fired: standard queues get (retry, job), FIFO queues
+  /// (retry, group, job id); each policy only schedules its own kind.
+  /// Returns true if the job left the delayed state (it waits again).
+  virtual bool retry(job& x) = 0;
+  virtual bool retry(const std::string& group, const std::string& job_id)
+    = 0;
+
+  /// A child went down; its job, if any, runs again, not charged. Returns
+  /// false if `dm` is not from one of this policy's children.
+  virtual bool child_down(const caf::down_msg& dm) = 0;
+
+  /// Calls `f` with each running attempt: who runs it, the job, and since
+  /// when (actor clock).
+  virtual void
+  for_each_running(const std::function<void(const caf::actor_addr&,
+                                            const job&, time_point)>& f)
+    const = 0;
+
+  virtual uint64_t in_flight() const = 0;
+  /// Jobs waiting for a child, not counting delayed ones.
+  virtual uint64_t waiting() const = 0;
+  /// Appends every child actor to `out`.
+  virtual void children(std::vector<caf::actor>& out) const = 0;
+  /// Sends an exit with `reason` to every child.
+  virtual void stop(const caf::error& reason) = 0;
+};
+
+} // namespace troupe

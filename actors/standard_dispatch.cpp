@@ -1,0 +1,105 @@
+#include "actors/standard_dispatch.hpp"
+
+#include <algorithm>
+
+#include "actors/queue_actor.hpp"
+#include "actors/type_ids.hpp"
+#include "base/log.hpp"
+
+namespace troupe {
+
+standard_dispatch::standard_dispatch(queue_state& q) : q_(q) {
+  for (uint32_t i = 0; i < q_.spec.concurrency; ++i)
+    idle_.push_back(q_.spawn_child({}));
+}
+
+void standard_dispatch::add_waiting(job&& x) {
+  ready_.push_back(std::move(x));
+}
+
+bool standard_dispatch::add_delayed(job& x, std::chrono::milliseconds wait) {
+  q_.self->delayed_send(q_.self, wait, atom::retry_v, std::move(x));
+  return true;
+}
+
+void standard_dispatch::dispatch() {
+  while (!idle_.empty() && !ready_.empty()) {
+    auto child = std::move(idle_.back());
+    idle_.pop_back();
+    auto x = std::move(ready_.front());
+    ready_.pop_front();
+    auto since = q_.start_attempt(child, x);
+    auto addr = child.address();
+    busy_.emplace(std::move(addr),
+                  running{std::move(x), since, std::move(child)});
+  }
+}
+
+bool standard_dispatch::finish(const caf::actor_addr& who, attempt_done& x) {
+  auto i = busy_.find(who);
+  if (i == busy_.end() || i->second.x.id != x.job_id
+      || i->second.x.attempts != x.number)
+    return false;
+  auto j = std::move(i->second.x);
+  idle_.push_back(std::move(i->second.child));
+  busy_.erase(i);
+  auto v = q_.settle(j, x);
+  switch (v.next) {
+    case queue_state::verdict::succeeded:
+      break;
+    case queue_state::verdict::retry:
+      q_.self->delayed_send(q_.self, v.delay, atom::retry_v, std::move(j));
+      break;
+    case queue_state::verdict::dead:
+      q_.to_dead_letters(std::move(j));
+      break;
+  }
+  return true;
+}
+
+bool standard_dispatch::retry(job& x) {
+  ready_.push_back(std::move(x));
+  return true;
+}
+
+bool standard_dispatch::retry(const std::string&, const std::string&) {
+  return false;
+}
+
+bool standard_dispatch::child_down(const caf::down_msg& dm) {
+  if (auto i = busy_.find(dm.source); i != busy_.end()) {
+    log::warn(q_.log_name, "delivery actor died (", caf::to_string(dm.reason),
+              "); job ", i->second.x.id, " runs again, not charged");
+    ready_.push_front(std::move(i->second.x));
+    busy_.erase(i);
+  } else {
+    auto j = std::find_if(idle_.begin(), idle_.end(),
+                          [&](const caf::actor& a) {
+                            return a.address() == dm.source;
+                          });
+    if (j == idle_.end()) return false;
+    idle_.erase(j);
+    log::warn(q_.log_name, "idle delivery actor died (",
+              caf::to_string(dm.reason), ")");
+  }
+  idle_.push_back(q_.spawn_child({}));
+  return true;
+}
+
+void standard_dispatch::for_each_running(
+  const std::function<void(const caf::actor_addr&, const job&, time_point)>&
+    f) const {
+  for (auto& [who, r] : busy_) f(who, r.x, r.since);
+}
+
+void standard_dispatch::children(std::vector<caf::actor>& out) const {
+  out.insert(out.end(), idle_.begin(), idle_.end());
+  for (auto& kvp : busy_) out.push_back(kvp.second.child);
+}
+
+void standard_dispatch::stop(const caf::error& reason) {
+  for (auto& c : idle_) q_.self->send_exit(c, reason);
+  for (auto& kvp : busy_) q_.self->send_exit(kvp.first, reason);
+}
+
+} // namespace troupe

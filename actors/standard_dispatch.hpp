@@ -1,0 +1,55 @@
+// The dispatch policy of a standard queue: a fixed pool of `concurrency`
+// delivery actors, spawned at start and replaced when one dies, taking the
+// waiting jobs in order; attempts complete in any order. A failed job waits
+// for its retry in a timer message (retry, job), outside the ready list.
+#pragma once
+
+#include <chrono>
+#include <deque>
+#include <unordered_map>
+#include <vector>
+
+#include "actors/queue_dispatch.hpp"
+
+namespace troupe {
+
+struct queue_state;
+
+class standard_dispatch final : public queue_dispatch {
+public:
+  /// Spawns the pool. `q` owns this policy and outlives it.
+  explicit standard_dispatch(queue_state& q);
+
+  void add_waiting(job&& x) override;
+  bool add_delayed(job& x, std::chrono::milliseconds wait) override;
+  void dispatch() override;
+  bool finish(const caf::actor_addr& who, attempt_done& x) override;
+  bool retry(job& x) override;
+  /// Never scheduled by a standard queue: ignored.
+  bool retry(const std::string& group, const std::string& job_id) override;
+  bool child_down(const caf::down_msg& dm) override;
+  void for_each_running(const std::function<void(const caf::actor_addr&,
+                                                 const job&, time_point)>& f)
+    const override;
+  uint64_t in_flight() const override { return busy_.size(); }
+  uint64_t waiting() const override { return ready_.size(); }
+  void children(std::vector<caf::actor>& out) const override;
+  void stop(const caf::error& reason) override;
+
+private:
+  /// A job being attempted by a delivery actor.
+  struct running {
+    job x;
+    time_point since;
+    /// The (strong) handle: an actor nobody holds is terminated as
+    /// unreachable by CAF.
+    caf::actor child;
+  };
+
+  queue_state& q_;
+  std::deque<job> ready_;
+  std::vector<caf::actor> idle_;
+  std::unordered_map<caf::actor_addr, running> busy_;
+};
+
+} // namespace troupe
