@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include <caf/send.hpp>
+
 #include "actors/type_ids.hpp"
 #include "base/log.hpp"
 
@@ -21,7 +23,7 @@ std::vector<job> dead_letter_state::on_list(uint64_t offset,
 
 uint64_t dead_letter_state::on_redrive_all() {
   uint64_t n = jobs.size();
-  for (auto& x : jobs) self->send(supervisor, atom::requeue_v, std::move(x));
+  for (auto& x : jobs) caf::anon_send(supervisor, atom::requeue_v, std::move(x));
   jobs.clear();
   if (n > 0)
     log::info("queue " + queue, "redrove ", n, " dead-letter jobs");
@@ -32,7 +34,7 @@ uint64_t dead_letter_state::on_redrive(const std::string& id) {
   auto i = std::find_if(jobs.begin(), jobs.end(),
                         [&](const job& x) { return x.id == id; });
   if (i == jobs.end()) return 0;
-  self->send(supervisor, atom::requeue_v, std::move(*i));
+  caf::anon_send(supervisor, atom::requeue_v, std::move(*i));
   jobs.erase(i);
   log::info("queue " + queue, "redrove dead-letter job ", id);
   return 1;
@@ -47,8 +49,9 @@ uint64_t dead_letter_state::on_discard(const std::string& id) {
   return 1;
 }
 
-caf::behavior dead_letter_actor(caf::stateful_actor<dead_letter_state>* self,
-                                std::string queue, caf::actor supervisor) {
+dead_letter_handle::behavior_type
+dead_letter_actor(dead_letter_handle::stateful_pointer<dead_letter_state> self,
+                  std::string queue, caf::actor supervisor) {
   auto& st = self->state;
   st.self = self;
   st.queue = std::move(queue);

@@ -9,16 +9,33 @@
 #include <vector>
 
 #include <caf/actor.hpp>
-#include <caf/behavior.hpp>
-#include <caf/event_based_actor.hpp>
+#include <caf/replies_to.hpp>
 #include <caf/stateful_actor.hpp>
+#include <caf/typed_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
 
 #include "actors/job.hpp"
+#include "actors/type_ids.hpp"
 
 namespace troupe {
 
+/// The dead-letter actor's interface, for its queue supervisor:
+///  - (park, job): keep a job that used up its attempts;
+///  - (list, offset, limit): dead jobs, newest first;
+///  - (redrive) / (redrive, id): jobs back to the supervisor, attempts
+///    reset; reply: how many;
+///  - (discard, id): drop one; reply: 1 or 0;
+///  - (count): how many it keeps.
+using dead_letter_handle = caf::typed_actor<
+  caf::reacts_to<atom::park, job>,
+  caf::replies_to<atom::list, uint64_t, uint64_t>::with<std::vector<job>>,
+  caf::replies_to<atom::redrive>::with<uint64_t>,
+  caf::replies_to<atom::redrive, std::string>::with<uint64_t>,
+  caf::replies_to<atom::discard, std::string>::with<uint64_t>,
+  caf::replies_to<atom::count>::with<uint64_t>>;
+
 struct dead_letter_state {
-  caf::event_based_actor* self = nullptr;
+  dead_letter_handle::pointer self = nullptr;
   std::string queue;
   caf::actor supervisor;
   /// Oldest first.
@@ -35,7 +52,9 @@ struct dead_letter_state {
   uint64_t on_discard(const std::string& id);
 };
 
-caf::behavior dead_letter_actor(caf::stateful_actor<dead_letter_state>* self,
-                                std::string queue, caf::actor supervisor);
+/// REQUIRES: `supervisor` handles (requeue, job).
+dead_letter_handle::behavior_type
+dead_letter_actor(dead_letter_handle::stateful_pointer<dead_letter_state> self,
+                  std::string queue, caf::actor supervisor);
 
 } // namespace troupe

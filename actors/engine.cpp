@@ -31,7 +31,7 @@ struct engine::impl {
   std::shared_ptr<queue_directory> queues = std::make_shared<queue_directory>();
   caf::actor queue_functions;
   /// The store actor; invalid with the in-memory store.
-  caf::actor store;
+  store_handle store;
   std::unique_ptr<protocol::ws_server> workers;
   /// The REST API (`iii-http`) and the actor serving `http` triggers.
   caf::actor http_router;
@@ -136,11 +136,13 @@ engine::engine(caf::actor_system& sys, engine_config cfg,
     auto i = b->recovered.find(q.name);
     queue_links links{d.registry, d.store,
                       std::chrono::milliseconds(
-                        d.cfg.queue.startup_grace_ms)};
+                        d.cfg.queue.startup_grace_ms),
+                      d.cfg.queue.max_payload_bytes};
     auto sup = sys.spawn(queue_actor, q, links,
                          i == b->recovered.end() ? recovered_jobs{}
                                                  : i->second);
-    d.queues->queues.emplace(q.name, queue_entry{sup, q});
+    d.queues->queues.emplace(
+      q.name, queue_entry{caf::actor_cast<caf::actor>(sup), q});
     log::info("engine", "queue ", q.name, ": ",
               q.type == queue_type::fifo
                 ? "fifo by '" + q.message_group_field + "'"
@@ -263,10 +265,9 @@ caf::expected<std::string> engine::enqueue(const std::string& queue,
   if (!q)
     return caf::make_error(errc::enqueue_rejected,
                            "Queue '" + queue + "' not found");
-  auto made = make_job(q->spec, d.queues->max_payload_bytes,
-                       std::move(function_id), std::move(payload));
-  if (!made) return made.error();
-  return d.ask<std::string>(q->supervisor, std::move(*made));
+  return d.ask<std::string>(q->supervisor,
+                            troupe::enqueue{std::move(function_id),
+                                            std::move(payload)});
 }
 
 // -- queue functions ----------------------------------------------------------

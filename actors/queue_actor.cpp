@@ -17,12 +17,13 @@ namespace troupe {
 
 // -- setup and teardown -------------------------------------------------------
 
-void queue_state::init(caf::event_based_actor* self_ptr, queue_config q,
+void queue_state::init(queue_actor_type::pointer self_ptr, queue_config q,
                        queue_links links) {
   self = self_ptr;
   spec = std::move(q);
   registry = std::move(links.registry);
   store = std::move(links.store);
+  max_payload_bytes = links.max_payload_bytes;
   grace_until = self->clock().now() + links.startup_grace;
   log_name = "queue " + spec.name;
   dead_letters = self->spawn(dead_letter_actor, spec.name,
@@ -76,6 +77,13 @@ void queue_state::recover(std::vector<store::stored_job>& jobs) {
               "flight at the last stop), ", delayed_n, " delayed, ", dead_n,
               " dead");
   dispatch();
+}
+
+caf::result<std::string> queue_state::on_enqueue(enqueue& x) {
+  auto made = make_job(spec, max_payload_bytes, std::move(x.function_id),
+                       std::move(x.payload));
+  if (!made) return std::move(made.error());
+  return on_enqueue(*made);
 }
 
 caf::result<std::string> queue_state::on_enqueue(job& x) {
@@ -153,7 +161,8 @@ void queue_state::dispatch() {
 
 std::chrono::steady_clock::time_point
 queue_state::start_attempt(const caf::actor& child, const job& x) {
-  self->send(child, attempt{x.id, x.attempts, x.function_id, x.payload,
+  // Children are dynamically typed: they answer the supervisor by name.
+  caf::anon_send(child, attempt{x.id, x.attempts, x.function_id, x.payload,
                             spec.timeout_ms});
   arm_sweep();
   return self->clock().now(); // the actor clock: virtual time in tests
@@ -322,9 +331,9 @@ std::vector<caf::actor> queue_state::on_children() const {
   return out;
 }
 
-caf::behavior queue_actor(caf::stateful_actor<queue_state>* self,
-                          queue_config q, queue_links links,
-                          recovered_jobs recovered) {
+queue_actor_type::behavior_type
+queue_actor(queue_actor_type::stateful_pointer<queue_state> self,
+            queue_config q, queue_links links, recovered_jobs recovered) {
   self->state.init(self, std::move(q), std::move(links));
   if (recovered) self->state.recover(*recovered);
   self->set_down_handler(
@@ -332,6 +341,7 @@ caf::behavior queue_actor(caf::stateful_actor<queue_state>* self,
   self->set_exit_handler(
     [self](caf::exit_msg& msg) { self->state.on_exit(msg); });
   return {
+    [self](enqueue& x) { return self->state.on_enqueue(x); },
     [self](job& x) { return self->state.on_enqueue(x); },
     [self](atom::requeue, job& x) { self->state.on_requeue(x); },
     [self](attempt_done& x) { self->state.on_attempt_done(x); },

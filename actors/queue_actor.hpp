@@ -28,9 +28,12 @@
 #include <caf/result.hpp>
 #include <caf/stateful_actor.hpp>
 
+#include "actors/dead_letter_actor.hpp"
 #include "actors/job.hpp"
 #include "actors/messages.hpp"
 #include "actors/queue_dispatch.hpp"
+#include "actors/store_actor.hpp"
+#include "troupe/handles.hpp"
 #include "troupe/config.hpp"
 #include "store/job_store.hpp"
 
@@ -40,23 +43,42 @@ namespace troupe {
 /// start-up grace period.
 constexpr std::chrono::milliseconds startup_retry{250};
 
+/// The supervisor's whole interface: the public one (troupe/handles.hpp)
+/// plus the engine's own traffic:
+///  - job: a job a session already validated (make_job); reply: receipt;
+///  - (requeue, job): back from the DLQ, attempts reset;
+///  - attempt_done: from its delivery and group actors;
+///  - (sweep), (retry, job), (retry, group, id): its own timers;
+///  - (drain): stop dispatching; reply once nothing is in flight;
+///  - (children): its current child actors (tests, diagnostics).
+using queue_actor_type = queue_handle::extend<
+  caf::replies_to<job>::with<std::string>, caf::reacts_to<atom::requeue, job>,
+  caf::reacts_to<attempt_done>, caf::reacts_to<atom::sweep>,
+  caf::reacts_to<atom::retry, job>,
+  caf::reacts_to<atom::retry, std::string, std::string>,
+  caf::replies_to<atom::drain>::with<void>,
+  caf::replies_to<atom::children>::with<std::vector<caf::actor>>>;
+
 /// What a queue supervisor works with besides its own configuration.
 struct queue_links {
   /// Answers invoke.
   caf::actor registry;
   /// The store actor; invalid for the in-memory store.
-  caf::actor store;
+  store_handle store;
   /// See queue_worker_config::startup_grace_ms.
   std::chrono::milliseconds startup_grace{10000};
+  /// Largest payload an `enqueue` may carry (max_payload_bytes).
+  size_t max_payload_bytes = 1024 * 1024;
 };
 
 struct queue_state {
-  caf::event_based_actor* self = nullptr;
+  queue_actor_type::pointer self = nullptr;
   queue_config spec;
   caf::actor registry;
-  caf::actor dead_letters;
+  dead_letter_handle dead_letters;
   /// The store actor; invalid for the in-memory store.
-  caf::actor store;
+  store_handle store;
+  size_t max_payload_bytes = 1024 * 1024;
   std::string log_name;
   /// Keeps the waiting jobs and the children; chosen by spec.type.
   std::unique_ptr<queue_dispatch> policy;
@@ -81,13 +103,16 @@ struct queue_state {
 
   static inline const char* name = "troupe.queue";
 
-  void init(caf::event_based_actor* self_ptr, queue_config q,
+  void init(queue_actor_type::pointer self_ptr, queue_config q,
             queue_links links);
   /// Takes over the jobs recovered from the store (ordered by seq).
   void recover(std::vector<store::stored_job>& jobs);
 
   /// A new job. Reply: its receipt id.
   caf::result<std::string> on_enqueue(job& x);
+  /// A new job not validated yet (the public enqueue). Reply: its receipt
+  /// id, or errc::enqueue_rejected with the worker's enqueue_error text.
+  caf::result<std::string> on_enqueue(enqueue& x);
   /// A job comes back from the DLQ (attempts reset) or from recovery.
   void on_requeue(job& x);
   /// Discards a dead job. Reply: 1 if it was in the DLQ, else 0.
@@ -147,8 +172,8 @@ private:
 using recovered_jobs = std::shared_ptr<std::vector<store::stored_job>>;
 
 /// REQUIRES: `q` is valid (config/ checked it); `recovered` may be null.
-caf::behavior queue_actor(caf::stateful_actor<queue_state>* self,
-                          queue_config q, queue_links links,
-                          recovered_jobs recovered);
+queue_actor_type::behavior_type
+queue_actor(queue_actor_type::stateful_pointer<queue_state> self,
+            queue_config q, queue_links links, recovered_jobs recovered);
 
 } // namespace troupe

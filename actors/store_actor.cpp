@@ -45,8 +45,9 @@ void store_state::on_flush() {
   waiters.clear();
 }
 
-caf::behavior store_actor(caf::stateful_actor<store_state>* self,
-                          std::shared_ptr<store::job_store> db) {
+store_handle::behavior_type
+store_actor(store_handle::stateful_pointer<store_state> self,
+            std::shared_ptr<store::job_store> db) {
   self->state.self = self;
   self->state.db = std::move(db);
   return {

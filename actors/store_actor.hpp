@@ -14,18 +14,27 @@
 #include <memory>
 #include <vector>
 
-#include <caf/behavior.hpp>
-#include <caf/event_based_actor.hpp>
+#include <caf/replies_to.hpp>
 #include <caf/response_promise.hpp>
 #include <caf/result.hpp>
 #include <caf/stateful_actor.hpp>
+#include <caf/typed_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
 
+#include "actors/type_ids.hpp"
 #include "store/job_store.hpp"
 
 namespace troupe {
 
+/// The store actor's interface: (persist, write), as a request (answered
+/// after the commit) or a plain send; (flush), answered once everything
+/// sent before it is committed.
+using store_handle = caf::typed_actor<
+  caf::replies_to<atom::persist, store::store_write>::with<void>,
+  caf::replies_to<atom::flush>::with<void>>;
+
 struct store_state {
-  caf::event_based_actor* self = nullptr;
+  store_handle::pointer self = nullptr;
   std::shared_ptr<store::job_store> db;
   std::vector<store::store_write> batch;
   /// Requests among the writes in `batch`, answered after the commit.
@@ -44,7 +53,8 @@ struct store_state {
   void on_flush();
 };
 
-caf::behavior store_actor(caf::stateful_actor<store_state>* self,
-                          std::shared_ptr<store::job_store> db);
+store_handle::behavior_type
+store_actor(store_handle::stateful_pointer<store_state> self,
+            std::shared_ptr<store::job_store> db);
 
 } // namespace troupe

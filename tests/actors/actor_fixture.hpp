@@ -46,10 +46,12 @@ struct actor_fixture : ::testing::Test {
     run();
   }
 
+  /// Spawns an actor that the fixture stops at the end; returns its handle
+  /// (typed for typed actors).
   template <class... Ts>
-  caf::actor spawn(Ts&&... xs) {
+  auto spawn(Ts&&... xs) {
     auto a = sys.spawn(std::forward<Ts>(xs)...);
-    spawned.push_back(a);
+    spawned.push_back(caf::actor_cast<caf::actor>(a));
     return a;
   }
 

@@ -33,7 +33,8 @@ struct queue_fixture : actor_fixture {
     spec = std::move(q);
     if (spec.name.empty()) spec.name = "q";
     links.registry = registry;
-    queue = spawn(queue_actor, spec, std::move(links), std::move(recovered));
+    queue = caf::actor_cast<caf::actor>(
+      spawn(queue_actor, spec, std::move(links), std::move(recovered)));
     run();
   }
 

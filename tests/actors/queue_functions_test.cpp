@@ -37,7 +37,8 @@ struct queue_functions_test : actor_fixture {
       q.backoff_ms = 10;
       auto hdl = spawn(queue_actor, q, queue_links{registry, {}, 0ms},
                        recovered_jobs{});
-      dir->queues.emplace(name, queue_entry{hdl, q});
+      dir->queues.emplace(
+        name, queue_entry{caf::actor_cast<caf::actor>(hdl), q});
     }
     functions = spawn(queue_functions_actor, dir);
     register_queue_functions(registry, functions);

@@ -68,7 +68,8 @@ struct session_test : actor_fixture {
     q.name = "default";
     auto sup = spawn(queue_actor, q, queue_links{registry, {}, 0ms},
                      recovered_jobs{});
-    queues->queues.emplace(q.name, queue_entry{sup, q});
+    queues->queues.emplace(
+      q.name, queue_entry{caf::actor_cast<caf::actor>(sup), q});
     run();
   }
 
