@@ -18,6 +18,15 @@ uint64_t fmix64(uint64_t k) {
   return k;
 }
 
+/// 16 lowercase hex digits, most significant first.
+std::string hex64(uint64_t h) {
+  static constexpr char digits[] = "0123456789abcdef";
+  std::string hex(16, '0');
+  for (int i = 15; i >= 0; --i, h >>= 4)
+    hex[static_cast<size_t>(i)] = digits[h & 0xf];
+  return hex;
+}
+
 const char* type_name(queue_type x) {
   return x == queue_type::fifo ? "fifo" : "standard";
 }
@@ -67,12 +76,7 @@ std::string queue_config_digest(const std::vector<queue_config>& queues) {
     text += std::to_string(q->message_group_field.size()) + ":"
             + q->message_group_field + "\n";
   }
-  static constexpr char digits[] = "0123456789abcdef";
-  auto h = fnv1a64(text);
-  std::string hex(16, '0');
-  for (int i = 15; i >= 0; --i, h >>= 4)
-    hex[static_cast<size_t>(i)] = digits[h & 0xf];
-  return hex;
+  return hex64(fnv1a64(text));
 }
 
 std::vector<std::string>
@@ -102,6 +106,16 @@ queue_config_differences(const std::vector<queue_config>& here,
   for (auto& entry : found)
     result.push_back(std::move(entry.second));
   return result;
+}
+
+std::string cookie_proof(std::string_view cookie,
+                         std::string_view from_incarnation,
+                         std::string_view to_incarnation) {
+  if (cookie.empty()) return {};
+  std::string text{"troupe.cookie.v1", sizeof("troupe.cookie.v1")};
+  text.append(cookie).append(1, '\0').append(from_incarnation);
+  text.append(1, '\0').append(to_incarnation);
+  return hex64(fmix64(fnv1a64(text)));
 }
 
 std::chrono::milliseconds redial_delay(uint32_t failures) {

@@ -6,8 +6,8 @@
 // Everything here that two nodes compute independently (fnv1a64,
 // hrw_score, fifo_owner, queue_config_digest) is part of the cluster
 // protocol: nodes built by different compilers, or from different troupe
-// versions, must get the same answers. Never change these functions; a new
-// rule needs a new node_hello protocol number.
+// versions, must get the same answers (cookie_proof too). Never change these
+// functions; a new rule needs a new node_hello protocol number.
 #pragma once
 
 #include <chrono>
@@ -59,6 +59,17 @@ std::string queue_config_digest(const std::vector<queue_config>& queues);
 std::vector<std::string>
 queue_config_differences(const std::vector<queue_config>& here,
                          const std::vector<queue_config>& there);
+
+/// What a node_hello carries instead of the cookie: 16 lowercase hex digits
+/// of fmix64(fnv1a64("troupe.cookie.v1\0" + cookie + '\0' + from + '\0' +
+/// to)), `from` being the sender's incarnation and `to` the receiver's
+/// (empty in the first hello of a dial, when the dialer does not know it
+/// yet). Empty when `cookie` is. A check against joining the wrong cluster
+/// by mistake, not authentication: FNV is no MAC, and whoever can read the
+/// link can test guesses offline (cluster/cluster_messages.hpp).
+std::string cookie_proof(std::string_view cookie,
+                         std::string_view from_incarnation,
+                         std::string_view to_incarnation);
 
 /// How long to wait before dialling a peer again after `failures`
 /// consecutive failed attempts: 250 ms, doubling per failure up to 5 s,

@@ -184,6 +184,29 @@ TEST(membership, differences_name_each_queue_in_words) {
             }));
 }
 
+// -- cookie proof
+// ---------------------------------------------------------------
+
+TEST(membership, cookie_proof_is_fixed_and_hides_the_cookie) {
+  EXPECT_EQ(cookie_proof("s3cret", "inc-a", ""), "8f93f49aeeedf351");
+  EXPECT_EQ(cookie_proof("s3cret", "inc-b", "inc-a"), "245ea71d749c9fdc");
+  EXPECT_EQ(cookie_proof("s3cret", "inc-a", "").find("s3cret"),
+            std::string::npos);
+}
+
+TEST(membership, cookie_proof_depends_on_cookie_and_both_incarnations) {
+  auto base = cookie_proof("s3cret", "inc-a", "inc-b");
+  EXPECT_NE(cookie_proof("s3cret!", "inc-a", "inc-b"), base);
+  EXPECT_NE(cookie_proof("s3cret", "inc-b", "inc-a"), base);
+  EXPECT_NE(cookie_proof("s3cret", "inc-a", "inc-c"), base);
+  EXPECT_NE(cookie_proof("s3cret", "inc-a", ""), base);
+  EXPECT_EQ(cookie_proof("s3cret", "inc-a", "inc-b"), base);
+}
+
+TEST(membership, no_cookie_means_an_empty_proof) {
+  EXPECT_EQ(cookie_proof("", "inc-a", "inc-b"), "");
+}
+
 // -- redial and status
 // ----------------------------------------------------------
 
