@@ -183,6 +183,34 @@ bool valid_seed(const YAML::Node& node) {
   return port && *port >= 1 && *port <= 65535;
 }
 
+/// The host part of a valid seed, without IPv6 brackets.
+std::string host_of(const std::string& address) {
+  auto host = address.substr(0, address.rfind(':'));
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+    return host.substr(1, host.size() - 2);
+  return host;
+}
+
+/// Whether binding to `host` means every interface: no peer can dial it.
+bool is_wildcard_host(const std::string& host) {
+  for (auto any : {"0.0.0.0", "::", "[::]", "::0", "0:0:0:0:0:0:0:0", "*"})
+    if (host == any) return true;
+  return false;
+}
+
+/// "host:port", with an IPv6 host in brackets.
+std::string join_host_port(const std::string& host, uint16_t port) {
+  auto bracket = host.find(':') != std::string::npos && host.front() != '[';
+  return (bracket ? "[" + host + "]" : host) + ":" + std::to_string(port);
+}
+
+/// Node names: 1 to 255 printable ASCII characters, no spaces.
+bool valid_node_name(const std::string& name) {
+  return !name.empty() && name.size() <= 255
+         && std::all_of(name.begin(), name.end(),
+                        [](char c) { return c > ' ' && c < 127; });
+}
+
 // -- the schema walk ----------------------------------------------------------
 
 /// One `key: value` entry of a YAML map (Nodes are cheap shared handles).
@@ -376,13 +404,92 @@ class reader {
                      {"max_body_bytes", uint_into(out.max_body_bytes, 1)}});
   }
 
+  /// A reader that also remembers the field it read, for later checks.
+  static field_reader remember(std::optional<field>& out, field_reader rd) {
+    return [&out, rd](const field& f) {
+      out = f;
+      return rd(f);
+    };
+  }
+
   caf::error read_cluster(const YAML::Node& node, const std::string& what,
                           cluster_config& out) const {
-    return read_map(
+    std::optional<field> host_f;
+    std::optional<field> name_f;
+    std::optional<field> advertise_f;
+    std::optional<field> heartbeat_f;
+    std::optional<field> timeout_f;
+    auto err = read_map(
         node, what,
-        {{"host", string_into(out.host)},
+        {{"host", remember(host_f, string_into(out.host))},
          {"port", uint_into(out.port)},
-         {"seeds", [&](const field& f) { return read_seeds(f, out.seeds); }}});
+         {"name", remember(name_f,
+                           [&](const field& f) {
+                             return read_node_name(f, out.name);
+                           })},
+         {"advertise", remember(advertise_f,
+                                [&](const field& f) {
+                                  return read_advertise(f, out.advertise);
+                                })},
+         {"seeds", [&](const field& f) { return read_seeds(f, out.seeds); }},
+         {"heartbeat_ms",
+          remember(heartbeat_f, uint_into(out.heartbeat_ms, 50))},
+         {"peer_timeout_ms",
+          remember(timeout_f, uint_into(out.peer_timeout_ms, 1))},
+         {"cookie", string_into(out.cookie)}});
+    if (err) return err;
+    auto min_timeout = 2 * uint64_t{out.heartbeat_ms};
+    if (out.peer_timeout_ms < min_timeout)
+      return error_at(
+          timeout_f ? timeout_f->at() : heartbeat_f->at(),
+          "'peer_timeout_ms' must be at least 2 * 'heartbeat_ms' (2 * "
+              + std::to_string(out.heartbeat_ms) + " = "
+              + std::to_string(min_timeout) + "), got "
+              + std::to_string(out.peer_timeout_ms)
+              + (timeout_f ? "" : " (the default)")
+              + ": one late heartbeat must not take a peer down");
+    if (is_wildcard_host(out.host)) {
+      auto why = "'host' '" + out.host + "' listens on every interface, so ";
+      if (!name_f)
+        return error_at(host_f->at(),
+                        why
+                            + "'name' is required: set it to a name unique "
+                              "in the cluster, such as this machine's "
+                              "host:port");
+      if (!advertise_f)
+        return error_at(host_f->at(),
+                        why
+                            + "'advertise' is required: set it to the "
+                              "host:port other nodes dial to reach this one");
+    }
+    // With port 0 the node fills these in once it knows its port.
+    if (out.port != 0) {
+      if (!name_f) out.name = join_host_port(out.host, out.port);
+      if (!advertise_f) out.advertise = join_host_port(out.host, out.port);
+    }
+    return {};
+  }
+
+  caf::error read_node_name(const field& f, std::string& out) const {
+    if (!f.value.IsScalar() || !valid_node_name(f.value.Scalar()))
+      return error_at(f.at(), "'name' must be 1 to 255 printable characters "
+                              "without spaces, got "
+                                  + describe(f.value));
+    out = f.value.Scalar();
+    return {};
+  }
+
+  caf::error read_advertise(const field& f, std::string& out) const {
+    if (!valid_seed(f.value))
+      return error_at(f.at(), "'advertise' must be a 'host:port' string "
+                              "with a port from 1 to 65535, got "
+                                  + describe(f.value));
+    if (is_wildcard_host(host_of(f.value.Scalar())))
+      return error_at(f.at(), "'advertise' must name an address other nodes "
+                              "can dial, not the wildcard "
+                                  + describe(f.value));
+    out = f.value.Scalar();
+    return {};
   }
 
   caf::error read_seeds(const field& f, std::vector<std::string>& out) const {

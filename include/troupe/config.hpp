@@ -75,13 +75,38 @@ struct queue_worker_config {
   uint64_t startup_grace_ms = 10000;
 };
 
-/// `troupe-cluster`: this node's place in a cluster of engines.
+/// `troupe-cluster`: this node's place in a cluster of engines. Filled in
+/// by parse_engine_config(), which enforces every rule stated here.
 struct cluster_config {
   bool enabled = false;
+  /// The interface the cluster listener binds to.
   std::string host = "127.0.0.1";
+  /// The cluster listener's port; 0 lets the OS pick one at start.
   uint16_t port = 0;
+  /// This node's name, unique in the cluster: peers deduplicate by it and
+  /// FIFO groups are assigned by hashing it, so keep it across restarts.
+  /// 1 to 255 printable ASCII characters, no spaces. Default "host:port"
+  /// ("[host]:port" for IPv6). Required when `host` is a wildcard (0.0.0.0,
+  /// ::). Empty when `port` is 0 and no name is configured: the node then
+  /// sets it to "host:P" with the port it bound, before it dials anyone.
+  std::string name;
+  /// The "host:port" other nodes dial to reach this one (not a wildcard).
+  /// Default "host:port"; required when `host` is a wildcard. Empty when
+  /// `port` is 0 and none is configured: the node fills in the bound port.
+  std::string advertise;
   /// Other nodes to join, as "host:port".
   std::vector<std::string> seeds;
+  /// The link heartbeat, >= 50. Peers refuse a node whose heartbeat
+  /// settings differ from theirs (one-sided heartbeats make links flap).
+  uint32_t heartbeat_ms = 1000;
+  /// A peer whose link stays silent this long is down; at least
+  /// 2 * heartbeat_ms.
+  uint32_t peer_timeout_ms = 5000;
+  /// Optional shared secret; empty means none. Nodes with different
+  /// cookies refuse each other. Never logged and never sent in clear: it
+  /// guards against joining the wrong cluster by mistake, it is no
+  /// authentication (cluster/cluster_messages.hpp).
+  std::string cookie;
 };
 
 struct engine_config {

@@ -568,6 +568,168 @@ TEST(engine_config, seeds_must_be_host_port_strings) {
       seeds("a:1"), "t.yaml:4:14: ", {"'seeds' must be a list", "got 'a:1'"}));
 }
 
+namespace {
+
+/// A file with one troupe-cluster worker whose config is `body`: lines
+/// indented 6, the first of them on line 4.
+caf::expected<engine_config> cluster_with(const std::string& body) {
+  return parse("workers:\n  - name: troupe-cluster\n    config:\n" + body);
+}
+
+} // namespace
+
+TEST(engine_config, cluster_defaults_name_and_advertise_to_host_port) {
+  auto cfg = cluster_with("      port: 4000\n");
+  ASSERT_TRUE(cfg) << message_of(cfg.error());
+  const auto& c = cfg->cluster;
+  EXPECT_EQ(c.host, "127.0.0.1");
+  EXPECT_EQ(c.name, "127.0.0.1:4000");
+  EXPECT_EQ(c.advertise, "127.0.0.1:4000");
+  EXPECT_EQ(c.heartbeat_ms, 1000u);
+  EXPECT_EQ(c.peer_timeout_ms, 5000u);
+  EXPECT_EQ(c.cookie, "");
+  EXPECT_TRUE(c.seeds.empty());
+}
+
+TEST(engine_config, cluster_defaults_bracket_an_ipv6_host) {
+  auto cfg = cluster_with("      host: ::1\n      port: 4000\n");
+  ASSERT_TRUE(cfg) << message_of(cfg.error());
+  EXPECT_EQ(cfg->cluster.name, "[::1]:4000");
+  EXPECT_EQ(cfg->cluster.advertise, "[::1]:4000");
+}
+
+TEST(engine_config, cluster_port_zero_leaves_name_and_advertise_to_the_node) {
+  auto cfg = cluster_with("      port: 0\n");
+  ASSERT_TRUE(cfg) << message_of(cfg.error());
+  EXPECT_EQ(cfg->cluster.port, 0);
+  EXPECT_EQ(cfg->cluster.name, "");
+  EXPECT_EQ(cfg->cluster.advertise, "");
+  auto named = cluster_with("      name: n1\n      advertise: h:9\n");
+  ASSERT_TRUE(named) << message_of(named.error());
+  EXPECT_EQ(named->cluster.name, "n1");
+  EXPECT_EQ(named->cluster.advertise, "h:9");
+}
+
+TEST(engine_config, every_cluster_field_is_read) {
+  auto cfg = cluster_with("      host: 10.0.0.1\n"
+                          "      port: 4000\n"
+                          "      name: node-a\n"
+                          "      advertise: a.example:4100\n"
+                          "      seeds: [\"b:1\"]\n"
+                          "      heartbeat_ms: 50\n"
+                          "      peer_timeout_ms: 100\n"
+                          "      cookie: s3cret\n");
+  ASSERT_TRUE(cfg) << message_of(cfg.error());
+  const auto& c = cfg->cluster;
+  EXPECT_EQ(c.name, "node-a");
+  EXPECT_EQ(c.advertise, "a.example:4100");
+  EXPECT_EQ(c.seeds, std::vector<std::string>{"b:1"});
+  EXPECT_EQ(c.heartbeat_ms, 50u);
+  EXPECT_EQ(c.peer_timeout_ms, 100u);
+  EXPECT_EQ(c.cookie, "s3cret");
+}
+
+TEST(engine_config, wildcard_cluster_host_needs_name_and_advertise) {
+  for (auto host : {"0.0.0.0", "'::'"}) {
+    auto base = std::string{"      host: "} + host + "\n      port: 4000\n";
+    EXPECT_TRUE(fails_with(
+        cluster_with(base),
+        "t.yaml:4:13: ", {"listens on every interface", "'name' is required"}));
+    EXPECT_TRUE(
+        fails_with(cluster_with(base + "      name: a\n"), "t.yaml:4:13: ",
+                   {"listens on every interface", "'advertise' is required"}));
+    auto cfg = cluster_with(base + "      name: a\n      advertise: h:1\n");
+    ASSERT_TRUE(cfg) << message_of(cfg.error());
+    EXPECT_EQ(cfg->cluster.name, "a");
+    EXPECT_EQ(cfg->cluster.advertise, "h:1");
+  }
+}
+
+TEST(engine_config, cluster_name_must_be_printable_without_spaces) {
+  EXPECT_TRUE(fails_with(
+      cluster_with("      name: \"a b\"\n"), "t.yaml:4:13: ",
+      {"'name' must be 1 to 255 printable characters", "got 'a b'"}));
+  EXPECT_TRUE(fails_with(cluster_with("      name: \"\"\n"),
+                         "t.yaml:4:13: ", {"'name' must be", "got ''"}));
+  EXPECT_TRUE(fails_with(cluster_with("      name: [a]\n"),
+                         "t.yaml:4:13: ", {"'name' must be", "got a list"}));
+  EXPECT_TRUE(
+      fails_with(cluster_with("      name: " + std::string(256, 'x') + "\n"),
+                 "t.yaml:4:13: ", {"'name' must be 1 to 255"}));
+}
+
+TEST(engine_config, cluster_advertise_must_be_a_dialable_host_port) {
+  for (auto bad : {"host", ":1", "h:0", "h:70000", "h:x"})
+    EXPECT_TRUE(fails_with(
+        cluster_with(std::string{"      advertise: \""} + bad + "\"\n"),
+        "t.yaml:4:18: ",
+        {"'advertise' must be a 'host:port' string", "1 to 65535",
+         std::string{"got '"} + bad + "'"}));
+  EXPECT_TRUE(fails_with(cluster_with("      advertise: 0.0.0.0:4000\n"),
+                         "t.yaml:4:18: ",
+                         {"'advertise' must name an address other nodes can "
+                          "dial",
+                          "'0.0.0.0:4000'"}));
+  EXPECT_TRUE(fails_with(cluster_with("      advertise: \"[::]:4000\"\n"),
+                         "t.yaml:4:18: ", {"not the wildcard"}));
+  auto v6 = cluster_with("      advertise: \"[fe80::1]:4000\"\n");
+  ASSERT_TRUE(v6) << message_of(v6.error());
+  EXPECT_EQ(v6->cluster.advertise, "[fe80::1]:4000");
+}
+
+TEST(engine_config, cluster_heartbeat_is_at_least_50_ms) {
+  EXPECT_TRUE(fails_with(cluster_with("      heartbeat_ms: 49\n"),
+                         "t.yaml:4:21: ",
+                         {"'heartbeat_ms' must be an integer from 50 to "
+                          "4294967295",
+                          "got '49'"}));
+  EXPECT_TRUE(fails_with(cluster_with("      heartbeat_ms: 4294967296\n"),
+                         "t.yaml:4:21: ", {"'heartbeat_ms' must be"}));
+}
+
+TEST(engine_config, cluster_peer_timeout_is_at_least_twice_the_heartbeat) {
+  EXPECT_TRUE(fails_with(cluster_with("      heartbeat_ms: 1000\n"
+                                      "      peer_timeout_ms: 1999\n"),
+                         "t.yaml:5:24: ",
+                         {"'peer_timeout_ms' must be at least 2 * "
+                          "'heartbeat_ms' (2 * 1000 = 2000), got 1999"}));
+  // The default timeout is too short for this heartbeat: point at it.
+  EXPECT_TRUE(fails_with(cluster_with("      heartbeat_ms: 3000\n"),
+                         "t.yaml:4:21: ",
+                         {"at least 2 * 'heartbeat_ms' (2 * 3000 = 6000)",
+                          "got 5000 (the default)"}));
+  // Large values do not overflow the check.
+  EXPECT_TRUE(fails_with(cluster_with("      heartbeat_ms: 4294967295\n"
+                                      "      peer_timeout_ms: 4294967295\n"),
+                         "t.yaml:5:24: ", {"= 8589934590)"}));
+  auto edge = cluster_with("      heartbeat_ms: 3000\n"
+                           "      peer_timeout_ms: 6000\n");
+  ASSERT_TRUE(edge) << message_of(edge.error());
+  EXPECT_EQ(edge->cluster.peer_timeout_ms, 6000u);
+  EXPECT_TRUE(fails_with(cluster_with("      peer_timeout_ms: 0\n"),
+                         "t.yaml:4:24: ", {"'peer_timeout_ms' must be"}));
+}
+
+TEST(engine_config, cluster_cookie_must_be_a_non_empty_string) {
+  EXPECT_TRUE(fails_with(cluster_with("      cookie: \"\"\n"), "t.yaml:4:15: ",
+                         {"'cookie' must be a non-empty string"}));
+  EXPECT_TRUE(fails_with(cluster_with("      cookie: {a: 1}\n"),
+                         "t.yaml:4:15: ", {"'cookie' must be", "got a map"}));
+  auto env = parse("workers:\n  - name: troupe-cluster\n    config:\n"
+                   "      cookie: ${COOKIE}\n",
+                   fake_env({{"COOKIE", "from-env"}}));
+  ASSERT_TRUE(env) << message_of(env.error());
+  EXPECT_EQ(env->cluster.cookie, "from-env");
+}
+
+TEST(engine_config, unknown_cluster_key_lists_the_new_fields) {
+  EXPECT_TRUE(fails_with(
+      cluster_with("      heartbeat: 1000\n"), "t.yaml:4:7: ",
+      {"unknown key 'heartbeat'", "the troupe-cluster config",
+       "host, port, name, advertise, seeds, heartbeat_ms, peer_timeout_ms, "
+       "cookie"}));
+}
+
 // -- YAML errors and files ----------------------------------------------------
 
 TEST(engine_config, yaml_syntax_error_has_line_and_column) {

@@ -1,0 +1,48 @@
+// The cluster's type-ID block: every type and atom that crosses between
+// node actors, right after the engine's block. Register both on every node,
+// in this order, with `cfg.add_message_types<caf::id_block::troupe>()` and
+// `cfg.add_message_types<caf::id_block::troupe_cluster>()`: a node missing
+// a type fails at run time (guide: caf-0.17-notes.md, pitfall 3). Atom
+// texts are at most 10 characters and unique project-wide.
+#pragma once
+
+#include <caf/atom.hpp>
+#include <caf/type_id.hpp>
+
+#include <string>
+#include <vector>
+
+#include "actors/type_ids.hpp"
+#include "cluster/cluster_messages.hpp"
+
+CAF_BEGIN_TYPE_ID_BLOCK(troupe_cluster, caf::id_block::troupe::end)
+
+  CAF_ADD_TYPE_ID(troupe_cluster, (troupe::member_info))
+  CAF_ADD_TYPE_ID(troupe_cluster, (std::vector<troupe::member_info>))
+  CAF_ADD_TYPE_ID(troupe_cluster, (troupe::node_hello))
+  CAF_ADD_TYPE_ID(troupe_cluster, (troupe::hello_refusal))
+  CAF_ADD_TYPE_ID(troupe_cluster, (troupe::function_info_msg))
+  CAF_ADD_TYPE_ID(troupe_cluster, (troupe::fn_update))
+
+  /// (hello, node_hello) to a remote node actor: join. Reply: node_hello
+  /// or hello_refusal.
+  CAF_ADD_ATOM(troupe_cluster, troupe::atom, hello, "hello")
+  /// (fnupdate, fn_update) to a peer's node actor: its functions changed.
+  CAF_ADD_ATOM(troupe_cluster, troupe::atom, fnupdate, "fnupdate")
+  /// (bye) to a peer's node actor: the sender shuts down on purpose; drop
+  /// its functions and FIFO groups now instead of waiting for the link.
+  CAF_ADD_ATOM(troupe_cluster, troupe::atom, bye, "bye")
+  /// (members, std::vector<member_info>) between node actors: gossip of
+  /// the member table. Locally, the live view pushed to FIFO supervisors.
+  CAF_ADD_ATOM(troupe_cluster, troupe::atom, members, "members")
+  /// (fwdenq, job) to the owner's node actor: a FIFO enqueue for a group
+  /// this node does not own. Reply: the receipt, once the owner stored it.
+  CAF_ADD_ATOM(troupe_cluster, troupe::atom, fwdenq, "fwdenq")
+  /// (localcall, invoke) to the registry: call a function of a local owner
+  /// only, never a remote one (no multi-hop calls). Reply: invoke_result.
+  CAF_ADD_ATOM(troupe_cluster, troupe::atom, localcall, "localcall")
+  /// (forget, std::string name) to the node actor: drop a member that is
+  /// down or left from the table, so it is no longer redialled.
+  CAF_ADD_ATOM(troupe_cluster, troupe::atom, forget, "forget")
+
+CAF_END_TYPE_ID_BLOCK(troupe_cluster)
