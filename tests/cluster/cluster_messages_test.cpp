@@ -144,7 +144,7 @@ TEST(cluster_type_ids, atom_texts_are_unique_project_wide) {
       atom::forget::value,
       // actors/type_ids.hpp
       atom::frame::value, atom::write_out::value, atom::closed::value,
-      atom::sweep::value, atom::owner::value, atom::provide::value,
+      atom::sweep::value, atom::provide::value,
       atom::retry::value, atom::park::value, atom::count::value,
       atom::requeue::value, atom::drain::value, atom::children::value,
       atom::persist::value, atom::flush::value,
