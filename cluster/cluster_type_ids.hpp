@@ -45,4 +45,14 @@ CAF_BEGIN_TYPE_ID_BLOCK(troupe_cluster, caf::id_block::troupe::end)
   /// down or left from the table, so it is no longer redialled.
   CAF_ADD_ATOM(troupe_cluster, troupe::atom, forget, "forget")
 
+  /// (setup, name, advertise) to the node actor from start_cluster_node():
+  /// its final name and address once the listener is bound.
+  CAF_ADD_ATOM(troupe_cluster, troupe::atom, setup, "setup")
+  /// (join) to the node actor: start dialling the seeds.
+  CAF_ADD_ATOM(troupe_cluster, troupe::atom, join, "join")
+  /// (dial, address) to itself: the node actor's redial timer.
+  CAF_ADD_ATOM(troupe_cluster, troupe::atom, dial, "dial")
+  /// (watch, actor) to the registry: send that actor the local functions.
+  CAF_ADD_ATOM(troupe_cluster, troupe::atom, watch, "watch")
+
 CAF_END_TYPE_ID_BLOCK(troupe_cluster)

@@ -147,7 +147,7 @@ int main(int argc, char** argv) {
   // The actor system: CAF never parses our argv, nor reads
   // caf-application.ini from the working directory.
   caf::actor_system_config sys_cfg;
-  troupe::engine::configure(sys_cfg);
+  troupe::engine::configure(sys_cfg, cfg);
   auto threads = args.threads > 0
                    ? args.threads
                    : static_cast<int>(

@@ -34,9 +34,13 @@ void block_stop_signals() {
 int run_node(caf::actor_system& sys, const engine_config& cfg) {
   auto started = engine::start(sys, cfg);
   if (!started) {
-    log::error("node", "cannot open the job store: ",
-               sys.render(started.error()));
-    return 3;
+    auto& err = started.error();
+    if (err == errc::store_failure) {
+      log::error("node", "cannot open the job store: ", error_text(err));
+      return 3;
+    }
+    log::error("node", error_text(err));
+    return 1;
   }
   auto& eng = **started;
   // HTTP first: once the worker listener's line is logged, both serve.

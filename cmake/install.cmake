@@ -10,12 +10,12 @@ set(TROUPE_CMAKE_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/troupe)
 
 # troupe::troupe: everything an embedding application links.
 add_library(troupe_engine INTERFACE)
-target_link_libraries(troupe_engine INTERFACE troupe_actors)
+target_link_libraries(troupe_engine INTERFACE troupe_cluster)
 set_target_properties(troupe_engine PROPERTIES EXPORT_NAME troupe)
 add_library(troupe::troupe ALIAS troupe_engine)
 
-install(TARGETS troupe_engine troupe_actors troupe_config troupe_protocol
-                troupe_store troupe_base
+install(TARGETS troupe_engine troupe_cluster troupe_actors troupe_config
+                troupe_protocol troupe_store troupe_base
         EXPORT troupeTargets
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR})
 install(TARGETS troupe RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})

@@ -81,14 +81,23 @@ public:
   /// before constructing the actor_system the engine will run in.
   static void configure(caf::actor_system_config& cfg);
 
+  /// As above, plus what `cfg`'s `troupe-cluster` needs: CAF's io module
+  /// (middleman) with troupe's application id and the link heartbeat. Use
+  /// this one for an engine that joins a cluster.
+  static void configure(caf::actor_system_config& sys_cfg,
+                        const engine_config& cfg);
+
   /// Opens the job store the configuration names (the SQLite store for
   /// `file_based`), recovers its jobs and starts the engine: the registry,
   /// the queue functions (`engine::queue::stats`, ...) and one supervisor
   /// per queue. No listener is opened yet.
   /// REQUIRES: `sys` was configured with configure() and outlives the
   /// engine; `cfg` is valid (load_engine_config checked it).
+  /// With `troupe-cluster`, it also publishes the node on the cluster port
+  /// and starts joining the seeds (REQUIRES configure(sys_cfg, cfg)).
   /// Errors: errc::store_failure when the store cannot be opened or read
-  /// (unwritable, corrupted, newer schema, in use by another engine).
+  /// (unwritable, corrupted, newer schema, in use by another engine);
+  /// errc::bad_config when the cluster port cannot be opened.
   static caf::expected<std::unique_ptr<engine>>
   start(caf::actor_system& sys, engine_config cfg);
 

@@ -64,6 +64,9 @@ struct register_function {
   std::string description;
   /// JSON text or empty.
   std::string metadata;
+  /// Empty for a provider on this node; else the remote node's name (the
+  /// owner is then that node's peer actor).
+  std::string node;
 };
 
 /// Removes function `id` if `owner` still serves it.
@@ -114,7 +117,7 @@ typename Inspector::result_type inspect(Inspector& f, invoke_result& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, register_function& x) {
   return f(caf::meta::type_name("troupe::register_function"), x.id, x.owner,
-           x.description, x.metadata);
+           x.description, x.metadata, x.node);
 }
 
 template <class Inspector>

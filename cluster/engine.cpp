@@ -17,6 +17,8 @@
 #include "actors/session_actor.hpp"
 #include "actors/store_actor.hpp"
 #include "actors/type_ids.hpp"
+#include "cluster/cluster_type_ids.hpp"
+#include "cluster/node_actor.hpp"
 #include "base/errc.hpp"
 #include "base/log.hpp"
 #include "protocol/http_server.hpp"
@@ -38,6 +40,8 @@ struct engine::impl {
   std::unique_ptr<protocol::http_server> http;
   /// The actors serving C++ functions, by function id.
   std::unordered_map<std::string, caf::actor> functions;
+  /// The cluster's node actor; invalid without troupe-cluster.
+  caf::actor node;
   bool stopped = false;
 
   impl(caf::actor_system& s, engine_config c) : sys(s), cfg(std::move(c)) {}
@@ -65,8 +69,15 @@ struct engine::impl {
   }
 };
 
+void engine::configure(caf::actor_system_config& sys_cfg,
+                       const engine_config& cfg) {
+  configure(sys_cfg);
+  if (cfg.cluster.enabled) configure_cluster(sys_cfg, cfg.cluster);
+}
+
 void engine::configure(caf::actor_system_config& cfg) {
   cfg.add_message_types<caf::id_block::troupe>();
+  cfg.add_message_types<caf::id_block::troupe_cluster>();
   cfg.add_error_category(caf::atom("troupe"), render_errc);
 }
 
@@ -122,7 +133,18 @@ engine::start(caf::actor_system& sys, engine_config cfg) {
     if (!loaded) return loaded.error();
     b->recovered = std::move(*loaded);
   }
-  return std::make_unique<engine>(sys, std::move(cfg), std::move(b));
+  auto eng = std::make_unique<engine>(sys, std::move(cfg), std::move(b));
+  auto& d = *eng->impl_;
+  if (d.cfg.cluster.enabled) {
+    auto node = start_cluster_node(sys, d.cfg.cluster, d.cfg.queue.queues,
+                                   d.registry);
+    if (!node) {
+      eng->stop(std::chrono::milliseconds(0));
+      return node.error();
+    }
+    d.node = std::move(*node);
+  }
+  return eng;
 }
 
 engine::engine(caf::actor_system& sys, engine_config cfg,
@@ -393,6 +415,8 @@ void engine::stop(std::chrono::milliseconds grace) {
   auto& d = *impl_;
   if (d.stopped) return;
   d.stopped = true;
+  // 0. In a cluster, the other nodes drop this node's functions first.
+  if (d.node) caf::anon_send(d.node, atom::bye_v);
   // 1. Queues stop dispatching and let running attempts finish, while the
   //    workers are still connected to answer them.
   {
@@ -444,6 +468,8 @@ void engine::stop(std::chrono::milliseconds grace) {
     d.store = nullptr;
   }
   caf::anon_send_exit(d.registry, caf::exit_reason::user_shutdown);
+  // 4. Leave the cluster: the links close and the peers see us go.
+  if (d.node) caf::anon_send_exit(d.node, caf::exit_reason::user_shutdown);
 }
 
 } // namespace troupe

@@ -1,0 +1,452 @@
+#include "cluster/node_actor.hpp"
+
+#include <algorithm>
+#include <chrono>
+
+#include <caf/actor_system_config.hpp>
+#include <caf/io/middleman.hpp>
+#include <caf/io/middleman_actor.hpp>
+#include <caf/send.hpp>
+
+#include "actors/call_error.hpp"
+#include "actors/type_ids.hpp"
+#include "base/errc.hpp"
+#include "base/log.hpp"
+#include "base/uuid.hpp"
+#include "cluster/cluster_type_ids.hpp"
+#include "cluster/peer_actor.hpp"
+#include "protocol/frames.hpp"
+
+namespace troupe {
+
+namespace {
+
+constexpr auto log_name = "cluster";
+
+/// CAF refuses links to processes of another application id.
+constexpr auto app_id = "troupe.c1";
+
+/// How long one dial (TCP connect plus hello) may take.
+constexpr auto dial_timeout = std::chrono::seconds(5);
+
+bool split_address(const std::string& address, std::string& host,
+                   uint16_t& port) {
+  auto colon = address.rfind(':');
+  if (colon == std::string::npos || colon == 0) return false;
+  host = address.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
+  auto n = std::strtoul(address.c_str() + colon + 1, nullptr, 10);
+  if (n == 0 || n > 65535) return false;
+  port = static_cast<uint16_t>(n);
+  return true;
+}
+
+std::string status_text(member_status s) { return to_string(s); }
+
+} // namespace
+
+// -- setup --------------------------------------------------------------------
+
+void node_state::init(caf::event_based_actor* self_ptr, cluster_config c,
+                      std::vector<queue_config> q, caf::actor registry_hdl) {
+  self = self_ptr;
+  cfg = std::move(c);
+  queues = std::move(q);
+  digest = queue_config_digest(queues);
+  incarnation = make_uuid();
+  registry = std::move(registry_hdl);
+}
+
+void node_state::start() {
+  log::info(log_name, "node ", cfg.name, " listening on ", cfg.advertise,
+            cfg.seeds.empty() ? std::string{}
+                              : ", joining " + std::to_string(cfg.seeds.size())
+                                  + " seeds");
+  for (auto& seed : cfg.seeds) {
+    if (seed == cfg.advertise) {
+      dials[seed].is_self = true;
+      continue;
+    }
+    on_dial(seed);
+  }
+}
+
+// -- the handshake ------------------------------------------------------------
+
+node_hello node_state::make_hello(const std::string& to) const {
+  node_hello h;
+  h.name = cfg.name;
+  h.incarnation = incarnation;
+  h.advertise = cfg.advertise;
+  h.config_digest = digest;
+  h.heartbeat_ms = cfg.heartbeat_ms;
+  h.peer_timeout_ms = cfg.peer_timeout_ms;
+  h.cookie_proof = cookie_proof(cfg.cookie, incarnation, to);
+  for (auto& [name, m] : members)
+    if (!m.advertise.empty())
+      h.members.push_back(member_info{name, m.advertise, m.incarnation,
+                                      static_cast<uint8_t>(m.status)});
+  return h;
+}
+
+std::string node_state::check(const node_hello& h,
+                              const std::string& expected_to) const {
+  if (h.protocol != cluster_protocol)
+    return "cluster protocol " + std::to_string(h.protocol) + " there, "
+           + std::to_string(cluster_protocol) + " here";
+  if (h.incarnation == incarnation)
+    return "a node cannot join itself (" + h.advertise + " is this node)";
+  if (h.name == cfg.name)
+    return "duplicate name: both nodes are named '" + h.name + "'";
+  if (h.cookie_proof != cookie_proof(cfg.cookie, h.incarnation, expected_to))
+    return cfg.cookie.empty() ? "the other node has a cookie, this one none"
+                              : "cookie mismatch";
+  if (h.config_digest != digest)
+    return "different queue configuration (queue names, types and "
+           "message_group_fields must match; digest "
+           + digest + " here, " + h.config_digest + " there)";
+  if (h.heartbeat_ms != cfg.heartbeat_ms
+      || h.peer_timeout_ms != cfg.peer_timeout_ms)
+    return "different heartbeat settings (heartbeat_ms/peer_timeout_ms "
+           + std::to_string(cfg.heartbeat_ms) + "/"
+           + std::to_string(cfg.peer_timeout_ms) + " here, "
+           + std::to_string(h.heartbeat_ms) + "/"
+           + std::to_string(h.peer_timeout_ms) + " there)";
+  if (auto i = members.find(h.name);
+      i != members.end() && i->second.status == member_status::up
+      && i->second.incarnation != h.incarnation)
+    return "duplicate name: a live node named '" + h.name
+           + "' is already a member";
+  return {};
+}
+
+caf::result<node_hello> node_state::on_hello(node_hello& h) {
+  auto remote = caf::actor_cast<caf::actor>(self->current_sender());
+  if (leaving || !remote)
+    return caf::make_error(errc::shutting_down,
+                           "node " + cfg.name + " is leaving the cluster");
+  if (auto why = check(h, ""); !why.empty()) {
+    log::warn(log_name, "refused ", h.name, " (", h.advertise, "): ", why);
+    if (auto i = members.find(h.name); i != members.end()
+                                       && i->second.status
+                                            != member_status::up) {
+      i->second.status = member_status::refused;
+      i->second.reason = why;
+    }
+    return caf::make_error(errc::bad_config,
+                           "refused by " + cfg.name + ": " + why);
+  }
+  accept(h, remote);
+  return make_hello(h.incarnation);
+}
+
+void node_state::accept(const node_hello& h, caf::actor remote) {
+  auto& m = members[h.name];
+  if (m.status == member_status::up && m.incarnation == h.incarnation)
+    return; // the same run again: a crossing dial or a redundant link
+  if (m.peer) {
+    log::warn(log_name, h.name, " restarted (new incarnation); calls in "
+                                "flight to its previous run fail");
+    self->send_exit(m.peer, caf::exit_reason::user_shutdown);
+  }
+  auto rejoined = m.status == member_status::down
+                  && m.incarnation == h.incarnation;
+  m.name = h.name;
+  m.advertise = h.advertise;
+  m.incarnation = h.incarnation;
+  m.status = member_status::up;
+  m.reason.clear();
+  m.node = remote;
+  self->monitor(remote);
+  m.peer = self->spawn(peer_actor, h.name, remote, registry);
+  auto& d = dials[h.advertise];
+  d.name = h.name;
+  d.failures = 0;
+  d.last_error.clear();
+  if (rejoined)
+    log::warn(log_name, h.name, " is back after being declared down (the "
+                                "same run: it was frozen or cut off); calls "
+                                "failed meanwhile may have run there too");
+  else
+    log::info(log_name, h.name, " joined (", h.advertise, ")");
+  // Our functions, for its registry.
+  fn_update ours;
+  for (auto& id : local_functions) ours.added.push_back({id, {}, {}});
+  if (!ours.added.empty()) self->send(remote, atom::fnupdate_v, ours);
+  for (auto& mi : h.members) learn(mi);
+}
+
+void node_state::learn(const member_info& mi) {
+  if (mi.name == cfg.name || mi.advertise.empty()) return;
+  auto i = members.find(mi.name);
+  if (i != members.end() && i->second.status == member_status::up) return;
+  if (i == members.end()) {
+    auto& m = members[mi.name];
+    m.name = mi.name;
+    m.advertise = mi.advertise;
+    m.incarnation = mi.incarnation;
+    log::debug(log_name, "learned of ", mi.name, " (", mi.advertise, ")");
+  }
+  on_dial(mi.advertise);
+}
+
+// -- dialling -----------------------------------------------------------------
+
+void node_state::on_dial(const std::string& address) {
+  auto& d = dials[address];
+  if (d.is_self || leaving) return;
+  if (!d.name.empty()) {
+    auto i = members.find(d.name);
+    if (i != members.end() && i->second.status == member_status::up) {
+      d.pending = false;
+      return;
+    }
+  }
+  std::string host;
+  uint16_t port = 0;
+  if (!split_address(address, host, port)) {
+    dial_failed(address, "not a host:port address");
+    return;
+  }
+  d.pending = true;
+  auto mm = self->system().middleman().actor_handle();
+  self->request(mm, dial_timeout, caf::connect_atom::value, host, port)
+    .then(
+      [this, address](const caf::node_id&, caf::strong_actor_ptr& ptr,
+                      const std::set<std::string>&) {
+        auto remote = caf::actor_cast<caf::actor>(ptr);
+        if (!remote) {
+          dial_failed(address, "nothing published there");
+          return;
+        }
+        self->request(remote, dial_timeout, atom::hello_v, make_hello(""))
+          .then(
+            [this, address, remote](node_hello& h) {
+              dials[address].pending = false;
+              if (auto why = check(h, incarnation); !why.empty()) {
+                log::warn(log_name, "refused ", h.name, " (", address,
+                          "): ", why);
+                auto& m = members[h.name];
+                m.name = h.name;
+                m.advertise = h.advertise;
+                m.status = member_status::refused;
+                m.reason = why;
+                dial_failed(address, why);
+                return;
+              }
+              accept(h, remote);
+            },
+            [this, address](caf::error& err) {
+              auto why = error_text(err);
+              if (err == errc::bad_config)
+                log::warn(log_name, address, " ", why);
+              dial_failed(address, why);
+            });
+      },
+      [this, address](caf::error& err) {
+        dial_failed(address, caf::to_string(err));
+      });
+}
+
+void node_state::dial_failed(const std::string& address,
+                             const std::string& why) {
+  auto& d = dials[address];
+  d.pending = false;
+  ++d.failures;
+  if (why != d.last_error) {
+    log::info(log_name, "cannot join ", address, " yet: ", why,
+              " (retrying with backoff)");
+    d.last_error = why;
+  }
+  if (why.find("cannot join itself") != std::string::npos) {
+    d.is_self = true;
+    return;
+  }
+  schedule_dial(address);
+}
+
+void node_state::schedule_dial(const std::string& address) {
+  auto& d = dials[address];
+  if (d.pending || d.is_self || leaving) return;
+  d.pending = true;
+  self->delayed_send(self, redial_delay(d.failures), atom::dial_v, address);
+}
+
+node_state::member* node_state::find_by_node(const caf::actor_addr& addr) {
+  for (auto& kvp : members)
+    if (kvp.second.node && kvp.second.node.address() == addr)
+      return &kvp.second;
+  return nullptr;
+}
+
+void node_state::on_down(const caf::down_msg& dm) {
+  auto m = find_by_node(dm.source);
+  if (!m) return;
+  auto was = m->status;
+  m->status = was == member_status::left ? member_status::left
+                                         : member_status::down;
+  m->reason = caf::to_string(dm.reason);
+  m->node = nullptr;
+  m->peer = nullptr; // it saw the same down and failed its calls
+  if (was == member_status::up)
+    log::warn(log_name, m->name, " is down (", m->reason, ")");
+  else
+    log::info(log_name, m->name, " left the cluster");
+  auto& d = dials[m->advertise];
+  d.pending = false;
+  d.failures = 0;
+  schedule_dial(m->advertise);
+}
+
+// -- functions ----------------------------------------------------------------
+
+void node_state::on_remote_update(fn_update& u) {
+  auto m = find_by_node(caf::actor_cast<caf::actor_addr>(self->current_sender()));
+  if (!m || !m->peer) return;
+  self->send(m->peer, atom::fnupdate_v, std::move(u));
+}
+
+void node_state::on_local_update(std::vector<std::string>& added,
+                                 std::vector<std::string>& removed) {
+  fn_update u;
+  for (auto& id : added)
+    if (local_functions.insert(id).second) u.added.push_back({id, {}, {}});
+  for (auto& id : removed)
+    if (local_functions.erase(id) > 0) u.removed.push_back(id);
+  if (u.added.empty() && u.removed.empty()) return;
+  for (auto& kvp : members)
+    if (kvp.second.status == member_status::up)
+      self->send(kvp.second.node, atom::fnupdate_v, u);
+}
+
+caf::result<invoke_result> node_state::on_localcall(invoke& x) {
+  auto rp = self->make_response_promise<invoke_result>();
+  rp.delegate(registry, atom::localcall_v, std::move(x));
+  return rp;
+}
+
+void node_state::on_bye() {
+  auto sender = caf::actor_cast<caf::actor_addr>(self->current_sender());
+  if (auto m = sender ? find_by_node(sender) : nullptr) {
+    m->status = member_status::left;
+    if (m->peer) self->send(m->peer, atom::bye_v);
+    return;
+  }
+  if (sender && sender != self->address()) return;
+  // The engine stops: withdraw our functions everywhere first.
+  leaving = true;
+  for (auto& kvp : members)
+    if (kvp.second.status == member_status::up)
+      self->send(kvp.second.node, atom::bye_v);
+  log::info(log_name, "node ", cfg.name, " leaves the cluster");
+}
+
+std::vector<member_info> node_state::on_members() const {
+  std::vector<member_info> out;
+  out.push_back(member_info{cfg.name, cfg.advertise, incarnation,
+                            static_cast<uint8_t>(member_status::up)});
+  for (auto& [name, m] : members)
+    out.push_back(member_info{name, m.advertise, m.incarnation,
+                              static_cast<uint8_t>(m.status)});
+  return out;
+}
+
+caf::result<invoke_result> node_state::on_invoke(invoke& x) {
+  if (x.function_id != members_function_id)
+    return invoke_result::error("function_not_found",
+                                "Function " + x.function_id + " not found");
+  std::string out = "[";
+  auto add = [&](const std::string& name, const std::string& advertise,
+                 const std::string& inc, member_status s, bool me,
+                 const std::string& reason) {
+    if (out.size() > 1) out += ',';
+    out += R"({"name":)" + protocol::quote(name) + R"(,"advertise":)"
+           + protocol::quote(advertise) + R"(,"incarnation":)"
+           + protocol::quote(inc) + R"(,"status":)"
+           + protocol::quote(status_text(s)) + R"(,"self":)"
+           + (me ? "true" : "false");
+    if (!reason.empty()) out += R"(,"reason":)" + protocol::quote(reason);
+    out += '}';
+  };
+  add(cfg.name, cfg.advertise, incarnation, member_status::up, true, {});
+  for (auto& [name, m] : members)
+    add(name, m.advertise, m.incarnation, m.status, false, m.reason);
+  out += ']';
+  return invoke_result::value(std::move(out));
+}
+
+caf::behavior node_actor(caf::stateful_actor<node_state>* self,
+                         cluster_config cfg, std::vector<queue_config> queues,
+                         caf::actor registry) {
+  self->state.init(self, std::move(cfg), std::move(queues),
+                   std::move(registry));
+  self->set_down_handler(
+    [self](caf::down_msg& dm) { self->state.on_down(dm); });
+  return {
+    [self](atom::setup, std::string& name, std::string& advertise) {
+      self->state.cfg.name = std::move(name);
+      self->state.cfg.advertise = std::move(advertise);
+    },
+    [self](atom::join) { self->state.start(); },
+    [self](atom::hello, node_hello& h) { return self->state.on_hello(h); },
+    [self](atom::fnupdate, fn_update& u) { self->state.on_remote_update(u); },
+    [self](atom::fnupdate, std::vector<std::string>& added,
+           std::vector<std::string>& removed) {
+      self->state.on_local_update(added, removed);
+    },
+    [self](atom::localcall, invoke& x) { return self->state.on_localcall(x); },
+    [self](atom::bye) { self->state.on_bye(); },
+    [self](atom::members) { return self->state.on_members(); },
+    [self](invoke& x) { return self->state.on_invoke(x); },
+    [self](atom::dial, const std::string& address) {
+      self->state.dials[address].pending = false;
+      self->state.on_dial(address);
+    },
+  };
+}
+
+// -- starting -----------------------------------------------------------------
+
+void configure_cluster(caf::actor_system_config& cfg,
+                       const cluster_config& cluster) {
+  cfg.load<caf::io::middleman>();
+  cfg.set("middleman.app-identifiers", std::vector<std::string>{app_id});
+  cfg.set("middleman.heartbeat-interval",
+          caf::timespan{std::chrono::milliseconds(cluster.heartbeat_ms)});
+  cfg.set("middleman.connection-timeout",
+          caf::timespan{std::chrono::milliseconds(cluster.peer_timeout_ms)});
+}
+
+caf::expected<caf::actor>
+start_cluster_node(caf::actor_system& sys, cluster_config& cluster,
+                   const std::vector<queue_config>& queues,
+                   caf::actor registry) {
+  auto node = sys.spawn(node_actor, cluster, queues, registry);
+  auto port = sys.middleman().publish(node, cluster.port,
+                                      cluster.host.c_str(), true);
+  if (!port) {
+    caf::anon_send_exit(node, caf::exit_reason::user_shutdown);
+    return caf::make_error(errc::bad_config,
+                           "cannot listen for cluster peers on "
+                             + cluster.host + ":"
+                             + std::to_string(cluster.port) + ": "
+                             + sys.render(port.error()));
+  }
+  auto host = cluster.host.find(':') != std::string::npos
+                ? "[" + cluster.host + "]"
+                : cluster.host;
+  auto here = host + ":" + std::to_string(*port);
+  if (cluster.name.empty()) cluster.name = here;
+  if (cluster.advertise.empty()) cluster.advertise = here;
+  // The node's final name and address, then the seeds.
+  caf::anon_send(node, atom::setup_v, cluster.name, cluster.advertise);
+  caf::anon_send(registry,
+                 register_function{members_function_id, node,
+                                   "the cluster's members", {}, {}});
+  caf::anon_send(registry, atom::watch_v, node);
+  caf::anon_send(node, atom::join_v);
+  return node;
+}
+
+} // namespace troupe

@@ -1,0 +1,144 @@
+// The node actor: one per engine in a cluster (troupe-cluster in the
+// config), published by CAF's io middleman on the cluster port. It keeps
+// the member table, dials its seeds and every member it learns of (forever,
+// with backoff), runs the handshake, spawns one peer actor per remote node
+// that is up, and mirrors the local registry's functions to every peer.
+//
+// Handshake: the dialer sends (hello, node_hello); the other side checks
+// it (protocol, cookie, queue-config digest, heartbeat settings, a name of
+// its own or of another live node) and answers with its own node_hello, or
+// an error saying why it refuses; the dialer checks that answer the same
+// way. Both log every refusal with its reason. Each hello carries the
+// sender's member table, so any start order ends in a full mesh. Members
+// are known by name; a new incarnation of a name means its process
+// restarted: the old peer's calls fail and a new peer takes over.
+//
+// Messages:
+//  - (hello, node_hello) from a dialer; reply: our node_hello;
+//  - (fnupdate, fn_update) from a remote node: its functions changed;
+//  - (fnupdate, added, removed) from the local registry (its watch feed):
+//    our functions changed, sent on to every member that is up;
+//  - (localcall, invoke) from a remote peer: a call for a local provider;
+//  - (bye) from a remote node: it leaves; its functions are withdrawn;
+//  - (members): the member table, this node first (for
+//    engine::cluster::members, which this actor serves as an invoke);
+//  - (bye) from the engine itself (no remote sender): leave: every member
+//    is told to withdraw this node's functions.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <caf/actor.hpp>
+#include <caf/actor_system.hpp>
+#include <caf/behavior.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/expected.hpp>
+#include <caf/result.hpp>
+#include <caf/stateful_actor.hpp>
+
+#include "cluster/cluster_messages.hpp"
+#include "cluster/membership.hpp"
+#include "troupe/config.hpp"
+#include "troupe/messages.hpp"
+
+namespace troupe {
+
+/// The engine function the node actor serves.
+constexpr const char* members_function_id = "engine::cluster::members";
+
+struct node_state {
+  struct member {
+    std::string name;
+    std::string advertise;
+    std::string incarnation;
+    member_status status = member_status::connecting;
+    /// The remote node actor (a proxy) while up.
+    caf::actor node;
+    /// Our peer actor for it while up.
+    caf::actor peer;
+    /// Why it was last refused or lost (for the member list).
+    std::string reason;
+  };
+
+  /// An address to dial: a seed, or a member's advertised address.
+  struct dial_state {
+    uint32_t failures = 0;
+    /// A dial, or the timer of the next one, is under way.
+    bool pending = false;
+    /// The name found there, once known.
+    std::string name;
+    /// The last failure, logged once until it changes.
+    std::string last_error;
+    /// Never dialled again: it is this node.
+    bool is_self = false;
+  };
+
+  caf::event_based_actor* self = nullptr;
+  cluster_config cfg;
+  std::vector<queue_config> queues;
+  std::string digest;
+  std::string incarnation;
+  caf::actor registry;
+  /// By name; never holds this node.
+  std::map<std::string, member> members;
+  /// By address ("host:port").
+  std::map<std::string, dial_state> dials;
+  /// Functions with a local provider (the registry's watch feed).
+  std::set<std::string> local_functions;
+  bool leaving = false;
+
+  static inline const char* name = "troupe.node";
+
+  void init(caf::event_based_actor* self_ptr, cluster_config c,
+            std::vector<queue_config> q, caf::actor registry_hdl);
+  /// Starts dialling the seeds.
+  void start();
+  caf::result<node_hello> on_hello(node_hello& h);
+  void on_remote_update(fn_update& u);
+  void on_local_update(std::vector<std::string>& added,
+                       std::vector<std::string>& removed);
+  caf::result<invoke_result> on_localcall(invoke& x);
+  void on_bye();
+  std::vector<member_info> on_members() const;
+  caf::result<invoke_result> on_invoke(invoke& x);
+  void on_dial(const std::string& address);
+  void on_down(const caf::down_msg& dm);
+
+  /// Our hello for a node whose incarnation is `to` ("" when unknown).
+  node_hello make_hello(const std::string& to) const;
+  /// Why `h` (sent with `expected_to` as our incarnation) is refused, or
+  /// empty when it is fine.
+  std::string check(const node_hello& h, const std::string& expected_to) const;
+
+private:
+  void accept(const node_hello& h, caf::actor remote);
+  void learn(const member_info& m);
+  void schedule_dial(const std::string& address);
+  void dial_failed(const std::string& address, const std::string& why);
+  member* find_by_node(const caf::actor_addr& addr);
+};
+
+caf::behavior node_actor(caf::stateful_actor<node_state>* self,
+                         cluster_config cfg, std::vector<queue_config> queues,
+                         caf::actor registry);
+
+/// The middleman settings a cluster node needs: CAF's io module, troupe's
+/// application id (peers of another application are refused by CAF) and
+/// the link heartbeat and timeout. Call before the actor system is made.
+void configure_cluster(caf::actor_system_config& cfg,
+                       const cluster_config& cluster);
+
+/// Spawns the node actor, publishes it on `cluster.host:port` and has it
+/// dial its seeds. Fills in `cluster.name` and `advertise` when port 0 left
+/// them empty. Returns the node actor; errors when the port cannot be
+/// opened. REQUIRES: `sys` was configured with configure_cluster().
+caf::expected<caf::actor> start_cluster_node(caf::actor_system& sys,
+                                             cluster_config& cluster,
+                                             const std::vector<queue_config>& queues,
+                                             caf::actor registry);
+
+} // namespace troupe

@@ -1,0 +1,112 @@
+#include "cluster/peer_actor.hpp"
+
+#include <chrono>
+
+#include "actors/call_error.hpp"
+#include "actors/type_ids.hpp"
+#include "base/log.hpp"
+#include "cluster/cluster_type_ids.hpp"
+
+namespace troupe {
+
+namespace {
+
+/// How long a forwarded call may take when the caller set no limit: the
+/// node's loss ends it sooner (on_node_down), so this only bounds the
+/// bookkeeping of a call nobody answers.
+constexpr auto unbounded_call = std::chrono::hours(24);
+
+} // namespace
+
+caf::result<invoke_result> peer_state::on_invoke(invoke& x) {
+  auto rp = self->make_response_promise<invoke_result>();
+  if (!rp.pending()) {
+    // A Void call: nobody waits for an answer.
+    self->send(remote, atom::localcall_v, std::move(x));
+    return rp;
+  }
+  auto call = next_call++;
+  pending.emplace(call, rp);
+  auto fn = x.function_id;
+  auto timeout_ms = x.timeout_ms;
+  // The caller's own timer fires first; the extra second only keeps this
+  // request from failing before the caller hears of it.
+  auto limit = timeout_ms > 0 ? std::chrono::milliseconds(timeout_ms + 1000)
+                              : std::chrono::milliseconds(unbounded_call);
+  self->request(remote, limit, atom::localcall_v, std::move(x))
+    .then([this, call](invoke_result& r) { deliver(call, std::move(r)); },
+          [this, call, fn, timeout_ms](caf::error& err) {
+            deliver(call, request_failure(err, fn, timeout_ms));
+          });
+  return rp;
+}
+
+void peer_state::deliver(uint64_t call, invoke_result r) {
+  auto i = pending.find(call);
+  if (i == pending.end()) return;
+  i->second.deliver(std::move(r));
+  pending.erase(i);
+}
+
+void peer_state::on_update(fn_update& u) {
+  for (auto& f : u.added) {
+    functions.insert(f.id);
+    self->send(registry,
+               register_function{f.id, caf::actor{self},
+                                 std::move(f.description),
+                                 std::move(f.metadata), node});
+  }
+  for (auto& id : u.removed) {
+    if (functions.erase(id) == 0) continue;
+    self->send(registry, unregister_function{id, caf::actor{self}});
+  }
+}
+
+void peer_state::on_withdraw() {
+  for (auto& id : functions)
+    self->send(registry, unregister_function{id, caf::actor{self}});
+  if (!functions.empty())
+    log::info(log_name, "withdrew ", functions.size(), " functions of ", node,
+              ", which is leaving");
+  functions.clear();
+}
+
+void peer_state::on_node_down(const caf::error& reason) {
+  if (!pending.empty())
+    log::warn(log_name, pending.size(), " calls in flight to ", node,
+              " failed: the node is gone (", caf::to_string(reason), ")");
+  auto stopped = invoke_result::error(
+    "invocation_stopped", "Invocation stopped: node " + node + " is gone");
+  for (auto& kvp : pending) kvp.second.deliver(stopped);
+  pending.clear();
+  self->quit();
+}
+
+caf::behavior peer_actor(caf::stateful_actor<peer_state>* self,
+                         std::string node, caf::actor remote,
+                         caf::actor registry) {
+  auto& st = self->state;
+  st.self = self;
+  st.node = std::move(node);
+  st.remote = std::move(remote);
+  st.registry = std::move(registry);
+  st.log_name = "cluster";
+  self->monitor(st.remote);
+  self->set_down_handler([self](caf::down_msg& dm) {
+    if (dm.source == self->state.remote.address())
+      self->state.on_node_down(dm.reason);
+  });
+  // Stopped by the node actor (a new incarnation replaced this one, or the
+  // engine stops): the calls in flight fail all the same.
+  self->set_exit_handler(
+    [self](caf::exit_msg& em) { self->state.on_node_down(em.reason); });
+  return {
+    [self](invoke& x) { return self->state.on_invoke(x); },
+    [self](atom::fnupdate, fn_update& u) { self->state.on_update(u); },
+    [self](atom::bye) { self->state.on_withdraw(); },
+    // The answer to a Void call that the remote node answered anyway.
+    [](invoke_result&) {},
+  };
+}
+
+} // namespace troupe
