@@ -57,6 +57,15 @@ CAF_BEGIN_TYPE_ID_BLOCK(troupe, caf::first_custom_type_id)
   CAF_ADD_ATOM(troupe, troupe::atom, persist, "persist")
   /// The store actor commits what it has collected.
   CAF_ADD_ATOM(troupe, troupe::atom, flush, "flush")
+  /// (members, self, view) from the node actor to a FIFO supervisor: the
+  /// names of the nodes that are up (self included); (members) to the node
+  /// actor: its member table.
+  CAF_ADD_ATOM(troupe, troupe::atom, members, "members")
+  /// (fwdenq, owner, job) to the node actor: a FIFO enqueue for a group
+  /// another node owns; (fwdenq, job) to the owner's supervisor: accept it
+  /// here, never forward again. Reply: the receipt, after the owner's
+  /// commit.
+  CAF_ADD_ATOM(troupe, troupe::atom, fwdenq, "fwdenq")
   /// An HTTP request for the HTTP router (local only).
   CAF_ADD_TYPE_ID(troupe, (troupe::http_call))
 

@@ -32,12 +32,6 @@ CAF_BEGIN_TYPE_ID_BLOCK(troupe_cluster, caf::id_block::troupe::end)
   /// (bye) to a peer's node actor: the sender shuts down on purpose; drop
   /// its functions and FIFO groups now instead of waiting for the link.
   CAF_ADD_ATOM(troupe_cluster, troupe::atom, bye, "bye")
-  /// (members, std::vector<member_info>) between node actors: gossip of
-  /// the member table. Locally, the live view pushed to FIFO supervisors.
-  CAF_ADD_ATOM(troupe_cluster, troupe::atom, members, "members")
-  /// (fwdenq, job) to the owner's node actor: a FIFO enqueue for a group
-  /// this node does not own. Reply: the receipt, once the owner stored it.
-  CAF_ADD_ATOM(troupe_cluster, troupe::atom, fwdenq, "fwdenq")
   /// (localcall, invoke) to the registry: call a function of a local owner
   /// only, never a remote one (no multi-hop calls). Reply: invoke_result.
   CAF_ADD_ATOM(troupe_cluster, troupe::atom, localcall, "localcall")
