@@ -67,8 +67,9 @@ struct register_function {
   /// JSON text or empty.
   std::string metadata;
   /// Empty for a provider on this node; else the name of the remote node
-  /// `owner` stands for.
-  std::string node;
+  /// `owner` stands for. (Initialised so that the many aggregate
+  /// initialisations of local providers may leave it out.)
+  std::string node = {};
 };
 
 /// Removes `owner` as a provider of function `id`; other providers stay.
