@@ -136,8 +136,7 @@ engine::start(caf::actor_system& sys, engine_config cfg) {
   auto eng = std::make_unique<engine>(sys, std::move(cfg), std::move(b));
   auto& d = *eng->impl_;
   if (d.cfg.cluster.enabled) {
-    auto node = start_cluster_node(sys, d.cfg.cluster, d.cfg.queue.queues,
-                                   d.registry);
+    auto node = start_cluster_node(sys, d.cfg.cluster, d.queues, d.registry);
     if (!node) {
       eng->stop(std::chrono::milliseconds(0));
       return node.error();

@@ -49,10 +49,12 @@ std::string status_text(member_status s) { return to_string(s); }
 // -- setup --------------------------------------------------------------------
 
 void node_state::init(caf::event_based_actor* self_ptr, cluster_config c,
-                      std::vector<queue_config> q, caf::actor registry_hdl) {
+                      std::shared_ptr<const queue_directory> queues_dir,
+                      caf::actor registry_hdl) {
   self = self_ptr;
   cfg = std::move(c);
-  queues = std::move(q);
+  dir = std::move(queues_dir);
+  for (auto& kvp : dir->queues) queues.push_back(kvp.second.spec);
   digest = queue_config_digest(queues);
   incarnation = make_uuid();
   registry = std::move(registry_hdl);
@@ -63,6 +65,7 @@ void node_state::start() {
             cfg.seeds.empty() ? std::string{}
                               : ", joining " + std::to_string(cfg.seeds.size())
                                   + " seeds");
+  push_view();
   for (auto& seed : cfg.seeds) {
     if (seed == cfg.advertise) {
       dials[seed].is_self = true;
@@ -127,7 +130,7 @@ caf::result<node_hello> node_state::on_hello(node_hello& h) {
     return caf::make_error(errc::shutting_down,
                            "node " + cfg.name + " is leaving the cluster");
   if (auto why = check(h, ""); !why.empty()) {
-    log::warn(log_name, "refused ", h.name, " (", h.advertise, "): ", why);
+    log_refusal(h.name, h.advertise, why);
     if (auto i = members.find(h.name); i != members.end()
                                        && i->second.status
                                             != member_status::up) {
@@ -170,6 +173,7 @@ void node_state::accept(const node_hello& h, caf::actor remote) {
                                 "failed meanwhile may have run there too");
   else
     log::info(log_name, h.name, " joined (", h.advertise, ")");
+  push_view();
   // Our functions, for its registry.
   fn_update ours;
   for (auto& id : local_functions) ours.added.push_back({id, {}, {}});
@@ -225,13 +229,18 @@ void node_state::on_dial(const std::string& address) {
             [this, address, remote](node_hello& h) {
               dials[address].pending = false;
               if (auto why = check(h, incarnation); !why.empty()) {
-                log::warn(log_name, "refused ", h.name, " (", address,
-                          "): ", why);
-                auto& m = members[h.name];
-                m.name = h.name;
-                m.advertise = h.advertise;
-                m.status = member_status::refused;
-                m.reason = why;
+                log_refusal(h.name, address, why);
+                // The other side accepted us: tell it we do not.
+                self->send(remote, hello_refusal{"refused by " + cfg.name
+                                                 + ": " + why});
+                auto i = members.find(h.name);
+                if (i == members.end() || i->second.status != member_status::up) {
+                  auto& m = members[h.name];
+                  m.name = h.name;
+                  m.advertise = h.advertise;
+                  m.status = member_status::refused;
+                  m.reason = why;
+                }
                 dial_failed(address, why);
                 return;
               }
@@ -239,7 +248,7 @@ void node_state::on_dial(const std::string& address) {
             },
             [this, address](caf::error& err) {
               auto why = error_text(err);
-              if (err == errc::bad_config)
+              if (err == errc::bad_config && dials[address].last_error != why)
                 log::warn(log_name, address, " ", why);
               dial_failed(address, why);
             });
@@ -247,6 +256,27 @@ void node_state::on_dial(const std::string& address) {
       [this, address](caf::error& err) {
         dial_failed(address, caf::to_string(err));
       });
+}
+
+void node_state::log_refusal(const std::string& name,
+                             const std::string& address,
+                             const std::string& why) {
+  auto& last = refusals[name + " " + address];
+  if (last == why) return; // said once; the redials repeat it
+  last = why;
+  log::warn(log_name, "refused ", name, " (", address, "): ", why);
+}
+
+void node_state::on_refusal(hello_refusal& r) {
+  auto m = find_by_node(caf::actor_cast<caf::actor_addr>(self->current_sender()));
+  if (!m) return;
+  log::warn(log_name, m->name, " (", m->advertise, ") ", r.reason);
+  if (m->peer) self->send_exit(m->peer, caf::exit_reason::user_shutdown);
+  m->peer = nullptr;
+  m->node = nullptr;
+  m->status = member_status::refused;
+  m->reason = std::move(r.reason);
+  push_view();
 }
 
 void node_state::dial_failed(const std::string& address,
@@ -297,6 +327,42 @@ void node_state::on_down(const caf::down_msg& dm) {
   d.pending = false;
   d.failures = 0;
   schedule_dial(m->advertise);
+  push_view();
+}
+
+void node_state::push_view() {
+  std::vector<std::string> up{cfg.name};
+  for (auto& [name, m] : members)
+    if (m.status == member_status::up) up.push_back(name);
+  std::sort(up.begin(), up.end());
+  for (auto& kvp : dir->queues)
+    if (kvp.second.spec.type == queue_type::fifo)
+      self->send(kvp.second.supervisor, atom::members_v, cfg.name, up);
+}
+
+// -- FIFO jobs ----------------------------------------------------------------
+
+caf::result<std::string> node_state::on_forward(const std::string& owner,
+                                                job& x) {
+  auto i = members.find(owner);
+  if (i == members.end() || i->second.status != member_status::up)
+    return caf::make_error(errc::enqueue_rejected,
+                           "node " + owner + ", which owns group "
+                             + x.group + " of queue '" + x.queue
+                             + "', is not up");
+  auto rp = self->make_response_promise();
+  rp.delegate(i->second.peer, atom::fwdenq_v, std::move(x));
+  return rp;
+}
+
+caf::result<std::string> node_state::on_forwarded(job& x) {
+  auto q = dir->find(x.queue);
+  if (!q)
+    return caf::make_error(errc::enqueue_rejected,
+                           "Queue '" + x.queue + "' not found");
+  auto rp = self->make_response_promise();
+  rp.delegate(q->supervisor, atom::fwdenq_v, std::move(x));
+  return rp;
 }
 
 // -- functions ----------------------------------------------------------------
@@ -377,7 +443,8 @@ caf::result<invoke_result> node_state::on_invoke(invoke& x) {
 }
 
 caf::behavior node_actor(caf::stateful_actor<node_state>* self,
-                         cluster_config cfg, std::vector<queue_config> queues,
+                         cluster_config cfg,
+                         std::shared_ptr<const queue_directory> queues,
                          caf::actor registry) {
   self->state.init(self, std::move(cfg), std::move(queues),
                    std::move(registry));
@@ -399,6 +466,11 @@ caf::behavior node_actor(caf::stateful_actor<node_state>* self,
     [self](atom::bye) { self->state.on_bye(); },
     [self](atom::members) { return self->state.on_members(); },
     [self](invoke& x) { return self->state.on_invoke(x); },
+    [self](atom::fwdenq, const std::string& owner, job& x) {
+      return self->state.on_forward(owner, x);
+    },
+    [self](atom::fwdenq, job& x) { return self->state.on_forwarded(x); },
+    [self](hello_refusal& r) { self->state.on_refusal(r); },
     [self](atom::dial, const std::string& address) {
       self->state.dials[address].pending = false;
       self->state.on_dial(address);
@@ -420,7 +492,7 @@ void configure_cluster(caf::actor_system_config& cfg,
 
 caf::expected<caf::actor>
 start_cluster_node(caf::actor_system& sys, cluster_config& cluster,
-                   const std::vector<queue_config>& queues,
+                   std::shared_ptr<const queue_directory> queues,
                    caf::actor registry) {
   auto node = sys.spawn(node_actor, cluster, queues, registry);
   auto port = sys.middleman().publish(node, cluster.port,

@@ -20,10 +20,17 @@
 //    our functions changed, sent on to every member that is up;
 //  - (localcall, invoke) from a remote peer: a call for a local provider;
 //  - (bye) from a remote node: it leaves; its functions are withdrawn;
+//  - hello_refusal from a node we accepted: its check of our answer failed,
+//    so it is dropped again;
 //  - (members): the member table, this node first (for
 //    engine::cluster::members, which this actor serves as an invoke);
 //  - (bye) from the engine itself (no remote sender): leave: every member
-//    is told to withdraw this node's functions.
+//    is told to withdraw this node's functions;
+//  - (fwdenq, owner, job) from a local FIFO supervisor: the job's group
+//    belongs to `owner`; it goes there through the peer; (fwdenq, job) from
+//    a remote node: a job for a group this node owns, for its supervisor.
+//  FIFO supervisors get (members, self, names of the nodes up) on every
+//  change of the view.
 #pragma once
 
 #include <cstdint>
@@ -40,9 +47,11 @@
 #include <caf/result.hpp>
 #include <caf/stateful_actor.hpp>
 
+#include "actors/queue_directory.hpp"
 #include "cluster/cluster_messages.hpp"
 #include "base/membership.hpp"
 #include "troupe/config.hpp"
+#include "troupe/job.hpp"
 #include "troupe/messages.hpp"
 
 namespace troupe {
@@ -83,6 +92,8 @@ struct node_state {
   std::string digest;
   std::string incarnation;
   caf::actor registry;
+  /// The queues (FIFO supervisors get the view; forwarded jobs go to them).
+  std::shared_ptr<const queue_directory> dir;
   /// By name; never holds this node.
   std::map<std::string, member> members;
   /// By address ("host:port").
@@ -90,11 +101,15 @@ struct node_state {
   /// Functions with a local provider (the registry's watch feed).
   std::set<std::string> local_functions;
   bool leaving = false;
+  /// The last refusal logged per "name address", so redials do not repeat
+  /// it.
+  std::map<std::string, std::string> refusals;
 
   static inline const char* name = "troupe.node";
 
   void init(caf::event_based_actor* self_ptr, cluster_config c,
-            std::vector<queue_config> q, caf::actor registry_hdl);
+            std::shared_ptr<const queue_directory> queues,
+            caf::actor registry_hdl);
   /// Starts dialling the seeds.
   void start();
   caf::result<node_hello> on_hello(node_hello& h);
@@ -107,6 +122,12 @@ struct node_state {
   caf::result<invoke_result> on_invoke(invoke& x);
   void on_dial(const std::string& address);
   void on_down(const caf::down_msg& dm);
+  /// A node we accepted refused our hello in turn: drop it again.
+  void on_refusal(hello_refusal& r);
+  /// A local FIFO supervisor's job for a group `owner` owns.
+  caf::result<std::string> on_forward(const std::string& owner, job& x);
+  /// A remote node's job for a group this node owns.
+  caf::result<std::string> on_forwarded(job& x);
 
   /// Our hello for a node whose incarnation is `to` ("" when unknown).
   node_hello make_hello(const std::string& to) const;
@@ -119,11 +140,16 @@ private:
   void learn(const member_info& m);
   void schedule_dial(const std::string& address);
   void dial_failed(const std::string& address, const std::string& why);
+  void log_refusal(const std::string& name, const std::string& address,
+                   const std::string& why);
   member* find_by_node(const caf::actor_addr& addr);
+  /// Tells every FIFO supervisor which nodes are up now.
+  void push_view();
 };
 
 caf::behavior node_actor(caf::stateful_actor<node_state>* self,
-                         cluster_config cfg, std::vector<queue_config> queues,
+                         cluster_config cfg,
+                         std::shared_ptr<const queue_directory> queues,
                          caf::actor registry);
 
 /// The middleman settings a cluster node needs: CAF's io module, troupe's
@@ -136,9 +162,9 @@ void configure_cluster(caf::actor_system_config& cfg,
 /// dial its seeds. Fills in `cluster.name` and `advertise` when port 0 left
 /// them empty. Returns the node actor; errors when the port cannot be
 /// opened. REQUIRES: `sys` was configured with configure_cluster().
-caf::expected<caf::actor> start_cluster_node(caf::actor_system& sys,
-                                             cluster_config& cluster,
-                                             const std::vector<queue_config>& queues,
-                                             caf::actor registry);
+caf::expected<caf::actor>
+start_cluster_node(caf::actor_system& sys, cluster_config& cluster,
+                   std::shared_ptr<const queue_directory> queues,
+                   caf::actor registry);
 
 } // namespace troupe

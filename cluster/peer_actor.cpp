@@ -4,6 +4,7 @@
 
 #include "actors/call_error.hpp"
 #include "actors/type_ids.hpp"
+#include "base/errc.hpp"
 #include "base/log.hpp"
 #include "cluster/cluster_type_ids.hpp"
 
@@ -14,7 +15,7 @@ namespace {
 /// How long a forwarded call may take when the caller set no limit: the
 /// node's loss ends it sooner (on_node_down), so this only bounds the
 /// bookkeeping of a call nobody answers.
-constexpr auto unbounded_call = std::chrono::hours(24);
+constexpr auto unbounded_call = std::chrono::milliseconds(24 * 3600 * 1000);
 
 } // namespace
 
@@ -38,6 +39,27 @@ caf::result<invoke_result> peer_state::on_invoke(invoke& x) {
           [this, call, fn, timeout_ms](caf::error& err) {
             deliver(call, request_failure(err, fn, timeout_ms));
           });
+  return rp;
+}
+
+caf::result<std::string> peer_state::on_forward(job& x) {
+  auto rp = self->make_response_promise<std::string>();
+  auto id = next_call++;
+  pending_jobs.emplace(id, rp);
+  self->request(remote, unbounded_call, atom::fwdenq_v, std::move(x))
+    .then(
+      [this, id](std::string& receipt) {
+        if (auto i = pending_jobs.find(id); i != pending_jobs.end()) {
+          i->second.deliver(std::move(receipt));
+          pending_jobs.erase(i);
+        }
+      },
+      [this, id](caf::error& err) {
+        if (auto i = pending_jobs.find(id); i != pending_jobs.end()) {
+          i->second.deliver(std::move(err));
+          pending_jobs.erase(i);
+        }
+      });
   return rp;
 }
 
@@ -79,6 +101,12 @@ void peer_state::on_node_down(const caf::error& reason) {
     "invocation_stopped", "Invocation stopped: node " + node + " is gone");
   for (auto& kvp : pending) kvp.second.deliver(stopped);
   pending.clear();
+  auto lost = caf::make_error(errc::enqueue_rejected,
+                              "node " + node + ", which owns the job's "
+                                "group, was lost before it confirmed the "
+                                "job; enqueue it again");
+  for (auto& kvp : pending_jobs) kvp.second.deliver(lost);
+  pending_jobs.clear();
   self->quit();
 }
 
@@ -102,6 +130,7 @@ caf::behavior peer_actor(caf::stateful_actor<peer_state>* self,
     [self](caf::exit_msg& em) { self->state.on_node_down(em.reason); });
   return {
     [self](invoke& x) { return self->state.on_invoke(x); },
+    [self](atom::fwdenq, job& x) { return self->state.on_forward(x); },
     [self](atom::fnupdate, fn_update& u) { self->state.on_update(u); },
     [self](atom::bye) { self->state.on_withdraw(); },
     // The answer to a Void call that the remote node answered anyway.

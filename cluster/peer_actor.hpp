@@ -23,6 +23,7 @@
 #include <caf/stateful_actor.hpp>
 
 #include "cluster/cluster_messages.hpp"
+#include "troupe/job.hpp"
 #include "troupe/messages.hpp"
 
 namespace troupe {
@@ -38,6 +39,8 @@ struct peer_state {
   std::unordered_set<std::string> functions;
   /// Calls forwarded and not answered yet.
   std::unordered_map<uint64_t, caf::response_promise> pending;
+  /// FIFO jobs forwarded to their owner and not receipted yet.
+  std::unordered_map<uint64_t, caf::response_promise> pending_jobs;
   uint64_t next_call = 0;
   std::string log_name;
 
@@ -46,6 +49,10 @@ struct peer_state {
   /// Forwards a call to the remote node. Reply: its answer, or
   /// invocation_stopped when the node is lost first.
   caf::result<invoke_result> on_invoke(invoke& x);
+  /// Forwards a FIFO job to the remote node, which owns its group. Reply:
+  /// the receipt after the owner stored it, or enqueue_rejected when the
+  /// node is lost first.
+  caf::result<std::string> on_forward(job& x);
   /// The remote node's functions changed: registers and unregisters them.
   void on_update(fn_update& u);
   /// The remote node leaves on purpose: withdraws its functions now; calls
