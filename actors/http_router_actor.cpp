@@ -84,11 +84,13 @@ void http_router_state::on_unregister_trigger(const unregister_trigger& x) {
   auto i = by_trigger.find(x.id);
   if (i == by_trigger.end()) return;
   auto r = routes.find(i->second);
-  if (r != routes.end() && r->second.trigger_id == x.id
-      && r->second.owner == x.owner) {
+  if (r != routes.end() && r->second.trigger_id == x.id) {
+    // Another actor's trigger of the same id: its owner removes it.
+    if (r->second.owner != x.owner) return;
     log::info(log_name, "route ", describe(r->second.route), " removed");
     routes.erase(r);
   }
+  // Removed, or the route is gone or serves another trigger by now.
   by_trigger.erase(i);
 }
 

@@ -8,6 +8,7 @@
 #include "actors/fifo_dispatch.hpp"
 #include "actors/standard_dispatch.hpp"
 #include "actors/type_ids.hpp"
+#include "base/membership.hpp"
 #include "base/errc.hpp"
 #include "base/log.hpp"
 #include "protocol/frames.hpp"
@@ -87,6 +88,28 @@ caf::result<std::string> queue_state::on_enqueue(enqueue& x) {
 }
 
 caf::result<std::string> queue_state::on_enqueue(job& x) {
+  if (spec.type != queue_type::fifo || view.size() < 2 || draining)
+    return accept_here(x);
+  auto owner = fifo_owner(view, spec.name, x.group);
+  if (owner == node_name) return accept_here(x);
+  // The group's owner stores the job and answers with the receipt.
+  log::debug(log_name, "job ", x.id, " of group ", x.group, " goes to ",
+             owner);
+  auto rp = self->make_response_promise<std::string>();
+  self->request(node, caf::infinite, atom::fwdenq_v, owner, std::move(x))
+    .then([rp](std::string& receipt) mutable { rp.deliver(receipt); },
+          [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
+  return rp;
+}
+
+void queue_state::on_members(std::string& self_name,
+                             std::vector<std::string>& up) {
+  node = caf::actor_cast<caf::actor>(self->current_sender());
+  node_name = std::move(self_name);
+  view = std::move(up);
+}
+
+caf::result<std::string> queue_state::accept_here(job& x) {
   if (draining)
     return caf::make_error(errc::shutting_down,
                            "queue '" + spec.name
@@ -343,6 +366,10 @@ queue_actor(queue_actor_type::stateful_pointer<queue_state> self,
   return {
     [self](enqueue& x) { return self->state.on_enqueue(x); },
     [self](job& x) { return self->state.on_enqueue(x); },
+    [self](atom::fwdenq, job& x) { return self->state.accept_here(x); },
+    [self](atom::members, std::string& name, std::vector<std::string>& up) {
+      self->state.on_members(name, up);
+    },
     [self](atom::requeue, job& x) { self->state.on_requeue(x); },
     [self](attempt_done& x) { self->state.on_attempt_done(x); },
     [self](atom::sweep) { self->state.on_sweep(); },

@@ -50,14 +50,20 @@ constexpr std::chrono::milliseconds startup_retry{250};
 ///  - attempt_done: from its delivery and group actors;
 ///  - (sweep), (retry, job), (retry, group, id): its own timers;
 ///  - (drain): stop dispatching; reply once nothing is in flight;
-///  - (children): its current child actors (tests, diagnostics).
+///  - (children): its current child actors (tests, diagnostics);
+///  - (members, self, view) from the cluster's node actor: the nodes that
+///    are up; a FIFO queue then hands each job to the owner of its group;
+///  - (fwdenq, job): a job another node forwarded because this node owns
+///    its group; accepted here, never forwarded again.
 using queue_actor_type = queue_handle::extend<
   caf::replies_to<job>::with<std::string>, caf::reacts_to<atom::requeue, job>,
   caf::reacts_to<attempt_done>, caf::reacts_to<atom::sweep>,
   caf::reacts_to<atom::retry, job>,
   caf::reacts_to<atom::retry, std::string, std::string>,
   caf::replies_to<atom::drain>::with<void>,
-  caf::replies_to<atom::children>::with<std::vector<caf::actor>>>;
+  caf::replies_to<atom::children>::with<std::vector<caf::actor>>,
+  caf::reacts_to<atom::members, std::string, std::vector<std::string>>,
+  caf::replies_to<atom::fwdenq, job>::with<std::string>>;
 
 /// What a queue supervisor works with besides its own configuration.
 struct queue_links {
@@ -80,6 +86,12 @@ struct queue_state {
   store_handle store;
   size_t max_payload_bytes = 1024 * 1024;
   std::string log_name;
+  // In a cluster (FIFO queues only): the node actor, this node's name and
+  // the names of the nodes that are up, this one included. Empty outside a
+  // cluster: every group is local.
+  caf::actor node;
+  std::string node_name;
+  std::vector<std::string> view;
   /// Keeps the waiting jobs and the children; chosen by spec.type.
   std::unique_ptr<queue_dispatch> policy;
 
@@ -108,8 +120,13 @@ struct queue_state {
   /// Takes over the jobs recovered from the store (ordered by seq).
   void recover(std::vector<store::stored_job>& jobs);
 
-  /// A new job. Reply: its receipt id.
+  /// A new job. Reply: its receipt id. In a cluster, a FIFO job whose group
+  /// another node owns goes there (the receipt comes from that node).
   caf::result<std::string> on_enqueue(job& x);
+  /// Accepts `x` on this node: stores it, then replies with its receipt.
+  caf::result<std::string> accept_here(job& x);
+  /// The cluster's view changed.
+  void on_members(std::string& self_name, std::vector<std::string>& up);
   /// A new job not validated yet (the public enqueue). Reply: its receipt
   /// id, or errc::enqueue_rejected with the worker's enqueue_error text.
   caf::result<std::string> on_enqueue(enqueue& x);

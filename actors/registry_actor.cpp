@@ -2,9 +2,9 @@
 
 #include <algorithm>
 
-#include <caf/event_based_actor.hpp>
+#include <caf/actor_cast.hpp>
+#include <caf/send.hpp>
 
-#include "actors/type_ids.hpp"
 #include "base/errc.hpp"
 #include "base/log.hpp"
 #include "protocol/frames.hpp"
@@ -15,7 +15,31 @@ namespace {
 
 constexpr auto log_name = "registry";
 
+// A typed actor sends to untyped handles (providers, watchers) with
+// anon_send; none of them answers or needs the sender.
+
+/// The engine's own functions exist on every node: never announced.
+bool engine_function(const std::string& id) {
+  return id.rfind("engine::", 0) == 0 || id.rfind("iii::", 0) == 0;
+}
+
+using provider_list = std::vector<registry_state::provider>;
+
+provider_list::iterator find_owner(provider_list& xs,
+                                   const caf::actor_addr& owner) {
+  return std::find_if(xs.begin(), xs.end(), [&](const auto& p) {
+    return p.owner.address() == owner;
+  });
+}
+
+/// The next provider of `xs` in turn. REQUIRES: `xs` is not empty.
+const caf::actor& next_of(const provider_list& xs, size_t& next) {
+  return xs[next++ % xs.size()].owner;
+}
+
 } // namespace
+
+// -- bookkeeping --------------------------------------------------------------
 
 registry_state::holdings& registry_state::holdings_of(const caf::actor& owner) {
   auto [i, added] = owners.try_emplace(owner.address());
@@ -23,36 +47,117 @@ registry_state::holdings& registry_state::holdings_of(const caf::actor& owner) {
   return i->second;
 }
 
+caf::actor registry_state::sender() const {
+  return caf::actor_cast<caf::actor>(self->current_sender());
+}
+
+void registry_state::mark_dirty(const std::string& id) {
+  if (engine_function(id)) return;
+  dirty.insert(id);
+  if (flush_armed || watchers.empty()) return;
+  // Behind whatever is in the mailbox now: one update per drain.
+  flush_armed = true;
+  self->send(self, atom::flush_v);
+}
+
+void registry_state::on_flush() {
+  flush_armed = false;
+  publish();
+}
+
+void registry_state::publish() {
+  std::vector<std::string> added;
+  std::vector<std::string> removed;
+  for (auto& id : dirty) {
+    auto i = functions.find(id);
+    bool local = i != functions.end() && !i->second.local.empty();
+    bool told = announced.count(id) > 0;
+    if (local && !told) {
+      added.push_back(id);
+      announced.insert(id);
+    } else if (!local && told) {
+      removed.push_back(id);
+      announced.erase(id);
+    }
+  }
+  dirty.clear();
+  if (added.empty() && removed.empty()) return;
+  for (auto& w : watchers)
+    caf::anon_send(w, atom::fnupdate_v, added, removed);
+}
+
+// -- functions ----------------------------------------------------------------
+
 void registry_state::on_register_function(register_function& x) {
   if (!x.owner) return;
   auto& entry = functions[x.id];
-  if (entry.owner && entry.owner != x.owner) {
-    log::debug(log_name, "function ", x.id, " re-registered by another "
-               "connection; the last one wins");
-    if (auto i = owners.find(entry.owner.address()); i != owners.end())
-      i->second.functions.erase(x.id);
+  auto& list = x.node.empty() ? entry.local : entry.remote;
+  auto& other = x.node.empty() ? entry.remote : entry.local;
+  auto addr = x.owner.address();
+  // The same owner again: an update (it may also have changed sides).
+  if (auto i = find_owner(other, addr); i != other.end()) other.erase(i);
+  auto i = find_owner(list, addr);
+  if (i == list.end()) {
+    holdings_of(x.owner).functions.insert(x.id);
+    list.push_back(provider{std::move(x.owner), std::move(x.node), {}, {}});
+    i = list.end() - 1;
+    if (list.size() > 1 || !other.empty())
+      log::debug(log_name, "function ", x.id, " has ",
+                 entry.local.size() + entry.remote.size(), " providers");
   }
-  holdings_of(x.owner).functions.insert(x.id);
-  entry.owner = std::move(x.owner);
+  i->description = std::move(x.description);
+  i->metadata = std::move(x.metadata);
+  mark_dirty(x.id);
+}
+
+void registry_state::drop_provider(const std::string& id,
+                                   const caf::actor_addr& owner) {
+  auto i = functions.find(id);
+  if (i == functions.end()) return;
+  auto& entry = i->second;
+  if (auto j = find_owner(entry.local, owner); j != entry.local.end()) {
+    entry.local.erase(j);
+    mark_dirty(id);
+  } else if (auto k = find_owner(entry.remote, owner);
+             k != entry.remote.end()) {
+    entry.remote.erase(k);
+  }
+  if (entry.local.empty() && entry.remote.empty()) functions.erase(i);
 }
 
 void registry_state::on_unregister_function(const unregister_function& x) {
-  auto i = functions.find(x.id);
-  if (i == functions.end() || i->second.owner != x.owner) return;
-  functions.erase(i);
-  if (auto j = owners.find(x.owner.address()); j != owners.end())
+  auto addr = x.owner.address();
+  drop_provider(x.id, addr);
+  if (auto j = owners.find(addr); j != owners.end())
     j->second.functions.erase(x.id);
 }
 
-caf::result<invoke_result> registry_state::on_invoke(invoke& x) {
+caf::result<invoke_result> registry_state::dispatch(invoke& x,
+                                                    bool remote_too) {
   auto i = functions.find(x.function_id);
-  if (i == functions.end())
+  const caf::actor* dest = nullptr;
+  if (i != functions.end()) {
+    auto& entry = i->second;
+    if (!entry.local.empty())
+      dest = &next_of(entry.local, entry.next_local);
+    else if (remote_too && !entry.remote.empty())
+      dest = &next_of(entry.remote, entry.next_remote);
+  }
+  if (!dest)
     return invoke_result{false, protocol::error_body_json(
                                   "function_not_found",
                                   "Function " + x.function_id + " not found")};
   auto rp = self->make_response_promise();
-  rp.delegate(i->second.owner, std::move(x));
+  rp.delegate(*dest, std::move(x));
   return rp;
+}
+
+caf::result<invoke_result> registry_state::on_invoke(invoke& x) {
+  return dispatch(x, true);
+}
+
+caf::result<invoke_result> registry_state::on_localcall(invoke& x) {
+  return dispatch(x, false);
 }
 
 std::vector<std::string> registry_state::on_list() const {
@@ -62,6 +167,18 @@ std::vector<std::string> registry_state::on_list() const {
   std::sort(ids.begin(), ids.end());
   return ids;
 }
+
+std::vector<std::string>
+registry_state::on_providers(const std::string& id) const {
+  std::vector<std::string> nodes;
+  auto i = functions.find(id);
+  if (i == functions.end()) return nodes;
+  for (auto& p : i->second.local) nodes.push_back(p.node);
+  for (auto& p : i->second.remote) nodes.push_back(p.node);
+  return nodes;
+}
+
+// -- triggers -----------------------------------------------------------------
 
 caf::result<void> registry_state::on_register_trigger(register_trigger& x) {
   auto provider = trigger_types.find(x.type);
@@ -73,7 +190,7 @@ caf::result<void> registry_state::on_register_trigger(register_trigger& x) {
   if (auto old = triggers.find(x.id); old != triggers.end()) {
     if (auto j = owners.find(old->second.owner.address()); j != owners.end())
       j->second.triggers.erase(x.id);
-    self->send(old->second.provider,
+    caf::anon_send(old->second.provider,
                unregister_trigger{x.id, old->second.owner});
   }
   holdings_of(x.owner).triggers.insert(x.id);
@@ -83,12 +200,19 @@ caf::result<void> registry_state::on_register_trigger(register_trigger& x) {
   return rp;
 }
 
-void registry_state::on_unregister_trigger(const unregister_trigger& x) {
-  auto i = triggers.find(x.id);
-  if (i == triggers.end() || i->second.owner != x.owner) return;
-  self->send(i->second.provider, x);
+void registry_state::drop_trigger(const std::string& id,
+                                  const caf::actor_addr& owner) {
+  auto i = triggers.find(id);
+  if (i == triggers.end() || i->second.owner.address() != owner) return;
+  caf::anon_send(i->second.provider,
+                 unregister_trigger{id, i->second.owner});
   triggers.erase(i);
-  if (auto j = owners.find(x.owner.address()); j != owners.end())
+}
+
+void registry_state::on_unregister_trigger(const unregister_trigger& x) {
+  auto addr = x.owner.address();
+  drop_trigger(x.id, addr);
+  if (auto j = owners.find(addr); j != owners.end())
     j->second.triggers.erase(x.id);
 }
 
@@ -103,38 +227,97 @@ void registry_state::on_provide_trigger_type(const std::string& type,
   trigger_types[type] = std::move(provider);
 }
 
-void registry_state::on_owner_down(const caf::actor_addr& who) {
+// -- workers and their reconnects ---------------------------------------------
+
+void registry_state::on_worker(std::string worker_id) {
+  auto session = sender();
+  if (!session || worker_id.empty()) return;
+  auto& h = holdings_of(session);
+  if (!h.worker_id.empty()) workers.erase(h.worker_id);
+  h.worker_id = worker_id;
+  workers[std::move(worker_id)] = session.address();
+}
+
+void registry_state::on_reattach(const std::string& previous_worker_id) {
+  auto w = workers.find(previous_worker_id);
+  if (w == workers.end()) return; // its old session is gone already
+  auto old = w->second;
+  if (old == sender().address()) return;
+  workers.erase(w);
+  auto i = owners.find(old);
+  if (i == owners.end()) return;
+  auto& h = i->second;
+  log::info(log_name, "worker ", previous_worker_id, " reconnected: ",
+            "dropping the ", h.functions.size(), " functions and ",
+            h.triggers.size(), " triggers of its old connection");
+  for (auto& id : h.functions) drop_provider(id, old);
+  for (auto& id : h.triggers) drop_trigger(id, old);
+  h.functions.clear();
+  h.triggers.clear();
+  h.worker_id.clear();
+}
+
+// -- watchers -----------------------------------------------------------------
+
+void registry_state::on_watch(caf::actor watcher) {
+  if (!watcher) return;
+  // The others hear of pending changes first, so the snapshot is exact.
+  publish();
+  std::vector<std::string> snapshot{announced.begin(), announced.end()};
+  caf::anon_send(watcher, atom::fnupdate_v, std::move(snapshot),
+                 std::vector<std::string>{});
+  if (std::find(watchers.begin(), watchers.end(), watcher) == watchers.end()) {
+    self->monitor(watcher);
+    watchers.push_back(std::move(watcher));
+  }
+}
+
+// -- departures ---------------------------------------------------------------
+
+void registry_state::on_down(const caf::actor_addr& who) {
+  watchers.erase(std::remove_if(watchers.begin(), watchers.end(),
+                                [&](const caf::actor& w) {
+                                  return w.address() == who;
+                                }),
+                 watchers.end());
   auto i = owners.find(who);
   if (i == owners.end()) return;
-  for (auto& id : i->second.functions) functions.erase(id);
-  for (auto& id : i->second.triggers) {
-    if (auto t = triggers.find(id); t != triggers.end()) {
-      self->send(t->second.provider, unregister_trigger{id, t->second.owner});
-      triggers.erase(t);
-    }
+  auto& h = i->second;
+  for (auto& id : h.functions) drop_provider(id, who);
+  for (auto& id : h.triggers) drop_trigger(id, who);
+  for (auto& type : h.trigger_types) trigger_types.erase(type);
+  if (!h.worker_id.empty()) {
+    auto w = workers.find(h.worker_id);
+    if (w != workers.end() && w->second == who) workers.erase(w);
   }
-  for (auto& type : i->second.trigger_types) trigger_types.erase(type);
   owners.erase(i);
 }
 
-caf::behavior registry_actor(caf::stateful_actor<registry_state>* self) {
+registry_actor_type::behavior_type
+registry_actor(registry_actor_type::stateful_pointer<registry_state> self) {
   self->state.self = self;
   self->set_down_handler(
-    [self](caf::down_msg& dm) { self->state.on_owner_down(dm.source); });
+    [self](caf::down_msg& dm) { self->state.on_down(dm.source); });
   return {
-    [self](register_function& x) { self->state.on_register_function(x); },
-    [self](const unregister_function& x) {
-      self->state.on_unregister_function(x);
-    },
     [self](invoke& x) { return self->state.on_invoke(x); },
+    [self](register_function& x) { self->state.on_register_function(x); },
+    [self](unregister_function& x) { self->state.on_unregister_function(x); },
     [self](atom::list) { return self->state.on_list(); },
     [self](register_trigger& x) { return self->state.on_register_trigger(x); },
-    [self](const unregister_trigger& x) {
-      self->state.on_unregister_trigger(x);
-    },
-    [self](atom::provide, const std::string& type, caf::actor& provider) {
+    [self](unregister_trigger& x) { self->state.on_unregister_trigger(x); },
+    [self](atom::provide, std::string& type, caf::actor& provider) {
       self->state.on_provide_trigger_type(type, std::move(provider));
     },
+    [self](atom::worker, std::string& id) {
+      self->state.on_worker(std::move(id));
+    },
+    [self](atom::reattach, std::string& id) { self->state.on_reattach(id); },
+    [self](atom::localcall, invoke& x) { return self->state.on_localcall(x); },
+    [self](atom::watch, caf::actor& w) { self->state.on_watch(std::move(w)); },
+    [self](atom::providers, std::string& id) {
+      return self->state.on_providers(id);
+    },
+    [self](atom::flush) { self->state.on_flush(); },
   };
 }
 

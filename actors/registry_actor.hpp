@@ -1,29 +1,83 @@
-// The registry: which actor owns each function id and trigger, and which
-// actor provides each trigger type. Sessions (worker connections), engine
-// function actors and remote nodes register here; callers send `invoke` here
-// and the registry delegates it to the owner, so the answer goes straight
-// back to the caller. Ownership is last-writer-wins; when an owner goes down
-// everything it still owns is removed.
+// The registry: which actors provide each function id, which actor owns
+// each trigger, and which actor provides each trigger type. Sessions (worker
+// connections), engine function actors and the peers of remote nodes
+// register here; callers send `invoke` here and the registry delegates it to
+// one provider, so the answer goes straight back to the caller.
+//
+// Functions: any number of providers per id. A call goes to a local
+// provider when there is one (round-robin over the local ones), else
+// round-robin over the remote ones. A provider's unregister or departure
+// removes only that provider. Triggers and trigger types: last writer wins.
+// When an owner goes down everything it still holds is removed.
 #pragma once
 
+#include <cstddef>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
+#include <vector>
 
 #include <caf/actor.hpp>
 #include <caf/actor_addr.hpp>
-#include <caf/behavior.hpp>
-#include <caf/event_based_actor.hpp>
+#include <caf/replies_to.hpp>
 #include <caf/result.hpp>
 #include <caf/stateful_actor.hpp>
+#include <caf/typed_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
 
 #include "actors/messages.hpp"
+#include "actors/type_ids.hpp"
+#include "troupe/handles.hpp"
 
 namespace troupe {
 
+/// The registry's full interface: the public registry_handle plus troupe's
+/// own traffic.
+///  - register_trigger: replaces the trigger of the same id; delegated to
+///    the provider of its type, whose unit or error is the reply;
+///  - unregister_trigger: removes the trigger if the sender still owns it;
+///  - (provide, type, provider): `provider` serves triggers of `type` from
+///    now on (last writer wins);
+///  - (worker, worker_id): the sending session serves worker `worker_id`;
+///  - (reattach, previous_worker_id): the sending session is that worker
+///    reconnected; the registry drops every function and trigger the old
+///    connection's session still holds, so the new one's replace them;
+///  - (localcall, invoke): as invoke, over local providers only (calls from
+///    remote nodes come in this way and never bounce to a third node);
+///  - (watch, watcher): `watcher` receives (fnupdate, added, removed): first
+///    every id with a local provider, then each change, `engine::*` and
+///    `iii::*` ids left out; a dead watcher is forgotten;
+///  - (providers, id): the node of each provider of `id` ("" when local),
+///    local ones first;
+///  - (flush): the registry tells its watchers what changed (self-message).
+using registry_actor_type = registry_handle::extend<
+  caf::reacts_to<register_trigger>, caf::reacts_to<unregister_trigger>,
+  caf::reacts_to<atom::provide, std::string, caf::actor>,
+  caf::reacts_to<atom::worker, std::string>,
+  caf::reacts_to<atom::reattach, std::string>,
+  caf::replies_to<atom::localcall, invoke>::with<invoke_result>,
+  caf::reacts_to<atom::watch, caf::actor>,
+  caf::replies_to<atom::providers, std::string>::with<
+    std::vector<std::string>>,
+  caf::reacts_to<atom::flush>>;
+
 struct registry_state {
-  struct function_entry {
+  /// One actor serving a function id.
+  struct provider {
     caf::actor owner;
+    /// Empty for a provider on this node, else the remote node's name.
+    std::string node;
+    std::string description;
+    std::string metadata;
+  };
+
+  struct function_entry {
+    std::vector<provider> local;
+    std::vector<provider> remote;
+    /// Round-robin positions, one per list.
+    size_t next_local = 0;
+    size_t next_remote = 0;
   };
 
   struct trigger_entry {
@@ -37,33 +91,66 @@ struct registry_state {
     std::unordered_set<std::string> functions;
     std::unordered_set<std::string> triggers;
     std::unordered_set<std::string> trigger_types;
+    /// The worker a session announced with atom::worker; empty otherwise.
+    std::string worker_id;
   };
 
-  caf::event_based_actor* self = nullptr;
+  registry_actor_type::pointer self = nullptr;
   std::unordered_map<std::string, function_entry> functions;
   std::unordered_map<std::string, trigger_entry> triggers;
   /// Trigger type -> the actor that serves triggers of that type.
   std::unordered_map<std::string, caf::actor> trigger_types;
   std::unordered_map<caf::actor_addr, holdings> owners;
+  /// Worker id -> its session (see on_worker).
+  std::unordered_map<std::string, caf::actor_addr> workers;
+  /// Watchers and what they have been told: the ids with a local provider
+  /// as of the last flush.
+  std::vector<caf::actor> watchers;
+  std::set<std::string> announced;
+  /// Ids whose local providers changed since the last flush.
+  std::set<std::string> dirty;
+  /// A flush message is on its way (see mark_dirty).
+  bool flush_armed = false;
 
   static inline const char* name = "troupe.registry";
 
   void on_register_function(register_function& x);
   void on_unregister_function(const unregister_function& x);
   caf::result<invoke_result> on_invoke(invoke& x);
+  caf::result<invoke_result> on_localcall(invoke& x);
   std::vector<std::string> on_list() const;
+  std::vector<std::string> on_providers(const std::string& id) const;
   caf::result<void> on_register_trigger(register_trigger& x);
   void on_unregister_trigger(const unregister_trigger& x);
-  /// `provider` serves triggers of `type` from now on (last writer wins).
   void on_provide_trigger_type(const std::string& type, caf::actor provider);
-  void on_owner_down(const caf::actor_addr& who);
+  void on_worker(std::string worker_id);
+  void on_reattach(const std::string& previous_worker_id);
+  void on_watch(caf::actor watcher);
+  void on_flush();
+  void on_down(const caf::actor_addr& who);
 
 private:
   holdings& holdings_of(const caf::actor& owner);
+  /// The current message's sender as a handle (null when anonymous).
+  caf::actor sender() const;
+  /// Delegates `x` to a provider picked from `local`, else `remote` (when
+  /// `remote_too`); function_not_found when there is none.
+  caf::result<invoke_result> dispatch(invoke& x, bool remote_too);
+  /// Removes `owner` as a provider of `id`; the id goes when it was the last.
+  void drop_provider(const std::string& id, const caf::actor_addr& owner);
+  /// Removes trigger `id` of `owner` and tells its provider.
+  void drop_trigger(const std::string& id, const caf::actor_addr& owner);
+  /// Tells the watchers which ids gained or lost local providers since they
+  /// last heard.
+  void publish();
+  /// Notes that `id`'s local providers changed; watchers hear of it once the
+  /// messages now in the mailbox are handled.
+  void mark_dirty(const std::string& id);
 };
 
 /// Starts with no trigger types: each provider (the HTTP router, a worker's
 /// session) announces its own with atom::provide.
-caf::behavior registry_actor(caf::stateful_actor<registry_state>* self);
+registry_actor_type::behavior_type
+registry_actor(registry_actor_type::stateful_pointer<registry_state> self);
 
 } // namespace troupe

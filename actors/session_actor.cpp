@@ -58,6 +58,8 @@ void session_state::init(caf::event_based_actor* self_ptr,
   worker_name = peer->remote();
   log_name = "session " + std::to_string(peer->id());
   send_frame(protocol::workerregistered_json(worker_id, make_uuid()));
+  // So that this worker's reconnect can replace what this session holds.
+  self->send(ctx.registry, atom::worker_v, worker_id);
   log::info(log_name, "worker connected from ", peer->remote());
 }
 
@@ -174,6 +176,10 @@ void session_state::handle(protocol::result_frame& x) {
 void session_state::handle(protocol::reattach_frame& x) {
   log::debug(log_name, "reattach from previous worker ",
              x.previous_worker_id);
+  // Before the replay that follows: the registry drops what the old
+  // connection still holds, so these registrations replace it.
+  self->send(ctx.registry, atom::reattach_v,
+             std::move(x.previous_worker_id));
 }
 
 void session_state::handle(protocol::bad_frame& x) {

@@ -10,6 +10,10 @@
 // sends the worker an invokefunction with a fresh invocation id and keeps the
 // response promise until the worker's invocationresult arrives; when the
 // connection closes, every open call fails with invocation_stopped.
+//
+// It tells the registry its worker id at start; a reattach frame (a
+// reconnecting worker) makes the registry drop what that worker's old
+// connection still holds, so the replay that follows replaces it.
 #pragma once
 
 #include <chrono>

@@ -55,8 +55,37 @@ CAF_BEGIN_TYPE_ID_BLOCK(troupe, caf::first_custom_type_id)
   CAF_ADD_ATOM(troupe, troupe::atom, children, "children")
   /// A queue's change for the durable store (reply after the commit).
   CAF_ADD_ATOM(troupe, troupe::atom, persist, "persist")
-  /// The store actor commits what it has collected.
+  /// The store actor commits what it has collected; the registry tells its
+  /// watchers what changed.
   CAF_ADD_ATOM(troupe, troupe::atom, flush, "flush")
+  /// (members, self, view) from the node actor to a FIFO supervisor: the
+  /// names of the nodes that are up (self included); (members) to the node
+  /// actor: its member table.
+  CAF_ADD_ATOM(troupe, troupe::atom, members, "members")
+  /// (fwdenq, owner, job) to the node actor: a FIFO enqueue for a group
+  /// another node owns; (fwdenq, job) to the owner's supervisor: accept it
+  /// here, never forward again. Reply: the receipt, after the owner's
+  /// commit.
+  CAF_ADD_ATOM(troupe, troupe::atom, fwdenq, "fwdenq")
+  /// (worker, worker_id) to the registry: the sending session serves that
+  /// worker (its workerregistered id).
+  CAF_ADD_ATOM(troupe, troupe::atom, worker, "worker")
+  /// (reattach, previous_worker_id) to the registry: the sending session is
+  /// that worker reconnected; the old connection's registrations go.
+  CAF_ADD_ATOM(troupe, troupe::atom, reattach, "reattach")
+  /// (localcall, invoke) to the registry: call a function of a local
+  /// provider only, never a remote one (no multi-hop calls). Reply:
+  /// invoke_result.
+  CAF_ADD_ATOM(troupe, troupe::atom, localcall, "localcall")
+  /// (watch, watcher) to the registry: send `watcher` the ids with a local
+  /// provider, then every change, as fnupdate messages.
+  CAF_ADD_ATOM(troupe, troupe::atom, watch, "watch")
+  /// (fnupdate, added, removed) from the registry to a watcher: function ids
+  /// that gained their first or lost their last local provider.
+  CAF_ADD_ATOM(troupe, troupe::atom, fnupdate, "fnupdate")
+  /// (providers, id) to the registry: the node of each provider of `id`
+  /// ("" when local).
+  CAF_ADD_ATOM(troupe, troupe::atom, providers, "providers")
   /// An HTTP request for the HTTP router (local only).
   CAF_ADD_TYPE_ID(troupe, (troupe::http_call))
 

@@ -27,20 +27,9 @@ CAF_BEGIN_TYPE_ID_BLOCK(troupe_cluster, caf::id_block::troupe::end)
   /// (hello, node_hello) to a remote node actor: join. Reply: node_hello
   /// or hello_refusal.
   CAF_ADD_ATOM(troupe_cluster, troupe::atom, hello, "hello")
-  /// (fnupdate, fn_update) to a peer's node actor: its functions changed.
-  CAF_ADD_ATOM(troupe_cluster, troupe::atom, fnupdate, "fnupdate")
   /// (bye) to a peer's node actor: the sender shuts down on purpose; drop
   /// its functions and FIFO groups now instead of waiting for the link.
   CAF_ADD_ATOM(troupe_cluster, troupe::atom, bye, "bye")
-  /// (members, std::vector<member_info>) between node actors: gossip of
-  /// the member table. Locally, the live view pushed to FIFO supervisors.
-  CAF_ADD_ATOM(troupe_cluster, troupe::atom, members, "members")
-  /// (fwdenq, job) to the owner's node actor: a FIFO enqueue for a group
-  /// this node does not own. Reply: the receipt, once the owner stored it.
-  CAF_ADD_ATOM(troupe_cluster, troupe::atom, fwdenq, "fwdenq")
-  /// (localcall, invoke) to the registry: call a function of a local owner
-  /// only, never a remote one (no multi-hop calls). Reply: invoke_result.
-  CAF_ADD_ATOM(troupe_cluster, troupe::atom, localcall, "localcall")
   /// (forget, std::string name) to the node actor: drop a member that is
   /// down or left from the table, so it is no longer redialled.
   CAF_ADD_ATOM(troupe_cluster, troupe::atom, forget, "forget")
@@ -52,7 +41,5 @@ CAF_BEGIN_TYPE_ID_BLOCK(troupe_cluster, caf::id_block::troupe::end)
   CAF_ADD_ATOM(troupe_cluster, troupe::atom, join, "join")
   /// (dial, address) to itself: the node actor's redial timer.
   CAF_ADD_ATOM(troupe_cluster, troupe::atom, dial, "dial")
-  /// (watch, actor) to the registry: send that actor the local functions.
-  CAF_ADD_ATOM(troupe_cluster, troupe::atom, watch, "watch")
 
 CAF_END_TYPE_ID_BLOCK(troupe_cluster)

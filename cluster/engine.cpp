@@ -151,7 +151,7 @@ engine::engine(caf::actor_system& sys, engine_config cfg,
                std::unique_ptr<boot> b)
   : impl_(std::make_unique<impl>(sys, std::move(cfg))) {
   auto& d = *impl_;
-  d.registry = sys.spawn(registry_actor);
+  d.registry = caf::actor_cast<caf::actor>(sys.spawn(registry_actor));
   if (b->db) d.store = sys.spawn<caf::detached>(store_actor, b->db);
   d.queues->max_payload_bytes = d.cfg.queue.max_payload_bytes;
   for (auto& q : d.cfg.queue.queues) {
@@ -204,6 +204,8 @@ caf::error engine::impl::add_function(const std::string& id, caf::actor owner,
                  register_function{id, owner, opts.description, opts.metadata});
   auto i = functions.find(id);
   if (i != functions.end()) {
+    // Unregistered first, so that no call reaches it while it stops.
+    caf::anon_send(registry, unregister_function{id, i->second});
     caf::anon_send_exit(i->second, caf::exit_reason::user_shutdown);
     functions.erase(i);
   }

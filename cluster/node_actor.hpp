@@ -41,7 +41,7 @@
 #include <caf/stateful_actor.hpp>
 
 #include "cluster/cluster_messages.hpp"
-#include "cluster/membership.hpp"
+#include "base/membership.hpp"
 #include "troupe/config.hpp"
 #include "troupe/messages.hpp"
 

@@ -127,9 +127,11 @@ public:
 
   // -- C++ functions ----------------------------------------------------------
 
-  /// Serves function `id` with `fn` from now on, replacing whoever served
-  /// it (last writer wins, as for workers). Workers, queues, HTTP triggers
-  /// and other C++ code reach it like any function.
+  /// Serves function `id` with `fn` from now on, beside any other provider
+  /// (workers serving the same id); calls are spread over providers, local
+  /// ones first. It replaces this engine's own earlier C++ function for
+  /// `id`, if any. Workers, queues, HTTP triggers and other C++ code reach
+  /// it like any function.
   /// Errors: errc::bad_config when `id` is empty or reserved (`engine::*`,
   /// `iii::*`).
   caf::error add_function(const std::string& id, function_fn fn,
@@ -139,14 +141,14 @@ public:
   caf::error add_async_function(const std::string& id, async_function_fn fn,
                                 function_options opts = {});
 
-  /// As above, served by an actor of the application: it receives every
-  /// invoke for `id` and must answer each. When it terminates, the function
-  /// is removed.
+  /// As above, served by an actor of the application: it receives the
+  /// invokes for `id` that come its way and must answer each. It serves `id`
+  /// until it terminates; a later add_function for `id` does not replace it.
   caf::error add_function(const std::string& id, function_handle handler,
                           function_options opts = {});
 
-  /// Stops serving `id` if this engine's C++ code serves it (a worker that
-  /// took it over keeps it). Unknown ids are ignored.
+  /// Stops serving `id` with this engine's C++ function, if any (workers
+  /// serving `id` keep it). Unknown ids are ignored.
   void remove_function(const std::string& id);
 
   // -- calls from C++ (blocking) ----------------------------------------------

@@ -54,8 +54,10 @@ struct invoke_result {
   std::string error_message() const;
 };
 
-/// `owner` serves function `id` from now on: the registry sends it every
-/// invoke for `id`. Last writer wins; when `owner` terminates, everything it
+/// `owner` serves function `id` from now on, beside any other provider of
+/// `id`: the registry spreads the invokes for `id` over its providers, local
+/// ones first. The same owner registering `id` again only updates its
+/// description and metadata. When `owner` terminates, everything it
 /// registered is removed.
 struct register_function {
   std::string id;
@@ -64,12 +66,13 @@ struct register_function {
   std::string description;
   /// JSON text or empty.
   std::string metadata;
-  /// Empty for a provider on this node; else the remote node's name (the
-  /// owner is then that node's peer actor).
-  std::string node;
+  /// Empty for a provider on this node; else the name of the remote node
+  /// `owner` stands for. (Initialised so that the many aggregate
+  /// initialisations of local providers may leave it out.)
+  std::string node = {};
 };
 
-/// Removes function `id` if `owner` still serves it.
+/// Removes `owner` as a provider of function `id`; other providers stay.
 struct unregister_function {
   std::string id;
   caf::actor owner;

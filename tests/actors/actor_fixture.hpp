@@ -46,12 +46,12 @@ struct actor_fixture : ::testing::Test {
     run();
   }
 
-  /// Spawns an actor that the fixture stops at the end; returns its handle
-  /// (typed for typed actors).
+  /// Spawns an actor that the fixture ends with the test; typed actors are
+  /// returned as a caf::actor too (actor_cast back for the typed handle).
   template <class... Ts>
-  auto spawn(Ts&&... xs) {
-    auto a = sys.spawn(std::forward<Ts>(xs)...);
-    spawned.push_back(caf::actor_cast<caf::actor>(a));
+  caf::actor spawn(Ts&&... xs) {
+    auto a = caf::actor_cast<caf::actor>(sys.spawn(std::forward<Ts>(xs)...));
+    spawned.push_back(a);
     return a;
   }
 

@@ -16,7 +16,8 @@ namespace {
 
 struct durable_queue_test : queue_fixture {
   std::shared_ptr<store::job_store> db = store::make_memory_store();
-  store_handle store_actor_hdl = spawn(store_actor, db);
+  store_handle store_actor_hdl
+    = caf::actor_cast<store_handle>(spawn(store_actor, db));
 
   void start(queue_config q, recovered_jobs recovered = {}) {
     spawn_queue(std::move(q), queue_links{{}, store_actor_hdl, {}},

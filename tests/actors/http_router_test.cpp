@@ -229,3 +229,12 @@ TEST_F(http_router_test, unregistering_removes_the_route) {
   EXPECT_EQ(only(send("GET", "/bye")).status, 200u);
   EXPECT_EQ(script_b->calls.size(), 1u);
 }
+
+TEST_F(http_router_test, an_unregister_by_a_non_owner_leaves_the_route) {
+  get_route("t1", "fn.a", "mine", a);
+  remove_route("t1", b); // not b's trigger: nothing changes
+  EXPECT_EQ(only(send("GET", "/mine")).status, 200u);
+  // The real owner can still remove it.
+  remove_route("t1", a);
+  EXPECT_EQ(only(send("GET", "/mine")).status, 404u);
+}

@@ -377,3 +377,35 @@ TEST_F(session_test, workers_register_names_the_worker_without_a_reply) {
   EXPECT_EQ(last_result(w).body, R"({"success":true})");
   EXPECT_EQ(state_of(w.session).worker_name, "callee");
 }
+
+TEST_F(session_test, a_reattach_replaces_the_old_connections_functions) {
+  auto old_conn = connect();
+  provide(old_conn, "math::add");
+  provide(old_conn, "math::gone");
+  // The worker reconnects while its old connection still looks alive.
+  auto new_conn = connect();
+  send(new_conn, R"({"type":"reattach","previous_worker_id":")"
+                   + old_conn.id() + R"(","reattach_token":"t"})");
+  provide(new_conn, "math::add");
+  auto nodes = ask<std::vector<std::string>>(registry, atom::providers_v,
+                                             std::string{"math::add"});
+  EXPECT_EQ(nodes, std::vector<std::string>{""});
+  auto ids = ask<std::vector<std::string>>(registry, atom::list_v);
+  EXPECT_EQ(ids, (std::vector<std::string>{"math::add"}));
+  auto caller = connect();
+  send(caller, sync_call("inv-r", "math::add", "{}"));
+  EXPECT_EQ(last_invoke(new_conn).function_id, "math::add");
+  EXPECT_EQ(old_conn.out().size(), 1u); // only its workerregistered
+}
+
+TEST_F(session_test, another_workers_reattach_id_replaces_nothing) {
+  auto w1 = connect();
+  provide(w1, "math::add");
+  auto w2 = connect();
+  send(w2, R"({"type":"reattach","previous_worker_id":"someone-else",)"
+           R"("reattach_token":"t"})");
+  provide(w2, "math::add");
+  auto nodes = ask<std::vector<std::string>>(registry, atom::providers_v,
+                                             std::string{"math::add"});
+  EXPECT_EQ(nodes, (std::vector<std::string>{"", ""}));
+}

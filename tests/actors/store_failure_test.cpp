@@ -16,7 +16,8 @@ namespace {
 
 struct store_failure_test : queue_fixture {
   std::shared_ptr<failing_store> db = std::make_shared<failing_store>();
-  store_handle store_actor_hdl = spawn(store_actor, db);
+  store_handle store_actor_hdl
+    = caf::actor_cast<store_handle>(spawn(store_actor, db));
 
   store_failure_test() {
     queue_config q;

@@ -1,7 +1,7 @@
 // Tests for cluster/membership: the fixed hashes (against vectors computed
 // once by an independent implementation), FIFO ownership, the queue config
 // digest and its differences, the redial backoff and member statuses.
-#include "cluster/membership.hpp"
+#include "base/membership.hpp"
 
 #include <algorithm>
 #include <map>

@@ -1,4 +1,4 @@
-#include "cluster/membership.hpp"
+#include "base/membership.hpp"
 
 #include <algorithm>
 #include <map>
