@@ -1,11 +1,16 @@
 #include "protocol/queue_api.hpp"
 
+#include <algorithm>
+#include <cstdlib>
 #include <exception>
+#include <limits>
+#include <map>
 
 #include <nlohmann/json.hpp>
 
 #include "protocol/frames.hpp"
 #include "protocol/json_member.hpp"
+#include "protocol/json_scan.hpp"
 
 namespace troupe::protocol {
 
@@ -132,6 +137,16 @@ std::string dead_job_json(const job& x) {
          + R"(,"size_bytes":)" + n(x.payload.size()) + "}";
 }
 
+/// `,"waiting":n,...,"dead_total":n`: the counters of stats_json.
+std::string stats_counts(const queue_stats& x) {
+  return R"(,"waiting":)" + n(x.waiting) + R"(,"in_flight":)"
+         + n(x.in_flight) + R"(,"delayed":)" + n(x.delayed) + R"(,"dlq":)"
+         + n(x.dlq) + R"(,"enqueued_total":)" + n(x.enqueued_total)
+         + R"(,"succeeded_total":)" + n(x.succeeded_total)
+         + R"(,"failed_attempts_total":)" + n(x.failed_attempts_total)
+         + R"(,"dead_total":)" + n(x.dead_total);
+}
+
 std::string topic_json(const queue_stats& x) {
   return R"({"topic":)" + quote(x.queue) + R"(,"broker_type":"builtin")"
          + R"(,"message_count":)" + n(x.dlq) + "}";
@@ -221,17 +236,400 @@ std::string dlq_topics_json(const std::vector<queue_stats>& queues) {
 }
 
 std::string stats_json(const queue_stats& x) {
-  return R"({"queue":)" + quote(x.queue) + R"(,"waiting":)" + n(x.waiting)
-         + R"(,"in_flight":)" + n(x.in_flight) + R"(,"delayed":)"
-         + n(x.delayed) + R"(,"dlq":)" + n(x.dlq) + R"(,"enqueued_total":)"
-         + n(x.enqueued_total) + R"(,"succeeded_total":)"
-         + n(x.succeeded_total) + R"(,"failed_attempts_total":)"
-         + n(x.failed_attempts_total) + R"(,"dead_total":)" + n(x.dead_total)
-         + "}";
+  return R"({"queue":)" + quote(x.queue) + stats_counts(x) + "}";
 }
 
 std::string stats_list_json(const std::vector<queue_stats>& xs) {
   return json_array(xs, [](const queue_stats& x) { return stats_json(x); });
+}
+
+// -- a cluster's answer -----------------------------------------------------
+
+namespace {
+
+/// `text` as a document, or a discarded value; never throws.
+json parse_quietly(std::string_view text) {
+  if (nested_deeper_than(text, max_json_depth))
+    return json(json::value_t::discarded);
+  try {
+    return json::parse(text, nullptr, false);
+  } catch (const std::exception&) {
+    return json(json::value_t::discarded);
+  }
+}
+
+bool read_count(const json& obj, const char* key, uint64_t& out) {
+  if (!obj.is_object()) return false;
+  auto i = obj.find(key);
+  if (i == obj.end() || !i->is_number_unsigned()) return false;
+  out = i->get<uint64_t>();
+  return true;
+}
+
+bool read_string(const json& obj, const char* key, std::string& out) {
+  if (!obj.is_object()) return false;
+  auto i = obj.find(key);
+  if (i == obj.end() || !i->is_string()) return false;
+  out = i->get<std::string>();
+  return true;
+}
+
+/// One stats_json object.
+bool read_stats(const json& obj, queue_stats& x) {
+  return read_string(obj, "queue", x.queue)
+         && read_count(obj, "waiting", x.waiting)
+         && read_count(obj, "in_flight", x.in_flight)
+         && read_count(obj, "delayed", x.delayed)
+         && read_count(obj, "dlq", x.dlq)
+         && read_count(obj, "enqueued_total", x.enqueued_total)
+         && read_count(obj, "succeeded_total", x.succeeded_total)
+         && read_count(obj, "failed_attempts_total", x.failed_attempts_total)
+         && read_count(obj, "dead_total", x.dead_total);
+}
+
+void add(queue_stats& sum, const queue_stats& x) {
+  sum.waiting += x.waiting;
+  sum.in_flight += x.in_flight;
+  sum.delayed += x.delayed;
+  sum.dlq += x.dlq;
+  sum.enqueued_total += x.enqueued_total;
+  sum.succeeded_total += x.succeeded_total;
+  sum.failed_attempts_total += x.failed_attempts_total;
+  sum.dead_total += x.dead_total;
+}
+
+/// A node's answer, read: `value` when `ok`, else `error` (the JSON of
+/// `{code, message}`).
+template <class T>
+struct reading {
+  std::string node;
+  bool ok = false;
+  T value{};
+  std::string error;
+};
+
+/// The error a failed answer carries, as JSON to embed.
+std::string answer_error(const node_answer& a) {
+  if (parse_quietly(a.body).is_object()) return a.body;
+  return error_body_json("engine_error", "node " + a.node + ": " + a.body);
+}
+
+/// Reads every answer with `read(body, value)`; a node that failed, or
+/// whose answer `read` refuses, gets its error.
+template <class T, class Read>
+std::vector<reading<T>> read_all(const std::vector<node_answer>& answers,
+                                 Read read) {
+  std::vector<reading<T>> out;
+  for (auto& a : answers) {
+    reading<T> r;
+    r.node = a.node;
+    if (!a.ok)
+      r.error = answer_error(a);
+    else if (read(std::string_view{a.body}, r.value))
+      r.ok = true;
+    else
+      r.error = error_body_json("bad_answer", "node " + a.node
+                                                + " sent an answer that "
+                                                  "cannot be read");
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+/// Reads each answer as a JSON document with `read(doc, value)`.
+template <class T, class Read>
+std::vector<reading<T>> read_docs(const std::vector<node_answer>& answers,
+                                  Read read) {
+  return read_all<T>(answers, [read](std::string_view body, T& x) {
+    return read(parse_quietly(body), x);
+  });
+}
+
+template <class T>
+bool any_ok(const std::vector<reading<T>>& rs) {
+  return std::any_of(rs.begin(), rs.end(), [](auto& r) { return r.ok; });
+}
+
+/// The merged call's error: no node answered.
+template <class T>
+invoke_result first_error(const std::vector<reading<T>>& rs) {
+  if (rs.empty())
+    return {false, error_body_json("engine_error", "no node answered")};
+  return {false, rs.front().error};
+}
+
+/// `{"node":name` + members + `}`.
+std::string node_entry(const std::string& node, const std::string& members) {
+  return R"({"node":)" + quote(node) + members + "}";
+}
+
+template <class T>
+std::string error_entry(const reading<T>& r) {
+  return node_entry(r.node, R"(,"error":)" + r.error);
+}
+
+void append(std::string& list, const std::string& item) {
+  if (!list.empty()) list += ',';
+  list += item;
+}
+
+/// `object` (a JSON object's text) with `"nodes":[entries]` added last.
+std::string with_nodes(std::string object, const std::string& entries) {
+  object.pop_back(); // '}'
+  return object + R"(,"nodes":[)" + entries + "]}";
+}
+
+/// redrive, redrive_message, discard_message: sums `key` and renders the
+/// sum with `render(sum)`.
+template <class Render>
+invoke_result merge_count(const std::vector<node_answer>& answers,
+                          const char* key, Render render) {
+  auto rs = read_docs<uint64_t>(answers, [key](const json& doc, uint64_t& x) {
+    return read_count(doc, key, x);
+  });
+  if (!any_ok(rs)) return first_error(rs);
+  uint64_t sum = 0;
+  std::string entries;
+  for (auto& r : rs) {
+    if (!r.ok) {
+      append(entries, error_entry(r));
+      continue;
+    }
+    sum += r.value;
+    append(entries, node_entry(r.node, std::string{",\""} + key + "\":"
+                                         + n(r.value)));
+  }
+  return {true, with_nodes(render(sum), entries)};
+}
+
+/// Splits `text`, which must be valid JSON, into the elements of its
+/// top-level array (each element's own text). False when not an array.
+bool split_array(std::string_view text, std::vector<std::string_view>& out) {
+  constexpr std::string_view blank = " \t\r\n";
+  auto i = text.find_first_not_of(blank);
+  if (i == std::string_view::npos || text[i] != '[') return false;
+  size_t depth = 0;
+  size_t start = std::string_view::npos;
+  bool in_string = false;
+  for (++i; i < text.size(); ++i) {
+    auto c = text[i];
+    if (in_string) {
+      if (c == '\\')
+        ++i;
+      else if (c == '"')
+        in_string = false;
+      continue;
+    }
+    if (blank.find(c) != std::string_view::npos) continue;
+    if (depth == 0 && (c == ',' || c == ']')) {
+      if (start != std::string_view::npos) {
+        auto item = text.substr(start, i - start);
+        out.push_back(item.substr(0, item.find_last_not_of(blank) + 1));
+      }
+      start = std::string_view::npos;
+      if (c == ']') return true;
+      continue;
+    }
+    if (start == std::string_view::npos) start = i;
+    if (c == '"')
+      in_string = true;
+    else if (c == '[' || c == '{')
+      ++depth;
+    else if (c == ']' || c == '}')
+      --depth;
+  }
+  return false;
+}
+
+/// One dead job of one node's dlq_messages answer.
+struct dead_entry {
+  int64_t failed_at = 0;
+  /// The entry's members, as JSON text without the braces.
+  std::string members;
+};
+
+/// A dlq_messages answer: an array of objects, each with a numeric
+/// failed_at. The members stay the text they are (payloads are never
+/// reformatted).
+bool read_dead(std::string_view body, std::vector<dead_entry>& out) {
+  if (nested_deeper_than(body, max_json_depth)) return false;
+  try {
+    if (!json::accept(body)) return false;
+  } catch (const std::exception&) {
+    return false;
+  }
+  std::vector<std::string_view> items;
+  if (!split_array(body, items)) return false;
+  std::vector<json_scan::member> members;
+  for (auto item : items) {
+    members.clear();
+    if (!json_scan::split_object(item, members, max_json_depth)) return false;
+    dead_entry e;
+    bool has_time = false;
+    for (auto& m : members) {
+      if (m.key == "failed_at" && m.type == json_scan::kind::number) {
+        e.failed_at = std::strtoll(std::string{m.text}.c_str(), nullptr, 10);
+        has_time = true;
+      }
+      if (!e.members.empty()) e.members += ',';
+      e.members += quote(m.key) + ":" + std::string{m.text};
+    }
+    if (!has_time) return false;
+    out.push_back(std::move(e));
+  }
+  return true;
+}
+
+} // namespace
+
+std::string dlq_messages_fanout_data(const dlq_messages_request& x) {
+  auto max = std::numeric_limits<uint64_t>::max();
+  auto limit = x.limit > max - x.offset ? max : x.offset + x.limit;
+  return R"({"queue":)" + quote(x.queue) + R"(,"offset":0,"limit":)"
+         + n(limit) + "}";
+}
+
+invoke_result merge_stats(const std::vector<node_answer>& answers,
+                          std::string_view queue) {
+  auto rs = read_docs<queue_stats>(answers, read_stats);
+  if (!any_ok(rs)) return first_error(rs);
+  queue_stats sum;
+  sum.queue = std::string{queue};
+  std::string entries;
+  for (auto& r : rs) {
+    if (!r.ok) {
+      append(entries, error_entry(r));
+      continue;
+    }
+    add(sum, r.value);
+    append(entries, node_entry(r.node, stats_counts(r.value)));
+  }
+  return {true, with_nodes(stats_json(sum), entries)};
+}
+
+invoke_result merge_stats_list(const std::vector<node_answer>& answers) {
+  auto read = [](const json& doc, std::vector<queue_stats>& xs) {
+    if (!doc.is_array()) return false;
+    for (auto& item : doc) {
+      queue_stats x;
+      if (!read_stats(item, x)) return false;
+      xs.push_back(std::move(x));
+    }
+    return true;
+  };
+  auto rs = read_docs<std::vector<queue_stats>>(answers, read);
+  if (!any_ok(rs)) return first_error(rs);
+  std::map<std::string, queue_stats> sums;
+  for (auto& r : rs)
+    for (auto& x : r.value) {
+      auto& sum = sums[x.queue];
+      sum.queue = x.queue;
+      add(sum, x);
+    }
+  // A failed node appears under every queue, in its place.
+  std::string out = "[";
+  for (auto& [name, sum] : sums) {
+    std::string entries;
+    for (auto& r : rs) {
+      if (!r.ok) {
+        append(entries, error_entry(r));
+        continue;
+      }
+      auto i = std::find_if(r.value.begin(), r.value.end(),
+                            [&](auto& x) { return x.queue == name; });
+      if (i != r.value.end())
+        append(entries, node_entry(r.node, stats_counts(*i)));
+    }
+    if (out.size() > 1) out += ',';
+    out += with_nodes(stats_json(sum), entries);
+  }
+  out += ']';
+  return {true, std::move(out)};
+}
+
+invoke_result merge_dlq_topics(const std::vector<node_answer>& answers) {
+  using topics = std::vector<std::pair<std::string, uint64_t>>;
+  auto read = [](const json& doc, topics& xs) {
+    if (!doc.is_array()) return false;
+    for (auto& item : doc) {
+      std::pair<std::string, uint64_t> x;
+      if (!read_string(item, "topic", x.first)
+          || !read_count(item, "message_count", x.second))
+        return false;
+      xs.push_back(std::move(x));
+    }
+    return true;
+  };
+  auto rs = read_docs<topics>(answers, read);
+  if (!any_ok(rs)) return first_error(rs);
+  std::map<std::string, uint64_t> sums;
+  for (auto& r : rs)
+    for (auto& [topic, count] : r.value) sums[topic] += count;
+  std::string out = "[";
+  for (auto& [topic, sum] : sums) {
+    std::string entries;
+    for (auto& r : rs) {
+      if (!r.ok) {
+        append(entries, error_entry(r));
+        continue;
+      }
+      for (auto& [t, count] : r.value)
+        if (t == topic)
+          append(entries, node_entry(r.node, R"(,"message_count":)"
+                                               + n(count)));
+    }
+    queue_stats x;
+    x.queue = topic;
+    x.dlq = sum;
+    if (out.size() > 1) out += ',';
+    out += with_nodes(topic_json(x), entries);
+  }
+  out += ']';
+  return {true, std::move(out)};
+}
+
+invoke_result merge_dlq_messages(const std::vector<node_answer>& answers,
+                                 const dlq_messages_request& x) {
+  auto rs = read_all<std::vector<dead_entry>>(answers, read_dead);
+  if (!any_ok(rs)) return first_error(rs);
+  std::vector<dead_entry> all;
+  for (auto& r : rs)
+    for (auto& e : r.value) {
+      e.members += R"(,"node":)" + quote(r.node);
+      all.push_back(std::move(e));
+    }
+  std::stable_sort(all.begin(), all.end(), [](auto& a, auto& b) {
+    return a.failed_at > b.failed_at;
+  });
+  std::string out = "[";
+  for (uint64_t i = x.offset; i < all.size() && i - x.offset < x.limit;
+       ++i) {
+    if (out.size() > 1) out += ',';
+    out += "{" + all[i].members + "}";
+  }
+  out += ']';
+  return {true, std::move(out)};
+}
+
+invoke_result merge_redrive(const std::vector<node_answer>& answers,
+                            std::string_view queue) {
+  return merge_count(answers, "redriven", [queue](uint64_t sum) {
+    return redrive_result_json(queue, sum);
+  });
+}
+
+invoke_result merge_redrive_message(const std::vector<node_answer>& answers,
+                                    const message_request& x) {
+  return merge_count(answers, "redriven", [&x](uint64_t sum) {
+    return redrive_message_result_json(x.queue, x.message_id, sum);
+  });
+}
+
+invoke_result merge_discard_message(const std::vector<node_answer>& answers,
+                                    const message_request& x) {
+  return merge_count(answers, "discarded", [&x](uint64_t sum) {
+    return discard_message_result_json(x.queue, x.message_id, sum);
+  });
 }
 
 } // namespace troupe::protocol

@@ -1,7 +1,8 @@
 // The JSON of the queue functions (queue-semantics §5): each function's
-// input, parsed from the call's `data` text into a plain struct, and each
-// result rendered as JSON text. Pure functions; they never throw. The
-// queue functions actor parses, asks the queue supervisor, then renders.
+// input, parsed from the call's `data` text into a plain struct, each
+// result rendered as JSON text, and in a cluster the merge of every node's
+// answer into one. Pure functions; they never throw. The queue functions
+// actor parses, asks the queue supervisor (or every node), then renders.
 // This header does not include nlohmann/json.
 #pragma once
 
@@ -10,6 +11,8 @@
 #include <string_view>
 #include <utility>
 #include <vector>
+
+#include <caf/meta/type_name.hpp>
 
 #include "troupe/job.hpp"
 #include "troupe/messages.hpp"
@@ -110,6 +113,9 @@ queue_api_expected<stats_request> parse_stats(std::string_view data);
 queue_api_error queue_not_found(std::string_view queue);
 
 // -- results ----------------------------------------------------------------
+//
+// The answer of one node (what these functions render when there is no
+// cluster).
 
 /// `{"queue":...,"redriven":n}`
 std::string redrive_result_json(std::string_view queue, uint64_t redriven);
@@ -138,5 +144,67 @@ std::string stats_json(const queue_stats& x);
 
 /// An array of stats_json objects, in the order given.
 std::string stats_list_json(const std::vector<queue_stats>& xs);
+
+// -- a cluster's answer -----------------------------------------------------
+//
+// In a cluster a worker's call asks every node that is up and merges the
+// answers: counts are summed, and every object in the result gains
+// `nodes`, one entry per node asked, in the order given (this node first):
+// `{node, <that node's counts>}`, or `{node, error: {code, message}}` when
+// the node failed or did not answer in time. The merged call fails, with
+// the first answer's error, only when no node answered.
+
+/// One node's answer to a queue function: its result when `ok`, else its
+/// error `{code, message}`. Local only (the node actor's reply to the
+/// queue functions actor); the answers themselves cross nodes as
+/// invoke_result.
+struct node_answer {
+  std::string node;
+  bool ok = false;
+  std::string body;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, node_answer& x) {
+  return f(caf::meta::type_name("troupe::node_answer"), x.node, x.ok,
+           x.body);
+}
+
+/// The data each node gets for `x`: offset 0 and limit offset+limit
+/// (saturating), so that the merged list can be paged after merging.
+std::string dlq_messages_fanout_data(const dlq_messages_request& x);
+
+/// stats {queue}: stats_json of the sums, plus `nodes`.
+invoke_result merge_stats(const std::vector<node_answer>& answers,
+                          std::string_view queue);
+
+/// stats {}: stats_list_json of the sums per queue (by queue name), each
+/// with its `nodes`.
+invoke_result merge_stats_list(const std::vector<node_answer>& answers);
+
+/// dlq_topics: message_count summed per topic (by topic name), each with
+/// `nodes: [{node, message_count}]`.
+invoke_result merge_dlq_topics(const std::vector<node_answer>& answers);
+
+/// dlq_messages: every node's entries, each gaining `node`, newest first
+/// by failed_at (ties keep the order of the answers), then `x.offset` and
+/// `x.limit` applied. A node that failed has no entries; there is no
+/// `nodes` here (the result is the array the function always returns).
+invoke_result merge_dlq_messages(const std::vector<node_answer>& answers,
+                                 const dlq_messages_request& x);
+
+/// redrive: `redriven` summed, `nodes: [{node, redriven}]`.
+invoke_result merge_redrive(const std::vector<node_answer>& answers,
+                            std::string_view queue);
+
+/// redrive_message: `redriven` summed (0 or 1), `nodes: [{node,
+/// redriven}]`.
+invoke_result merge_redrive_message(const std::vector<node_answer>& answers,
+                                    const message_request& x);
+
+/// discard_message: `discarded` summed (0 or 1), `nodes: [{node,
+/// discarded}]`.
+invoke_result merge_discard_message(const std::vector<node_answer>& answers,
+                                    const message_request& x);
 
 } // namespace troupe::protocol

@@ -257,3 +257,164 @@ TEST(queue_api, stats_and_topics_have_their_shapes) {
               {"topic":"b","broker_type":"builtin","message_count":9}])"));
   EXPECT_EQ(parsed(dlq_topics_json({})), json::array());
 }
+
+// -- a cluster's answer -----------------------------------------------------
+
+namespace {
+
+using answers = std::vector<node_answer>;
+
+const std::string timeout_error
+  = R"({"code":"timeout","message":"node c did not answer"})";
+
+/// The body of a merged result that must have succeeded, as a document.
+json merged(const troupe::invoke_result& r) {
+  EXPECT_TRUE(r.ok) << r.body;
+  return parsed(r.body);
+}
+
+troupe::job dead(std::string id, int64_t failed_at) {
+  troupe::job x;
+  x.id = std::move(id);
+  x.function_id = "fn";
+  x.payload = R"({"b":1,  "a":1.50})"; // kept as written
+  x.failed_at = failed_at;
+  return x;
+}
+
+} // namespace
+
+TEST(queue_api, merged_stats_sum_the_nodes_and_list_each) {
+  troupe::queue_stats a{"q", 1, 2, 3, 4, 5, 6, 7, 8};
+  troupe::queue_stats b{"q", 10, 20, 30, 40, 50, 60, 70, 80};
+  auto doc = merged(merge_stats({{"a", true, stats_json(a)},
+                                 {"b", true, stats_json(b)},
+                                 {"c", false, timeout_error}},
+                                "q"));
+  EXPECT_EQ(doc, json::parse(R"({"queue":"q","waiting":11,"in_flight":22,
+    "delayed":33,"dlq":44,"enqueued_total":55,"succeeded_total":66,
+    "failed_attempts_total":77,"dead_total":88,"nodes":[
+    {"node":"a","waiting":1,"in_flight":2,"delayed":3,"dlq":4,
+     "enqueued_total":5,"succeeded_total":6,"failed_attempts_total":7,
+     "dead_total":8},
+    {"node":"b","waiting":10,"in_flight":20,"delayed":30,"dlq":40,
+     "enqueued_total":50,"succeeded_total":60,"failed_attempts_total":70,
+     "dead_total":80},
+    {"node":"c","error":{"code":"timeout","message":"node c did not answer"}}
+    ]})"));
+}
+
+TEST(queue_api, merged_stats_list_merges_each_queue) {
+  troupe::queue_stats a1{"alpha", 1, 0, 0, 2, 0, 0, 0, 0};
+  troupe::queue_stats a2{"beta", 0, 0, 0, 3, 0, 0, 0, 0};
+  troupe::queue_stats b1{"alpha", 4, 0, 0, 5, 0, 0, 0, 0};
+  troupe::queue_stats b2{"beta", 0, 0, 0, 6, 0, 0, 0, 0};
+  auto doc = merged(merge_stats_list({{"a", true, stats_list_json({a1, a2})},
+                                      {"c", false, timeout_error},
+                                      {"b", true, stats_list_json({b1, b2})}}));
+  ASSERT_TRUE(doc.is_array()) << doc;
+  ASSERT_EQ(doc.size(), 2u);
+  EXPECT_EQ(doc[0]["queue"], "alpha");
+  EXPECT_EQ(doc[0]["waiting"], 5);
+  EXPECT_EQ(doc[0]["dlq"], 7);
+  EXPECT_EQ(doc[1]["queue"], "beta");
+  EXPECT_EQ(doc[1]["dlq"], 9);
+  for (auto& q : doc) {
+    ASSERT_EQ(q["nodes"].size(), 3u) << q;
+    EXPECT_EQ(q["nodes"][0]["node"], "a");
+    EXPECT_EQ(q["nodes"][1]["node"], "c");
+    EXPECT_EQ(q["nodes"][1]["error"]["code"], "timeout");
+    EXPECT_EQ(q["nodes"][2]["node"], "b");
+  }
+  EXPECT_EQ(doc[1]["nodes"][2]["dlq"], 6);
+}
+
+TEST(queue_api, merged_topics_sum_message_counts) {
+  troupe::queue_stats a{"alpha", 0, 0, 0, 2, 0, 0, 0, 0};
+  troupe::queue_stats b{"alpha", 0, 0, 0, 3, 0, 0, 0, 0};
+  auto doc = merged(merge_dlq_topics(
+    {{"a", true, dlq_topics_json({a})}, {"b", true, dlq_topics_json({b})}}));
+  EXPECT_EQ(doc, json::parse(R"([{"topic":"alpha","broker_type":"builtin",
+    "message_count":5,"nodes":[{"node":"a","message_count":2},
+    {"node":"b","message_count":3}]}])"));
+}
+
+TEST(queue_api, merged_dlq_messages_are_newest_first_with_their_node) {
+  auto from_a = dlq_messages_json({dead("a2", 400), dead("a1", 100)});
+  auto from_b = dlq_messages_json({dead("b2", 300), dead("b1", 200)});
+  answers as{{"a", true, from_a}, {"b", true, from_b},
+             {"c", false, timeout_error}};
+  auto ids = [&](uint64_t offset, uint64_t limit) {
+    std::vector<std::string> out;
+    for (auto& e : merged(merge_dlq_messages(as, {"q", offset, limit})))
+      out.push_back(e["id"].get<std::string>() + "@"
+                    + e["node"].get<std::string>());
+    return out;
+  };
+  using strings = std::vector<std::string>;
+  EXPECT_EQ(ids(0, 50), (strings{"a2@a", "b2@b", "b1@b", "a1@a"}));
+  EXPECT_EQ(ids(1, 2), (strings{"b2@b", "b1@b"}));
+  EXPECT_EQ(ids(3, 9), (strings{"a1@a"}));
+  EXPECT_EQ(ids(4, 9), strings{});
+  EXPECT_EQ(ids(0, 0), strings{});
+  // The payload stays as the node sent it, and `node` comes last.
+  auto r = merge_dlq_messages(as, {"q", 0, 1});
+  EXPECT_NE(r.body.find(R"("payload":{"b":1,  "a":1.50})"), std::string::npos)
+    << r.body;
+  EXPECT_NE(r.body.find(R"("node":"a"})"), std::string::npos) << r.body;
+}
+
+TEST(queue_api, each_node_is_asked_for_offset_plus_limit) {
+  EXPECT_EQ(parsed(dlq_messages_fanout_data({"q", 10, 5})),
+            json({{"queue", "q"}, {"offset", 0}, {"limit", 15}}));
+  auto huge = parsed(dlq_messages_fanout_data({"q", 10, UINT64_MAX}));
+  EXPECT_EQ(huge["limit"].get<uint64_t>(), UINT64_MAX) << "saturates";
+}
+
+TEST(queue_api, merged_counts_sum_and_list_each_node) {
+  auto doc = merged(merge_redrive({{"a", true, redrive_result_json("q", 2)},
+                                   {"b", true, redrive_result_json("q", 3)}},
+                                  "q"));
+  EXPECT_EQ(doc, json::parse(R"({"queue":"q","redriven":5,"nodes":[
+    {"node":"a","redriven":2},{"node":"b","redriven":3}]})"));
+  message_request m{"q", "m1"};
+  doc = merged(merge_redrive_message(
+    {{"a", true, redrive_message_result_json("q", "m1", 0)},
+     {"c", true, redrive_message_result_json("q", "m1", 1)}},
+    m));
+  EXPECT_EQ(doc, json::parse(R"({"queue":"q","message_id":"m1","redriven":1,
+    "nodes":[{"node":"a","redriven":0},{"node":"c","redriven":1}]})"));
+  doc = merged(merge_discard_message(
+    {{"a", true, discard_message_result_json("q", "m1", 1)},
+     {"b", false, timeout_error}},
+    m));
+  EXPECT_EQ(doc["discarded"], 1);
+  EXPECT_EQ(doc["nodes"][1],
+            json::parse(R"({"node":"b","error":{"code":"timeout",
+              "message":"node c did not answer"}})"));
+}
+
+TEST(queue_api, a_merge_fails_only_when_no_node_answered) {
+  auto e = merge_redrive({{"a", false, R"({"code":"invocation_stopped",
+    "message":"Invocation stopped"})"},
+                          {"b", false, timeout_error}},
+                         "q");
+  EXPECT_FALSE(e.ok);
+  EXPECT_EQ(parsed(e.body)["code"], "invocation_stopped") << "the first's";
+  EXPECT_FALSE(merge_stats({}, "q").ok);
+  EXPECT_FALSE(merge_dlq_messages({}, {"q", 0, 50}).ok);
+  // An answer that cannot be read counts as the node's error.
+  auto r = merge_stats_list({{"a", true, "[]"}, {"b", true, "{oops"}});
+  ASSERT_TRUE(r.ok) << r.body;
+  EXPECT_EQ(parsed(r.body), json::array()) << "no queue answered by anyone";
+  auto s = merge_stats({{"a", true, stats_json({"q"})},
+                        {"b", true, R"({"queue":"q"})"},
+                        {"c", false, "not json"}},
+                       "q");
+  auto doc = merged(s);
+  EXPECT_EQ(doc["nodes"][1]["error"]["code"], "bad_answer");
+  EXPECT_EQ(doc["nodes"][2]["error"]["code"], "engine_error");
+  EXPECT_FALSE(merge_dlq_messages({{"a", true, R"([{"id":"x"}])"}}, {"q", 0, 5})
+                 .ok)
+    << "an entry without failed_at cannot be read";
+}
