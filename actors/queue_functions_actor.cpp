@@ -3,6 +3,7 @@
 #include <caf/send.hpp>
 
 #include <algorithm>
+#include <chrono>
 
 #include "actors/call_error.hpp"
 #include "actors/job.hpp"
@@ -19,9 +20,33 @@ constexpr auto fn_dlq_messages = "engine::queue::dlq_messages";
 constexpr auto fn_dlq_topics = "engine::queue::dlq_topics";
 constexpr auto fn_stats = "engine::queue::stats";
 
+/// How long a cluster-wide call waits for the node actor, which answers
+/// within its own timeout per node; this only guards against losing it.
+constexpr auto cluster_timeout = std::chrono::seconds(10);
+
 invoke_result refuse(const protocol::queue_api_error& e) {
   return engine_error(e.code, e.message);
 }
+
+/// The queue a request names ("" for every queue).
+const std::string& queue_of(const protocol::redrive_request& x) {
+  return x.queue;
+}
+const std::string& queue_of(const protocol::message_request& x) {
+  return x.queue;
+}
+const std::string& queue_of(const protocol::dlq_messages_request& x) {
+  return x.queue;
+}
+const std::string& queue_of(const protocol::stats_request& x) {
+  return x.queue;
+}
+const std::string& queue_of(const protocol::dlq_topics_request&) {
+  static const std::string all;
+  return all;
+}
+
+using answers = std::vector<protocol::node_answer>;
 
 } // namespace
 
@@ -33,6 +58,69 @@ const std::vector<std::string>& queue_function_ids() {
 }
 
 caf::result<invoke_result> queue_functions_state::on_invoke(invoke& x) {
+  if (!node) return on_localcall(x);
+  return cluster_call(x);
+}
+
+void queue_functions_state::on_cluster(caf::actor node_hdl) {
+  node = std::move(node_hdl);
+}
+
+caf::result<invoke_result> queue_functions_state::cluster_call(invoke& x) {
+  namespace p = protocol;
+  const auto& fn = x.function_id;
+  if (fn == fn_redrive)
+    return fan_out(x, p::parse_redrive(x.data), [](auto& as, auto& r) {
+      return p::merge_redrive(as, r.queue);
+    });
+  if (fn == fn_redrive_message)
+    return fan_out(x, p::parse_message_request(x.data),
+                   p::merge_redrive_message);
+  if (fn == fn_discard_message)
+    return fan_out(x, p::parse_message_request(x.data),
+                   p::merge_discard_message);
+  if (fn == fn_dlq_messages) {
+    // Each node lists its first offset+limit; the page is cut after merging.
+    auto req = p::parse_dlq_messages(x.data);
+    if (req) x.data = p::dlq_messages_fanout_data(*req);
+    return fan_out(x, req, p::merge_dlq_messages);
+  }
+  if (fn == fn_dlq_topics)
+    return fan_out(x, p::parse_dlq_topics(x.data), [](auto& as, auto&) {
+      return p::merge_dlq_topics(as);
+    });
+  if (fn == fn_stats)
+    return fan_out(x, p::parse_stats(x.data), [](auto& as, auto& r) {
+      return r.queue.empty() ? p::merge_stats_list(as)
+                             : p::merge_stats(as, r.queue);
+    });
+  return engine_error("function_not_found", "Function " + fn + " not found");
+}
+
+template <class Request, class Merge>
+caf::result<invoke_result>
+queue_functions_state::fan_out(invoke x,
+                               const protocol::queue_api_expected<Request>& req,
+                               Merge merge) {
+  if (!req) return refuse(req.error());
+  const auto& queue = queue_of(*req);
+  if (!queue.empty() && !queues->find(queue))
+    return refuse(protocol::queue_not_found(queue));
+  auto rp = self->make_response_promise<invoke_result>();
+  auto fn = x.function_id;
+  self->request(node, cluster_timeout, atom::fanout_v, std::move(x))
+    .then(
+      [rp, merge, r = *req](answers& as) mutable {
+        rp.deliver(merge(as, r));
+      },
+      [rp, fn](caf::error& e) mutable {
+        auto ms = std::chrono::milliseconds(cluster_timeout).count();
+        rp.deliver(request_failure(e, fn + " across the cluster", ms));
+      });
+  return rp;
+}
+
+caf::result<invoke_result> queue_functions_state::on_localcall(invoke& x) {
   using st = queue_functions_state;
   const auto& fn = x.function_id;
   if (fn == fn_redrive)
@@ -194,6 +282,12 @@ queue_functions_actor(caf::stateful_actor<queue_functions_state>* self,
   self->state.queues = std::move(queues);
   return {
     [self](invoke& x) { return self->state.on_invoke(x); },
+    [self](atom::localcall, invoke& x) {
+      return self->state.on_localcall(x);
+    },
+    [self](atom::qcluster, caf::actor& node) {
+      self->state.on_cluster(std::move(node));
+    },
   };
 }
 

@@ -5,6 +5,13 @@
 // engine::queue::stats. register_queue_functions() registers them with the
 // actor as their owner, so workers, remote nodes and embedders reach them
 // like any function.
+//
+// Without a cluster each call answers for this node. In a cluster the
+// engine hands the actor its node actor: a call from the registry (a
+// worker's, an embedder's) then asks every node that is up through it and
+// replies with the merged answer (protocol/queue_api.hpp), while
+// (localcall, invoke), which the node actor sends on behalf of the other
+// nodes and of this one, answers for this node only.
 #pragma once
 
 #include <memory>
@@ -27,18 +34,38 @@ namespace troupe {
 const std::vector<std::string>& queue_function_ids();
 
 /// Serves invoke for the ids above: parses the call's data
-/// (protocol/queue_api.hpp), asks the queue supervisor named in it and
-/// replies with the rendered result, or with `{code, message}` for a bad
-/// call or a failed request (never an exception).
+/// (protocol/queue_api.hpp), asks the queue supervisor named in it (or, in
+/// a cluster, every node) and replies with the rendered result, or with
+/// `{code, message}` for a bad call or a failed request (never an
+/// exception).
 struct queue_functions_state {
   caf::event_based_actor* self = nullptr;
   std::shared_ptr<const queue_directory> queues;
+  /// The node actor while this engine is in a cluster.
+  caf::actor node;
 
   static inline const char* name = "troupe.queue_functions";
 
+  /// A call from the registry: the cluster's answer in a cluster, else
+  /// this node's. Bad input and unknown queues are refused here, without
+  /// asking the other nodes (every member has the same queues).
   caf::result<invoke_result> on_invoke(invoke& x);
+  /// This node's answer only.
+  caf::result<invoke_result> on_localcall(invoke& x);
+  /// From now on, calls from the registry answer for the cluster of
+  /// `node_hdl`.
+  void on_cluster(caf::actor node_hdl);
 
 private:
+  /// Checks the call, asks every node through the node actor and replies
+  /// with the merged answer.
+  caf::result<invoke_result> cluster_call(invoke& x);
+  /// Refuses `req` when it is bad or names an unknown queue; else sends
+  /// `x` to every node and replies with `merge(answers, *req)`.
+  template <class Request, class Merge>
+  caf::result<invoke_result>
+  fan_out(invoke x, const protocol::queue_api_expected<Request>& req,
+          Merge merge);
   caf::result<invoke_result> redrive(const protocol::redrive_request& x);
   caf::result<invoke_result>
   redrive_message(const protocol::message_request& x);

@@ -86,6 +86,16 @@ CAF_BEGIN_TYPE_ID_BLOCK(troupe, caf::first_custom_type_id)
   /// (providers, id) to the registry: the node of each provider of `id`
   /// ("" when local).
   CAF_ADD_ATOM(troupe, troupe::atom, providers, "providers")
+  /// (qcluster, node) to the queue functions actor: the node actor of this
+  /// engine's cluster, so a worker's queue call answers for every node;
+  /// (qcluster, queue_functions) to the node actor: where the other nodes'
+  /// queue calls go. Both from the engine once the node is started.
+  CAF_ADD_ATOM(troupe, troupe::atom, qcluster, "qcluster")
+  /// (fanout, invoke) from the queue functions actor to the node actor: ask
+  /// every node that is up (this one too) for its own answer to a queue
+  /// function. Reply: std::vector<protocol::node_answer>, this node first;
+  /// a node that fails or times out gives an error entry.
+  CAF_ADD_ATOM(troupe, troupe::atom, fanout, "fanout")
   /// An HTTP request for the HTTP router (local only).
   CAF_ADD_TYPE_ID(troupe, (troupe::http_call))
 

@@ -31,6 +31,11 @@ CAF_BEGIN_TYPE_ID_BLOCK(troupe_cluster, caf::id_block::troupe::end)
   /// its functions and FIFO groups now instead of waiting for the link.
   CAF_ADD_ATOM(troupe_cluster, troupe::atom, bye, "bye")
 
+  /// (qlocal, invoke) to a remote node actor: that node's own answer to a
+  /// queue function (engine::queue::*, iii::queue::*), from its queue
+  /// functions actor. Reply: invoke_result.
+  CAF_ADD_ATOM(troupe_cluster, troupe::atom, qlocal, "qlocal")
+
   /// (setup, name, advertise) to the node actor from start_cluster_node():
   /// its final name and address once the listener is bound.
   CAF_ADD_ATOM(troupe_cluster, troupe::atom, setup, "setup")

@@ -142,6 +142,9 @@ engine::start(caf::actor_system& sys, engine_config cfg) {
       return node.error();
     }
     d.node = std::move(*node);
+    // Queue functions answer for the whole cluster from now on.
+    caf::anon_send(d.node, atom::qcluster_v, d.queue_functions);
+    caf::anon_send(d.queue_functions, atom::qcluster_v, d.node);
   }
   return eng;
 }

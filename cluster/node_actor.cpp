@@ -30,6 +30,9 @@ constexpr auto app_id = "troupe.c1";
 /// How long one dial (TCP connect plus hello) may take.
 constexpr auto dial_timeout = std::chrono::seconds(5);
 
+/// How long a node may take to answer a queue call for the cluster.
+constexpr auto queue_call_timeout = std::chrono::seconds(5);
+
 bool split_address(const std::string& address, std::string& host,
                    uint16_t& port) {
   auto colon = address.rfind(':');
@@ -371,6 +374,62 @@ caf::result<std::string> node_state::on_forwarded(job& x) {
   return rp;
 }
 
+// -- queue functions ----------------------------------------------------------
+
+caf::result<std::vector<protocol::node_answer>>
+node_state::on_fanout(invoke& x) {
+  struct gathering {
+    std::vector<protocol::node_answer> answers;
+    size_t missing = 0;
+  };
+  auto g = std::make_shared<gathering>();
+  auto rp = self->make_response_promise<std::vector<protocol::node_answer>>();
+  std::vector<caf::actor> dests{queue_functions};
+  g->answers.push_back({cfg.name, false, {}});
+  for (auto& [name, m] : members)
+    if (m.status == member_status::up && m.node) {
+      dests.push_back(m.node);
+      g->answers.push_back({name, false, {}});
+    }
+  g->missing = dests.size();
+  auto done = [g, rp](size_t i, invoke_result r) mutable {
+    g->answers[i].ok = r.ok;
+    g->answers[i].body = std::move(r.body);
+    if (--g->missing == 0) rp.deliver(std::move(g->answers));
+  };
+  auto ms = std::chrono::milliseconds(queue_call_timeout).count();
+  for (size_t i = 0; i < dests.size(); ++i) {
+    auto fn = x.function_id + " on node " + g->answers[i].node;
+    auto failed = [done, i, fn, ms](caf::error& e) mutable {
+      done(i, request_failure(e, fn, ms));
+    };
+    auto answered = [done, i](invoke_result& r) mutable {
+      done(i, std::move(r));
+    };
+    if (i > 0)
+      self->request(dests[i], queue_call_timeout, atom::qlocal_v, x)
+        .then(answered, failed);
+    else if (queue_functions)
+      self->request(queue_functions, queue_call_timeout, atom::localcall_v, x)
+        .then(answered, failed);
+    else
+      done(i, invoke_result::error("engine_error",
+                                   "the queue functions of node " + cfg.name
+                                     + " are not started"));
+  }
+  return rp;
+}
+
+caf::result<invoke_result> node_state::on_qlocal(invoke& x) {
+  if (!queue_functions)
+    return invoke_result::error("engine_error",
+                                "the queue functions of node " + cfg.name
+                                  + " are not started");
+  auto rp = self->make_response_promise<invoke_result>();
+  rp.delegate(queue_functions, atom::localcall_v, std::move(x));
+  return rp;
+}
+
 // -- functions ----------------------------------------------------------------
 
 void node_state::on_remote_update(fn_update& u) {
@@ -502,6 +561,11 @@ caf::behavior node_actor(caf::stateful_actor<node_state>* self,
       return self->state.on_forward(owner, x);
     },
     [self](atom::fwdenq, job& x) { return self->state.on_forwarded(x); },
+    [self](atom::qcluster, caf::actor& functions) {
+      self->state.queue_functions = std::move(functions);
+    },
+    [self](atom::fanout, invoke& x) { return self->state.on_fanout(x); },
+    [self](atom::qlocal, invoke& x) { return self->state.on_qlocal(x); },
     [self](hello_refusal& r) { self->state.on_refusal(r); },
     [self](atom::dial, const std::string& address) {
       self->state.dials[address].pending = false;

@@ -29,6 +29,15 @@
 //  - (fwdenq, owner, job) from a local FIFO supervisor: the job's group
 //    belongs to `owner`; it goes there through the peer; (fwdenq, job) from
 //    a remote node: a job for a group this node owns, for its supervisor.
+//  - (qcluster, queue_functions) from the engine: this node's queue
+//    functions actor;
+//  - (fanout, invoke) from the queue functions actor: a worker's queue
+//    call; every node that is up answers for itself, this one through
+//    (localcall, invoke) to the queue functions actor, each other one
+//    through (qlocal, invoke) to its node actor, within a timeout each;
+//    reply: one node_answer per node, this node first;
+//  - (qlocal, invoke) from a remote node: this node's own answer, from the
+//    queue functions actor.
 //  FIFO supervisors get (members, self, names of the nodes up) on every
 //  change of the view.
 #pragma once
@@ -50,6 +59,7 @@
 #include "actors/queue_directory.hpp"
 #include "cluster/cluster_messages.hpp"
 #include "base/membership.hpp"
+#include "protocol/queue_api.hpp"
 #include "troupe/config.hpp"
 #include "troupe/job.hpp"
 #include "troupe/messages.hpp"
@@ -95,6 +105,8 @@ struct node_state {
   std::string digest;
   std::string incarnation;
   caf::actor registry;
+  /// Answers the queue functions for this node (qlocal, fanout).
+  caf::actor queue_functions;
   /// The queues (FIFO supervisors get the view; forwarded jobs go to them).
   std::shared_ptr<const queue_directory> dir;
   /// By name; never holds this node.
@@ -135,6 +147,10 @@ struct node_state {
   caf::result<std::string> on_forward(const std::string& owner, job& x);
   /// A remote node's job for a group this node owns.
   caf::result<std::string> on_forwarded(job& x);
+  /// A worker's queue call: every node's own answer, this node first.
+  caf::result<std::vector<protocol::node_answer>> on_fanout(invoke& x);
+  /// A remote node asks for this node's answer to a queue call.
+  caf::result<invoke_result> on_qlocal(invoke& x);
 
   /// Our hello for a node whose incarnation is `to` ("" when unknown).
   node_hello make_hello(const std::string& to) const;
