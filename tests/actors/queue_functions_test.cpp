@@ -30,6 +30,14 @@ struct queue_functions_test : actor_fixture {
   queue_functions_test() {
     script->decide = [](const seen_call&) { return answer::fail; };
     caf::anon_send(registry, register_function{"f", owner, {}, {}});
+    add_queues(*dir);
+    functions = spawn(queue_functions_actor, dir);
+    register_queue_functions(registry, functions);
+    run();
+  }
+
+  /// Adds the queues "alpha" and "beta" to `d`.
+  void add_queues(queue_directory& d) {
     for (auto name : {"alpha", "beta"}) {
       queue_config q;
       q.name = name;
@@ -37,12 +45,9 @@ struct queue_functions_test : actor_fixture {
       q.backoff_ms = 10;
       auto hdl = spawn(queue_actor, q, queue_links{registry, {}, 0ms},
                        recovered_jobs{});
-      dir->queues.emplace(
-        name, queue_entry{caf::actor_cast<caf::actor>(hdl), q});
+      d.queues.emplace(name,
+                       queue_entry{caf::actor_cast<caf::actor>(hdl), q});
     }
-    functions = spawn(queue_functions_actor, dir);
-    register_queue_functions(registry, functions);
-    run();
   }
 
   /// Calls queue function `fn` directly with `data`.
@@ -52,7 +57,13 @@ struct queue_functions_test : actor_fixture {
 
   /// Enqueues a job on `queue` and lets it die; returns its id.
   std::string dead_job(const std::string& queue, const std::string& name) {
-    auto& e = dir->queues.at(queue);
+    return dead_job(*dir, queue, name);
+  }
+
+  /// The same on the queues of `d`.
+  std::string dead_job(queue_directory& d, const std::string& queue,
+                       const std::string& name) {
+    auto& e = d.queues.at(queue);
     auto x = make_job(e.spec, 1 << 20, "f", R"({"n":")" + name + R"("})");
     EXPECT_TRUE(x) << caf::to_string(x.error());
     auto id = ask<std::string>(e.supervisor, std::move(*x));
@@ -266,4 +277,207 @@ TEST_F(queue_functions_test, a_queue_that_went_away_is_an_error_not_a_hang) {
   EXPECT_FALSE(r.ok) << r.body;
   EXPECT_EQ(code(call(fn_redrive, R"({"queue":"beta"})")),
             "invocation_stopped");
+}
+
+// -- in a cluster -------------------------------------------------------------
+
+namespace {
+
+/// What the fake node actor saw and how its third node answers.
+struct fake_cluster {
+  std::vector<invoke> fanouts;
+  /// Node "c" never answered in time.
+  std::string c_error = R"({"code":"timeout","message":"c is slow"})";
+};
+
+/// Stands in for the node actor: answers (fanout, invoke) with this node
+/// ("a", its queue functions actor `here`), node "b" (the queue functions
+/// actor `there`, both asked with localcall as the real nodes are) and a
+/// node "c" that failed.
+caf::behavior fake_node(caf::event_based_actor* self, caf::actor here,
+                        caf::actor there,
+                        std::shared_ptr<fake_cluster> fake) {
+  using answers = std::vector<protocol::node_answer>;
+  return {
+    [=](atom::fanout, invoke& x) -> caf::result<answers> {
+      fake->fanouts.push_back(x);
+      auto rp = self->make_response_promise<answers>();
+      self->request(here, caf::infinite, atom::localcall_v, x)
+        .await([=](invoke_result& a) mutable {
+          self->request(there, caf::infinite, atom::localcall_v, x)
+            .await([=](invoke_result& b) mutable {
+              rp.deliver(answers{{"a", a.ok, a.body},
+                                 {"b", b.ok, b.body},
+                                 {"c", false, fake->c_error}});
+            });
+        });
+      return rp;
+    },
+  };
+}
+
+struct queue_functions_cluster_test : queue_functions_test {
+  std::shared_ptr<queue_directory> dir_b
+    = std::make_shared<queue_directory>();
+  caf::actor functions_b;
+  std::shared_ptr<fake_cluster> fake = std::make_shared<fake_cluster>();
+  caf::actor node;
+
+  queue_functions_cluster_test() {
+    add_queues(*dir_b);
+    functions_b = spawn(queue_functions_actor, dir_b);
+    node = spawn(fake_node, functions, functions_b, fake);
+    caf::anon_send(functions, atom::qcluster_v, node);
+    run();
+  }
+
+  /// Calls `fn` as a worker does: through the registry.
+  invoke_result worker_call(const std::string& fn, const std::string& data) {
+    return ask<invoke_result>(registry, invoke{fn, data, {}, {}, {}, 0});
+  }
+
+  /// This node's answer only.
+  invoke_result local_call(const std::string& fn, const std::string& data) {
+    return ask<invoke_result>(functions, atom::localcall_v,
+                              invoke{fn, data, {}, {}, {}, 0});
+  }
+
+  /// The text of `nodes[i]` in `body` (one object's nodes list).
+  static std::string node_at(const std::string& body, size_t i) {
+    auto list = member(body, "nodes");
+    size_t depth = 0, start = 0, n = 0;
+    for (size_t k = 0; k < list.size(); ++k) {
+      if (list[k] == '{' && depth++ == 0) start = k;
+      if (list[k] == '}' && --depth == 0 && n++ == i)
+        return list.substr(start, k - start + 1);
+    }
+    return {};
+  }
+};
+
+} // namespace
+
+TEST_F(queue_functions_cluster_test, stats_sums_every_node_and_lists_each) {
+  dead_job("alpha", "a1");
+  dead_job(*dir_b, "alpha", "b1");
+  dead_job(*dir_b, "alpha", "b2");
+  auto r = worker_call(fn_stats, R"({"queue":"alpha"})");
+  ASSERT_TRUE(r.ok) << r.body;
+  EXPECT_EQ(member(r.body, "queue"), "alpha");
+  EXPECT_EQ(member(r.body, "dlq"), "3");
+  EXPECT_EQ(member(r.body, "dead_total"), "3");
+  EXPECT_EQ(member(node_at(r.body, 0), "node"), "a");
+  EXPECT_EQ(member(node_at(r.body, 0), "dlq"), "1");
+  EXPECT_EQ(member(node_at(r.body, 1), "node"), "b");
+  EXPECT_EQ(member(node_at(r.body, 1), "dlq"), "2");
+  EXPECT_EQ(member(node_at(r.body, 2), "node"), "c");
+  EXPECT_EQ(member(member(node_at(r.body, 2), "error"), "code"), "timeout");
+  // Every queue, each merged.
+  auto all = worker_call(fn_stats, "{}");
+  ASSERT_TRUE(all.ok) << all.body;
+  EXPECT_EQ(occurrences(all.body, R"("nodes":)"), 2u) << all.body;
+  EXPECT_NE(all.body.find(R"("queue":"alpha","waiting":0,"in_flight":0,)"
+                          R"("delayed":0,"dlq":3)"),
+            std::string::npos)
+    << all.body;
+}
+
+TEST_F(queue_functions_cluster_test, localcall_answers_for_this_node_only) {
+  dead_job("alpha", "a1");
+  dead_job(*dir_b, "alpha", "b1");
+  auto r = local_call(fn_stats, R"({"queue":"alpha"})");
+  ASSERT_TRUE(r.ok) << r.body;
+  EXPECT_EQ(member(r.body, "dlq"), "1");
+  EXPECT_EQ(r.body.find("nodes"), std::string::npos) << r.body;
+  EXPECT_TRUE(fake->fanouts.empty());
+}
+
+TEST_F(queue_functions_cluster_test, dlq_topics_sum_per_topic) {
+  dead_job("beta", "a1");
+  dead_job(*dir_b, "beta", "b1");
+  auto r = worker_call(fn_topics, "{}");
+  ASSERT_TRUE(r.ok) << r.body;
+  EXPECT_NE(r.body.find(R"({"topic":"beta","broker_type":"builtin",)"
+                        R"("message_count":2,"nodes":[)"
+                        R"({"node":"a","message_count":1},)"
+                        R"({"node":"b","message_count":1},)"
+                        R"({"node":"c","error":)"),
+            std::string::npos)
+    << r.body;
+}
+
+TEST_F(queue_functions_cluster_test, dlq_messages_merge_every_nodes_jobs) {
+  std::vector<std::string> ids{dead_job("alpha", "a1"),
+                               dead_job(*dir_b, "alpha", "b1"),
+                               dead_job("alpha", "a2"),
+                               dead_job(*dir_b, "alpha", "b2")};
+  auto r
+    = worker_call(fn_messages, R"({"queue":"alpha","offset":1,"limit":2})");
+  ASSERT_TRUE(r.ok) << r.body;
+  ASSERT_EQ(fake->fanouts.size(), 1u);
+  EXPECT_EQ(fake->fanouts[0].data, R"({"queue":"alpha","offset":0,"limit":3})")
+    << "each node lists its first offset+limit";
+  EXPECT_EQ(occurrences(r.body, R"("id":)"), 2u) << r.body;
+  EXPECT_EQ(occurrences(r.body, R"("node":"a")")
+              + occurrences(r.body, R"("node":"b")"),
+            2u)
+    << r.body;
+  auto every = worker_call(fn_messages, R"({"queue":"alpha"})").body;
+  for (auto& id : ids) EXPECT_NE(every.find(id), std::string::npos) << id;
+  // Newest first across the nodes.
+  std::vector<int64_t> times;
+  for (auto at = every.find(R"("failed_at":)"); at != std::string::npos;
+       at = every.find(R"("failed_at":)", at + 1))
+    times.push_back(std::stoll(every.substr(at + 12)));
+  ASSERT_EQ(times.size(), 4u) << every;
+  EXPECT_TRUE(std::is_sorted(times.rbegin(), times.rend())) << every;
+}
+
+TEST_F(queue_functions_cluster_test, redrive_message_finds_the_job_anywhere) {
+  auto b1 = dead_job(*dir_b, "alpha", "b1");
+  script->decide = [](const seen_call&) { return answer::ok; };
+  auto data = R"({"queue":"alpha","message_id":")" + b1 + R"("})";
+  auto r = worker_call(fn_redrive_message, data);
+  ASSERT_TRUE(r.ok) << r.body;
+  EXPECT_EQ(member(r.body, "redriven"), "1");
+  EXPECT_EQ(member(node_at(r.body, 0), "redriven"), "0");
+  EXPECT_EQ(member(node_at(r.body, 1), "node"), "b");
+  EXPECT_EQ(member(node_at(r.body, 1), "redriven"), "1");
+  advance(1s);
+  EXPECT_EQ(member(local_call(fn_stats, R"({"queue":"alpha"})").body, "dlq"),
+            "0");
+  EXPECT_EQ(member(worker_call(fn_redrive_message, data).body, "redriven"),
+            "0");
+}
+
+TEST_F(queue_functions_cluster_test, discard_and_redrive_reach_every_node) {
+  auto b1 = dead_job(*dir_b, "alpha", "b1");
+  dead_job(*dir_b, "alpha", "b2");
+  dead_job("alpha", "a1");
+  auto data = R"({"queue":"alpha","message_id":")" + b1 + R"("})";
+  EXPECT_EQ(member(worker_call(fn_discard_message, data).body, "discarded"),
+            "1");
+  auto r = worker_call(fn_redrive, R"({"queue":"alpha"})");
+  ASSERT_TRUE(r.ok) << r.body;
+  EXPECT_EQ(member(r.body, "redriven"), "2");
+  EXPECT_EQ(member(node_at(r.body, 0), "redriven"), "1");
+  EXPECT_EQ(member(node_at(r.body, 1), "redriven"), "1");
+}
+
+TEST_F(queue_functions_cluster_test, bad_calls_are_refused_without_asking) {
+  EXPECT_EQ(code(worker_call(fn_redrive, "{}")), "queue_not_set");
+  EXPECT_EQ(code(worker_call(fn_stats, R"({"queue":5})")), "invalid_argument");
+  EXPECT_EQ(code(worker_call(fn_messages, R"({"queue":"nope"})")),
+            "queue_not_found");
+  EXPECT_EQ(code(worker_call(fn_discard_message, R"({"queue":"alpha"})")),
+            "message_id_not_set");
+  EXPECT_TRUE(fake->fanouts.empty());
+}
+
+TEST_F(queue_functions_cluster_test, a_lost_node_actor_is_an_error) {
+  caf::anon_send_exit(node, caf::exit_reason::user_shutdown);
+  run();
+  auto r = worker_call(fn_stats, R"({"queue":"alpha"})");
+  EXPECT_FALSE(r.ok) << r.body;
+  EXPECT_EQ(code(r), "invocation_stopped");
 }
