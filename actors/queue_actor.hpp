@@ -1,5 +1,6 @@
-// The supervisor of one named queue. It accepts jobs (a `job` message, from a
-// session or the embedding API), keeps the waiting jobs, and hands them to
+// The supervisor of one named queue. It accepts jobs (a `job` a session
+// validated, or an `enqueue` from the embedding API, which it validates
+// itself), keeps the waiting jobs, and hands them to
 // its children through the dispatch policy of its type (queue_dispatch.hpp):
 //  - standard: a pool of `concurrency` delivery actors; free completion order
 //    (standard_dispatch.hpp);

@@ -74,7 +74,7 @@ struct hello_refusal {
 /// A function a node serves through one of its own workers.
 struct function_info_msg {
   std::string id;
-  /// Free text, as registered.
+  /// Free text, as registered (empty for now: nodes send ids only).
   std::string description;
   /// JSON text or empty, as registered.
   std::string metadata;

@@ -30,15 +30,13 @@ CAF_BEGIN_TYPE_ID_BLOCK(troupe_cluster, caf::id_block::troupe::end)
   /// (bye) to a peer's node actor: the sender shuts down on purpose; drop
   /// its functions and FIFO groups now instead of waiting for the link.
   CAF_ADD_ATOM(troupe_cluster, troupe::atom, bye, "bye")
-  /// (forget, std::string name) to the node actor: drop a member that is
-  /// down or left from the table, so it is no longer redialled.
-  CAF_ADD_ATOM(troupe_cluster, troupe::atom, forget, "forget")
 
   /// (setup, name, advertise) to the node actor from start_cluster_node():
   /// its final name and address once the listener is bound.
   CAF_ADD_ATOM(troupe_cluster, troupe::atom, setup, "setup")
-  /// (join) to the node actor: start dialling the seeds.
-  CAF_ADD_ATOM(troupe_cluster, troupe::atom, join, "join")
+  /// (dialseeds) to the node actor: start dialling the seeds. ("join" is
+  /// CAF's own join_atom: the same text is the same atom in CAF 0.17.)
+  CAF_ADD_ATOM(troupe_cluster, troupe::atom, dialseeds, "dialseeds")
   /// (dial, address) to itself: the node actor's redial timer.
   CAF_ADD_ATOM(troupe_cluster, troupe::atom, dial, "dial")
 

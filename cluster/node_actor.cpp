@@ -16,6 +16,7 @@
 #include "cluster/cluster_type_ids.hpp"
 #include "cluster/peer_actor.hpp"
 #include "protocol/frames.hpp"
+#include "protocol/json_member.hpp"
 
 namespace troupe {
 
@@ -145,6 +146,7 @@ caf::result<node_hello> node_state::on_hello(node_hello& h) {
 }
 
 void node_state::accept(const node_hello& h, caf::actor remote) {
+  forgotten.erase(h.advertise);
   auto& m = members[h.name];
   if (m.status == member_status::up && m.incarnation == h.incarnation)
     return; // the same run again: a crossing dial or a redundant link
@@ -200,6 +202,10 @@ void node_state::learn(const member_info& mi) {
 void node_state::on_dial(const std::string& address) {
   auto& d = dials[address];
   if (d.is_self || leaving) return;
+  if (forgotten.count(address) > 0) {
+    d.pending = false;
+    return;
+  }
   if (!d.name.empty()) {
     auto i = members.find(d.name);
     if (i != members.end() && i->second.status == member_status::up) {
@@ -418,7 +424,33 @@ std::vector<member_info> node_state::on_members() const {
   return out;
 }
 
+invoke_result node_state::forget(const std::string& data) {
+  auto arg = protocol::find_member(data, "node");
+  if (arg.state != protocol::member_state::found || !arg.is_string
+      || arg.value.empty())
+    return invoke_result::error("invalid_argument",
+                                "node must be a member's name (a string)");
+  auto i = members.find(arg.value);
+  if (i == members.end())
+    return invoke_result::error("node_not_found",
+                                "no member is named '" + arg.value + "'");
+  if (i->second.status == member_status::up)
+    return invoke_result::error("node_is_up",
+                                "node '" + arg.value
+                                  + "' is up; only a node that is down or "
+                                    "left can be declared gone");
+  log::warn(log_name, "an operator declared ", arg.value, " (",
+            i->second.advertise, ") gone for good; it is no longer "
+                                 "redialled (it may join again by itself)");
+  forgotten.insert(i->second.advertise);
+  members.erase(i);
+  push_view();
+  return invoke_result::value(R"({"node":)" + protocol::quote(arg.value)
+                              + R"(,"forgotten":true})");
+}
+
 caf::result<invoke_result> node_state::on_invoke(invoke& x) {
+  if (x.function_id == forget_function_id) return forget(x.data);
   if (x.function_id != members_function_id)
     return invoke_result::error("function_not_found",
                                 "Function " + x.function_id + " not found");
@@ -464,7 +496,7 @@ caf::behavior node_actor(caf::stateful_actor<node_state>* self,
       self->state.cfg.name = std::move(name);
       self->state.cfg.advertise = std::move(advertise);
     },
-    [self](atom::join) { self->state.start(); },
+    [self](atom::dialseeds) { self->state.start(); },
     [self](atom::hello, node_hello& h) { return self->state.on_hello(h); },
     [self](atom::fnupdate, fn_update& u) { self->state.on_remote_update(u); },
     [self](atom::fnupdate, std::vector<std::string>& added,
@@ -525,8 +557,12 @@ start_cluster_node(caf::actor_system& sys, cluster_config& cluster,
   caf::anon_send(registry,
                  register_function{members_function_id, node,
                                    "the cluster's members", {}, {}});
+  caf::anon_send(registry,
+                 register_function{forget_function_id, node,
+                                   "declare a lost member gone for good", {},
+                                   {}});
   caf::anon_send(registry, atom::watch_v, node);
-  caf::anon_send(node, atom::join_v);
+  caf::anon_send(node, atom::dialseeds_v);
   return node;
 }
 

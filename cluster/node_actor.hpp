@@ -56,8 +56,11 @@
 
 namespace troupe {
 
-/// The engine function the node actor serves.
+/// The engine functions the node actor serves: the member table, and an
+/// operator's declaration that a lost member is gone for good
+/// (`{"node": name}`: it is no longer redialled).
 constexpr const char* members_function_id = "engine::cluster::members";
+constexpr const char* forget_function_id = "engine::cluster::forget";
 
 struct node_state {
   struct member {
@@ -104,6 +107,8 @@ struct node_state {
   /// The last refusal logged per "name address", so redials do not repeat
   /// it.
   std::map<std::string, std::string> refusals;
+  /// Addresses of members an operator declared gone: not redialled.
+  std::set<std::string> forgotten;
 
   static inline const char* name = "troupe.node";
 
@@ -120,6 +125,8 @@ struct node_state {
   void on_bye();
   std::vector<member_info> on_members() const;
   caf::result<invoke_result> on_invoke(invoke& x);
+  /// engine::cluster::forget.
+  invoke_result forget(const std::string& data);
   void on_dial(const std::string& address);
   void on_down(const caf::down_msg& dm);
   /// A node we accepted refused our hello in turn: drop it again.

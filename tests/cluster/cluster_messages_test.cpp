@@ -139,15 +139,17 @@ TEST(cluster_type_ids, block_follows_the_engine_block) {
 TEST(cluster_type_ids, atom_texts_are_unique_project_wide) {
   std::vector<caf::atom_value> all{
       // cluster/cluster_type_ids.hpp
-      atom::hello::value, atom::fnupdate::value, atom::bye::value,
-      atom::members::value, atom::fwdenq::value, atom::localcall::value,
-      atom::forget::value,
+      atom::hello::value, atom::bye::value,
+      atom::setup::value, atom::dialseeds::value, atom::dial::value,
       // actors/type_ids.hpp
       atom::frame::value, atom::write_out::value, atom::closed::value,
       atom::sweep::value, atom::provide::value,
       atom::retry::value, atom::park::value, atom::count::value,
       atom::requeue::value, atom::drain::value, atom::children::value,
-      atom::persist::value, atom::flush::value,
+      atom::persist::value, atom::flush::value, atom::members::value,
+      atom::fwdenq::value, atom::worker::value, atom::reattach::value,
+      atom::localcall::value, atom::watch::value, atom::fnupdate::value,
+      atom::providers::value,
       // include/troupe/messages.hpp
       atom::list::value, atom::stats::value, atom::redrive::value,
       atom::discard::value};
