@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import { TriggerAction } from 'iii-sdk';
-import { logLines, startCluster, waitForLog, waitForMesh } from './lib/cluster.mjs';
+import { startCluster, waitForLog, waitForMesh } from './lib/cluster.mjs';
 import { enqueue, queueIdle, queueStats } from './lib/queues.mjs';
 import { cleanUpAfterAll } from './lib/setup.mjs';
 import { closeWorker, connectWorker, sync } from './lib/workers.mjs';
