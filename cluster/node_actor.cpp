@@ -482,6 +482,15 @@ caf::behavior node_actor(caf::stateful_actor<node_state>* self,
                    std::move(registry));
   self->set_down_handler(
     [self](caf::down_msg& dm) { self->state.on_down(dm); });
+  // The peers go with the node actor. A peer that ever sent a request to
+  // its node is referenced from there, so CAF keeps it running while the
+  // link is up, and the links only close after every actor is done: the
+  // actor system would wait for it forever.
+  self->set_exit_handler([self](caf::exit_msg& em) {
+    for (auto& kvp : self->state.members)
+      if (kvp.second.peer) self->send_exit(kvp.second.peer, em.reason);
+    self->quit(em.reason);
+  });
   return {
     [self](atom::setup, std::string& name, std::string& advertise) {
       self->state.cfg.name = std::move(name);
