@@ -394,8 +394,36 @@ void node_state::on_local_update(std::vector<std::string>& added,
 
 caf::result<invoke_result> node_state::on_localcall(invoke& x) {
   auto rp = self->make_response_promise<invoke_result>();
-  rp.delegate(registry, atom::localcall_v, std::move(x));
+  if (!rp.pending()) { // a Void call: nothing to wait for
+    caf::anon_send(registry, atom::localcall_v, std::move(x));
+    return rp;
+  }
+  // Counted, not delegated: a leaving node waits for these (on_drain).
+  ++serving;
+  self->request(registry, caf::infinite, atom::localcall_v, std::move(x))
+    .then(
+      [this, rp](invoke_result& r) mutable {
+        rp.deliver(std::move(r));
+        served();
+      },
+      [this, rp](caf::error& err) mutable {
+        rp.deliver(invoke_result::error("invocation_stopped",
+                                        error_text(err)));
+        served();
+      });
   return rp;
+}
+
+void node_state::served() {
+  if (--serving > 0) return;
+  for (auto& rp : drain_waiters) rp.deliver(caf::unit);
+  drain_waiters.clear();
+}
+
+caf::result<void> node_state::on_drain() {
+  if (serving == 0) return caf::unit;
+  drain_waiters.push_back(self->make_response_promise());
+  return drain_waiters.back();
 }
 
 void node_state::on_bye() {
@@ -505,6 +533,7 @@ caf::behavior node_actor(caf::stateful_actor<node_state>* self,
     },
     [self](atom::localcall, invoke& x) { return self->state.on_localcall(x); },
     [self](atom::bye) { self->state.on_bye(); },
+    [self](atom::drain) { return self->state.on_drain(); },
     [self](atom::members) { return self->state.on_members(); },
     [self](invoke& x) { return self->state.on_invoke(x); },
     [self](atom::fwdenq, const std::string& owner, job& x) {
