@@ -398,6 +398,14 @@ caf::result<invoke_result> node_state::on_localcall(invoke& x) {
     caf::anon_send(registry, atom::localcall_v, std::move(x));
     return rp;
   }
+  // A leaving node takes no new calls: the caller's peer sends them to
+  // another provider (peer_state::on_invoke).
+  if (leaving) {
+    rp.deliver(invoke_result::error(node_leaving_code,
+                                    "node " + cfg.name
+                                      + " is leaving the cluster"));
+    return rp;
+  }
   // Counted, not delegated: a leaving node waits for these (on_drain).
   ++serving;
   self->request(registry, caf::infinite, atom::localcall_v, std::move(x))
