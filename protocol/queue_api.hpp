@@ -1,4 +1,4 @@
-// The JSON of the queue functions (queue-semantics §5): each function's
+// The JSON of the queue functions (README: Queues, the dead-letter table): each function's
 // input, parsed from the call's `data` text into a plain struct, and each
 // result rendered as JSON text. Pure functions; they never throw. The
 // queue functions actor parses, asks the queue supervisor, then renders.
