@@ -1,6 +1,6 @@
-// The JSON of the queue functions (README: Queues, the dead-letter table): each function's
-// input, parsed from the call's `data` text into a plain struct, and each
-// result rendered as JSON text. Pure functions; they never throw. The
+// The JSON of the queue functions (README: Queues, the dead-letter table):
+// each function's input, parsed from the call's `data` text into a plain
+// struct, and each result rendered as JSON text. Pure functions; they never throw. The
 // queue functions actor parses, asks the queue supervisor, then renders.
 // This header does not include nlohmann/json.
 #pragma once
