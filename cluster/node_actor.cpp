@@ -342,8 +342,7 @@ void node_state::push_view() {
     if (m.status == member_status::up) up.push_back(name);
   std::sort(up.begin(), up.end());
   for (auto& kvp : dir->queues)
-    if (kvp.second.spec.type == queue_type::fifo)
-      self->send(kvp.second.supervisor, atom::members_v, cfg.name, up);
+    self->send(kvp.second.supervisor, atom::members_v, cfg.name, up);
 }
 
 // -- FIFO jobs ----------------------------------------------------------------

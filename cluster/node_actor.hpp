@@ -30,8 +30,9 @@
 //  - (fwdenq, owner, job) from a local FIFO supervisor: the job's group
 //    belongs to `owner`; it goes there through the peer; (fwdenq, job) from
 //    a remote node: a job for a group this node owns, for its supervisor.
-//  FIFO supervisors get (members, self, names of the nodes up) on every
-//  change of the view.
+//  Queue supervisors get (members, self, names of the nodes up) on every
+//  change of the view (FIFO ones route by it; all restart their start-up
+//  grace period at the first join).
 #pragma once
 
 #include <cstdint>
@@ -159,7 +160,7 @@ private:
   void log_refusal(const std::string& name, const std::string& address,
                    const std::string& why);
   member* find_by_node(const caf::actor_addr& addr);
-  /// Tells every FIFO supervisor which nodes are up now.
+  /// Tells every queue supervisor which nodes are up now.
   void push_view();
 };
 
