@@ -48,9 +48,9 @@ const arg = (name, fallback) => {
 }
 const sdk = (workerName) => ({ workerName, otel: { enabled: false }, enableMetricsReporting: false })
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
-// The tables go to stdout; the SDK's own chatter (console.log/info) to stderr.
+// The tables go to stdout; the SDK's own chatter (console.log/info/debug) to stderr.
 const print = (line = '') => process.stdout.write(`${line}\n`)
-console.log = console.info = (...xs) => console.error(...xs)
+console.log = console.info = console.debug = (...xs) => console.error(...xs)
 
 // -- the worker process (--serve URL NODE FUNCTION...) ------------------------
 // Registers no-op functions and reports to its parent over IPC: completions
@@ -207,7 +207,7 @@ async function main() {
   // A worker process on `engine` with `ids` registered; resolves once it
   // says it registered them (the engine may not have them yet: see visible).
   function startWorker(engine, ids) {
-    const child = fork(SELF, ['--serve', engine.url, engine.nodeName, ...ids], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+    const child = fork(SELF, ['--serve', engine.url, engine.nodeName, ...ids], { stdio: ['ignore', 2, 2, 'ipc'] })
     live.add(child)
     child.on('exit', () => live.delete(child))
     child.waitFor = (pred) => new Promise((resolve) => {
