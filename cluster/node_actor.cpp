@@ -438,6 +438,7 @@ void node_state::on_bye() {
   if (auto m = sender ? find_by_node(sender) : nullptr) {
     m->status = member_status::left;
     if (m->peer) self->send(m->peer, atom::bye_v);
+    push_view(); // its FIFO groups move now, not when its link closes
     return;
   }
   if (sender && sender != self->address()) return;
