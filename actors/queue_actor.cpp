@@ -25,7 +25,8 @@ void queue_state::init(queue_actor_type::pointer self_ptr, queue_config q,
   registry = std::move(links.registry);
   store = std::move(links.store);
   max_payload_bytes = links.max_payload_bytes;
-  grace_until = self->clock().now() + links.startup_grace;
+  startup_grace = links.startup_grace;
+  grace_until = self->clock().now() + startup_grace;
   log_name = "queue " + spec.name;
   dead_letters = self->spawn(dead_letter_actor, spec.name,
                              caf::actor_cast<caf::actor>(self));
@@ -107,6 +108,10 @@ void queue_state::on_members(std::string& self_name,
   node = caf::actor_cast<caf::actor>(self->current_sender());
   node_name = std::move(self_name);
   view = std::move(up);
+  if (!joined && view.size() > 1) {
+    joined = true;
+    grace_until = std::max(grace_until, self->clock().now() + startup_grace);
+  }
 }
 
 caf::result<std::string> queue_state::accept_here(job& x) {

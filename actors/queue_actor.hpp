@@ -53,7 +53,8 @@ constexpr std::chrono::milliseconds startup_retry{250};
 ///  - (drain): stop dispatching; reply once nothing is in flight;
 ///  - (children): its current child actors (tests, diagnostics);
 ///  - (members, self, view) from the cluster's node actor: the nodes that
-///    are up; a FIFO queue then hands each job to the owner of its group;
+///    are up; a FIFO queue then hands each job to the owner of its group,
+///    and the start-up grace period counts from the first join;
 ///  - (fwdenq, job): a job another node forwarded because this node owns
 ///    its group; accepted here, never forwarded again.
 using queue_actor_type = queue_handle::extend<
@@ -106,6 +107,10 @@ struct queue_state {
 
   /// Until then, a missing function is not charged (actor clock).
   caf::actor_clock::time_point grace_until;
+  std::chrono::milliseconds startup_grace{0};
+  /// In a cluster, the grace period starts again at the first join: the
+  /// functions of the other nodes only arrive then.
+  bool joined = false;
 
   /// A timeout sweep is scheduled (only while attempts run).
   bool sweep_armed = false;

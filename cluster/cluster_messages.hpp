@@ -27,6 +27,10 @@ namespace troupe {
 /// cluster/membership.hpp changes.
 constexpr uint32_t cluster_protocol = 1;
 
+/// The error code of a call a leaving node no longer takes; the caller's
+/// peer actor then sends the call to another provider.
+constexpr const char* node_leaving_code = "node_leaving";
+
 /// One entry of a node's member table, as gossiped to its peers. A
 /// receiver dials members it does not know at their `advertise` address.
 struct member_info {

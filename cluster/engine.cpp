@@ -443,6 +443,20 @@ void engine::stop(std::chrono::milliseconds grace) {
                              "period are abandoned, not charged");
                  });
     }
+    // Calls other nodes sent here (their queue attempts and sync calls on
+    // our workers) get the rest of the grace period too.
+    if (d.node) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+      self
+        ->request(d.node, std::max(left, std::chrono::milliseconds(1)),
+                  atom::drain_v)
+        .receive([] {},
+                 [](caf::error&) {
+                   log::warn("engine", "calls of other nodes still running "
+                                       "after the grace period are cut off");
+                 });
+    }
   }
   // 2. Closing the connections stops their session actors.
   if (d.workers) d.workers->stop();

@@ -345,8 +345,7 @@ void node_state::push_view() {
     if (m.status == member_status::up) up.push_back(name);
   std::sort(up.begin(), up.end());
   for (auto& kvp : dir->queues)
-    if (kvp.second.spec.type == queue_type::fifo)
-      self->send(kvp.second.supervisor, atom::members_v, cfg.name, up);
+    self->send(kvp.second.supervisor, atom::members_v, cfg.name, up);
 }
 
 // -- FIFO jobs ----------------------------------------------------------------
@@ -453,8 +452,44 @@ void node_state::on_local_update(std::vector<std::string>& added,
 
 caf::result<invoke_result> node_state::on_localcall(invoke& x) {
   auto rp = self->make_response_promise<invoke_result>();
-  rp.delegate(registry, atom::localcall_v, std::move(x));
+  if (!rp.pending()) { // a Void call: nothing to wait for
+    caf::anon_send(registry, atom::localcall_v, std::move(x));
+    return rp;
+  }
+  // A leaving node takes no new calls: the caller's peer sends them to
+  // another provider (peer_state::on_invoke).
+  if (leaving) {
+    rp.deliver(invoke_result::error(node_leaving_code,
+                                    "node " + cfg.name
+                                      + " is leaving the cluster"));
+    return rp;
+  }
+  // Counted, not delegated: a leaving node waits for these (on_drain).
+  ++serving;
+  self->request(registry, caf::infinite, atom::localcall_v, std::move(x))
+    .then(
+      [this, rp](invoke_result& r) mutable {
+        rp.deliver(std::move(r));
+        served();
+      },
+      [this, rp](caf::error& err) mutable {
+        rp.deliver(invoke_result::error("invocation_stopped",
+                                        error_text(err)));
+        served();
+      });
   return rp;
+}
+
+void node_state::served() {
+  if (--serving > 0) return;
+  for (auto& rp : drain_waiters) rp.deliver(caf::unit);
+  drain_waiters.clear();
+}
+
+caf::result<void> node_state::on_drain() {
+  if (serving == 0) return caf::unit;
+  drain_waiters.push_back(self->make_response_promise());
+  return drain_waiters.back();
 }
 
 void node_state::on_bye() {
@@ -462,6 +497,7 @@ void node_state::on_bye() {
   if (auto m = sender ? find_by_node(sender) : nullptr) {
     m->status = member_status::left;
     if (m->peer) self->send(m->peer, atom::bye_v);
+    push_view(); // its FIFO groups move now, not when its link closes
     return;
   }
   if (sender && sender != self->address()) return;
@@ -541,6 +577,15 @@ caf::behavior node_actor(caf::stateful_actor<node_state>* self,
                    std::move(registry));
   self->set_down_handler(
     [self](caf::down_msg& dm) { self->state.on_down(dm); });
+  // The peers go with the node actor. A peer that ever sent a request to
+  // its node is referenced from there, so CAF keeps it running while the
+  // link is up, and the links only close after every actor is done: the
+  // actor system would wait for it forever.
+  self->set_exit_handler([self](caf::exit_msg& em) {
+    for (auto& kvp : self->state.members)
+      if (kvp.second.peer) self->send_exit(kvp.second.peer, em.reason);
+    self->quit(em.reason);
+  });
   return {
     [self](atom::setup, std::string& name, std::string& advertise) {
       self->state.cfg.name = std::move(name);
@@ -555,6 +600,7 @@ caf::behavior node_actor(caf::stateful_actor<node_state>* self,
     },
     [self](atom::localcall, invoke& x) { return self->state.on_localcall(x); },
     [self](atom::bye) { self->state.on_bye(); },
+    [self](atom::drain) { return self->state.on_drain(); },
     [self](atom::members) { return self->state.on_members(); },
     [self](invoke& x) { return self->state.on_invoke(x); },
     [self](atom::fwdenq, const std::string& owner, job& x) {

@@ -22,6 +22,7 @@
 //  - (bye) from a remote node: it leaves; its functions are withdrawn;
 //  - hello_refusal from a node we accepted: its check of our answer failed,
 //    so it is dropped again;
+//  - (drain) from the engine: reply once no call of another node runs here;
 //  - (members): the member table, this node first (for
 //    engine::cluster::members, which this actor serves as an invoke);
 //  - (bye) from the engine itself (no remote sender): leave: every member
@@ -38,8 +39,9 @@
 //    reply: one node_answer per node, this node first;
 //  - (qlocal, invoke) from a remote node: this node's own answer, from the
 //    queue functions actor.
-//  FIFO supervisors get (members, self, names of the nodes up) on every
-//  change of the view.
+//  Queue supervisors get (members, self, names of the nodes up) on every
+//  change of the view (FIFO ones route by it; all restart their start-up
+//  grace period at the first join).
 #pragma once
 
 #include <cstdint>
@@ -53,6 +55,7 @@
 #include <caf/behavior.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/expected.hpp>
+#include <caf/response_promise.hpp>
 #include <caf/result.hpp>
 #include <caf/stateful_actor.hpp>
 
@@ -119,6 +122,9 @@ struct node_state {
   /// The last refusal logged per "name address", so redials do not repeat
   /// it.
   std::map<std::string, std::string> refusals;
+  /// Calls of other nodes this node is running for them.
+  uint64_t serving = 0;
+  std::vector<caf::response_promise> drain_waiters;
   /// Addresses of members an operator declared gone: not redialled.
   std::set<std::string> forgotten;
 
@@ -134,6 +140,9 @@ struct node_state {
   void on_local_update(std::vector<std::string>& added,
                        std::vector<std::string>& removed);
   caf::result<invoke_result> on_localcall(invoke& x);
+  /// Reply once no call of another node is running here (a leaving node
+  /// waits for them before it closes its worker connections).
+  caf::result<void> on_drain();
   void on_bye();
   std::vector<member_info> on_members() const;
   caf::result<invoke_result> on_invoke(invoke& x);
@@ -163,10 +172,11 @@ private:
   void learn(const member_info& m);
   void schedule_dial(const std::string& address);
   void dial_failed(const std::string& address, const std::string& why);
+  void served();
   void log_refusal(const std::string& name, const std::string& address,
                    const std::string& why);
   member* find_by_node(const caf::actor_addr& addr);
-  /// Tells every FIFO supervisor which nodes are up now.
+  /// Tells every queue supervisor which nodes are up now.
   void push_view();
 };
 

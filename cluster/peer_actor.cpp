@@ -34,11 +34,29 @@ caf::result<invoke_result> peer_state::on_invoke(invoke& x) {
   // request from failing before the caller hears of it.
   auto limit = timeout_ms > 0 ? std::chrono::milliseconds(timeout_ms + 1000)
                               : std::chrono::milliseconds(unbounded_call);
+  // Kept for a second try elsewhere if the node turns out to be leaving.
+  auto retry = x;
   self->request(remote, limit, atom::localcall_v, std::move(x))
-    .then([this, call](invoke_result& r) { deliver(call, std::move(r)); },
-          [this, call, fn, timeout_ms](caf::error& err) {
-            deliver(call, request_failure(err, fn, timeout_ms));
-          });
+    .then(
+      [this, call, retry](invoke_result& r) mutable {
+        if (r.ok || r.error_code() != node_leaving_code) {
+          deliver(call, std::move(r));
+          return;
+        }
+        // Its functions go first (the registry then picks another
+        // provider, or answers function_not_found), then the call again;
+        // the answer goes straight to the caller, whatever happens to the
+        // leaving node.
+        auto i = pending.find(call);
+        if (i == pending.end()) return;
+        auto promise = std::move(i->second);
+        pending.erase(i);
+        on_withdraw();
+        promise.delegate(registry, std::move(retry));
+      },
+      [this, call, fn, timeout_ms](caf::error& err) {
+        deliver(call, request_failure(err, fn, timeout_ms));
+      });
   return rp;
 }
 

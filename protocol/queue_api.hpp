@@ -1,8 +1,9 @@
-// The JSON of the queue functions (queue-semantics §5): each function's
-// input, parsed from the call's `data` text into a plain struct, each
-// result rendered as JSON text, and in a cluster the merge of every node's
-// answer into one. Pure functions; they never throw. The queue functions
-// actor parses, asks the queue supervisor (or every node), then renders.
+// The JSON of the queue functions (README: Queues, the dead-letter table):
+// each function's input, parsed from the call's `data` text into a plain
+// struct, each result rendered as JSON text, and in a cluster the merge of
+// every node's answer into one. Pure functions; they never throw. The
+// queue functions actor parses, asks the queue supervisor (or every node),
+// then renders.
 // This header does not include nlohmann/json.
 #pragma once
 

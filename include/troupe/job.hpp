@@ -12,19 +12,19 @@ namespace troupe {
 
 struct job {
   /// The messageReceiptId (UUID v4).
-  std::string id;
-  std::string queue;
-  std::string function_id;
+  std::string id = {};
+  std::string queue = {};
+  std::string function_id = {};
   /// The payload, raw JSON, delivered to the function exactly as enqueued.
-  std::string payload;
+  std::string payload = {};
   /// FIFO group (the message_group_field's value); empty on standard queues.
-  std::string group;
+  std::string group = {};
   /// Attempts made so far.
   uint32_t attempts = 0;
   /// Milliseconds since the epoch.
   int64_t enqueued_at = 0;
   /// The last failed attempt's error body `{code, message, ...}` (raw JSON).
-  std::string last_error;
+  std::string last_error = {};
   /// When the job moved to the DLQ (ms since the epoch); 0 while alive.
   int64_t failed_at = 0;
 };

@@ -2,7 +2,9 @@
 // functions, their answers, registrations, enqueues and queue statistics.
 // Plain structs with inspect(), so they serialise when they cross nodes.
 // JSON values travel as raw text, exactly as the caller wrote them: the
-// engine never reformats a payload or a result.
+// engine never reformats a payload or a result. Every field has a default,
+// so `troupe::invoke{"fn", payload}` may leave the trailing ones out
+// (without -Wmissing-field-initializers warnings).
 #pragma once
 
 #include <cstdint>
@@ -20,15 +22,15 @@ namespace troupe {
 /// function's owner (a worker's connection, a C++ handler or a remote
 /// node). Reply: invoke_result.
 struct invoke {
-  std::string function_id;
+  std::string function_id = {};
   /// The payload: JSON text ("null" when the caller sent none).
   std::string data = "null";
   /// JSON text, or empty when the caller sent none. Handed to the function
   /// as the call's metadata; never merged into `data`.
-  std::string metadata;
+  std::string metadata = {};
   /// W3C trace context, passed along unchanged (empty when absent).
-  std::string traceparent;
-  std::string baggage;
+  std::string traceparent = {};
+  std::string baggage = {};
   /// How long the caller waits; the owner forgets the call after that. 0
   /// means the owner's default.
   uint64_t timeout_ms = 0;
@@ -60,22 +62,21 @@ struct invoke_result {
 /// description and metadata. When `owner` terminates, everything it
 /// registered is removed.
 struct register_function {
-  std::string id;
-  caf::actor owner;
+  std::string id = {};
+  caf::actor owner = {};
   /// Shown by introspection; free text.
-  std::string description;
+  std::string description = {};
   /// JSON text or empty.
-  std::string metadata;
+  std::string metadata = {};
   /// Empty for a provider on this node; else the name of the remote node
-  /// `owner` stands for. (Initialised so that the many aggregate
-  /// initialisations of local providers may leave it out.)
+  /// `owner` stands for.
   std::string node = {};
 };
 
 /// Removes `owner` as a provider of function `id`; other providers stay.
 struct unregister_function {
-  std::string id;
-  caf::actor owner;
+  std::string id = {};
+  caf::actor owner = {};
 };
 
 /// Asks a queue supervisor to accept a job for `function_id` with
@@ -85,14 +86,14 @@ struct unregister_function {
 /// `enqueue_error` (payload too large, FIFO group field missing or null),
 /// errc::shutting_down, errc::store_failure.
 struct enqueue {
-  std::string function_id;
+  std::string function_id = {};
   std::string payload = "null";
 };
 
 /// What `engine::queue::stats` reports for one queue. Counters start at 0
 /// when the engine starts.
 struct queue_stats {
-  std::string queue;
+  std::string queue = {};
   /// Ready to run, not yet started.
   uint64_t waiting = 0;
   uint64_t in_flight = 0;
