@@ -375,6 +375,12 @@ caf::result<std::string> node_state::on_forwarded(job& x) {
 
 // -- queue functions ----------------------------------------------------------
 
+void node_state::on_queue_functions(caf::actor functions) {
+  auto& sender = self->current_sender();
+  if (sender && sender->node() != self->node()) return;
+  queue_functions = std::move(functions);
+}
+
 caf::result<std::vector<protocol::node_answer>>
 node_state::on_fanout(invoke& x) {
   struct gathering {
@@ -608,7 +614,7 @@ caf::behavior node_actor(caf::stateful_actor<node_state>* self,
     },
     [self](atom::fwdenq, job& x) { return self->state.on_forwarded(x); },
     [self](atom::qcluster, caf::actor& functions) {
-      self->state.queue_functions = std::move(functions);
+      self->state.on_queue_functions(std::move(functions));
     },
     [self](atom::fanout, invoke& x) { return self->state.on_fanout(x); },
     [self](atom::qlocal, invoke& x) { return self->state.on_qlocal(x); },

@@ -156,6 +156,9 @@ struct node_state {
   caf::result<std::string> on_forward(const std::string& owner, job& x);
   /// A remote node's job for a group this node owns.
   caf::result<std::string> on_forwarded(job& x);
+  /// The engine's queue functions actor; ignored from another process (the
+  /// node actor is published).
+  void on_queue_functions(caf::actor functions);
   /// A worker's queue call: every node's own answer, this node first.
   caf::result<std::vector<protocol::node_answer>> on_fanout(invoke& x);
   /// A remote node asks for this node's answer to a queue call.
