@@ -99,7 +99,17 @@ caf::result<std::string> queue_state::on_enqueue(job& x) {
   auto rp = self->make_response_promise<std::string>();
   self->request(node, caf::infinite, atom::fwdenq_v, owner, std::move(x))
     .then([rp](std::string& receipt) mutable { rp.deliver(receipt); },
-          [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
+          [rp, owner](caf::error& err) mutable {
+            if (err.category() == caf::atom("troupe")) {
+              rp.deliver(std::move(err));
+              return;
+            }
+            // E.g. the owner's peer ended just before the view changed.
+            rp.deliver(caf::make_error(
+              errc::enqueue_rejected,
+              "node " + owner + ", which owns the job's group, was lost "
+                "before it confirmed the job; enqueue it again"));
+          });
   return rp;
 }
 

@@ -486,8 +486,9 @@ void engine::stop(std::chrono::milliseconds grace) {
     d.store = nullptr;
   }
   caf::anon_send_exit(d.registry, caf::exit_reason::user_shutdown);
-  // 4. Leave the cluster: the links close and the peers see us go.
-  if (d.node) caf::anon_send_exit(d.node, caf::exit_reason::user_shutdown);
+  // 4. Leave the cluster: the listener closes (CAF keeps it open after the
+  //    published actor ends), the links close and the peers see us go.
+  if (d.node) stop_cluster_node(d.sys, d.node, d.cfg.cluster.port);
 }
 
 } // namespace troupe

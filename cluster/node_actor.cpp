@@ -144,11 +144,17 @@ caf::result<node_hello> node_state::on_hello(node_hello& h) {
     return caf::make_error(errc::bad_config,
                            "refused by " + cfg.name + ": " + why);
   }
+  // The answer goes out first, then (from accept) our functions: the
+  // dialer knows us only once it has our answer, and drops updates from a
+  // node it does not know.
+  auto rp = self->make_response_promise<node_hello>();
+  rp.deliver(make_hello(h.incarnation));
   accept(h, remote);
-  return make_hello(h.incarnation);
+  return rp;
 }
 
 void node_state::accept(const node_hello& h, caf::actor remote) {
+  if (leaving) return; // a dial that completes after our bye
   forgotten.erase(h.advertise);
   auto& m = members[h.name];
   if (m.status == member_status::up && m.incarnation == h.incarnation)
@@ -204,7 +210,7 @@ void node_state::learn(const member_info& mi) {
 
 void node_state::on_dial(const std::string& address) {
   auto& d = dials[address];
-  if (d.is_self || leaving) return;
+  if (d.is_self || leaving || d.pending) return; // one dial per address
   if (forgotten.count(address) > 0) {
     d.pending = false;
     return;
@@ -544,6 +550,8 @@ invoke_result node_state::forget(const std::string& data) {
             i->second.advertise, ") gone for good; it is no longer "
                                  "redialled (it may join again by itself)");
   forgotten.insert(i->second.advertise);
+  if (i->second.peer) // a member that left may still have its link
+    self->send_exit(i->second.peer, caf::exit_reason::user_shutdown);
   members.erase(i);
   push_view();
   return invoke_result::value(R"({"node":)" + protocol::quote(arg.value)
@@ -656,6 +664,7 @@ start_cluster_node(caf::actor_system& sys, cluster_config& cluster,
   auto host = cluster.host.find(':') != std::string::npos
                 ? "[" + cluster.host + "]"
                 : cluster.host;
+  cluster.port = *port;
   auto here = host + ":" + std::to_string(*port);
   if (cluster.name.empty()) cluster.name = here;
   if (cluster.advertise.empty()) cluster.advertise = here;
@@ -671,6 +680,14 @@ start_cluster_node(caf::actor_system& sys, cluster_config& cluster,
   caf::anon_send(registry, atom::watch_v, node);
   caf::anon_send(node, atom::dialseeds_v);
   return node;
+}
+
+void stop_cluster_node(caf::actor_system& sys, const caf::actor& node,
+                       uint16_t port) {
+  if (auto done = sys.middleman().unpublish(node, port); !done)
+    log::warn(log_name, "closing the cluster listener: ",
+              sys.render(done.error()));
+  caf::anon_send_exit(node, caf::exit_reason::user_shutdown);
 }
 
 } // namespace troupe

@@ -10,8 +10,9 @@
 // an error saying why it refuses; the dialer checks that answer the same
 // way. Both log every refusal with its reason. Each hello carries the
 // sender's member table, so any start order ends in a full mesh. Members
-// are known by name; a new incarnation of a name means its process
-// restarted: the old peer's calls fail and a new peer takes over.
+// are known by name; a new incarnation of a name that is down or left means
+// its process restarted: the old peer's calls fail and a new peer takes
+// over (a new incarnation while the old one is up is a duplicate name).
 //
 // Messages:
 //  - (hello, node_hello) from a dialer; reply: our node_hello;
@@ -195,12 +196,18 @@ void configure_cluster(caf::actor_system_config& cfg,
                        const cluster_config& cluster);
 
 /// Spawns the node actor, publishes it on `cluster.host:port` and has it
-/// dial its seeds. Fills in `cluster.name` and `advertise` when port 0 left
-/// them empty. Returns the node actor; errors when the port cannot be
+/// dial its seeds. Sets `cluster.port` to the bound port, and fills in
+/// `cluster.name` and `advertise` when port 0 left them empty. Returns the node actor; errors when the port cannot be
 /// opened. REQUIRES: `sys` was configured with configure_cluster().
 caf::expected<caf::actor>
 start_cluster_node(caf::actor_system& sys, cluster_config& cluster,
                    std::shared_ptr<const queue_directory> queues,
                    caf::actor registry);
+
+/// Closes the cluster listener (CAF keeps it open after the published actor
+/// ends) and stops the node actor and its peers: the links close and the
+/// other nodes see this one go.
+void stop_cluster_node(caf::actor_system& sys, const caf::actor& node,
+                       uint16_t port);
 
 } // namespace troupe

@@ -94,12 +94,10 @@ async function goneFrom(from, id, { t0 = Date.now(), timeoutMs = 2000 } = {}) {
   }
 }
 
-/** Sums `engine::queue::stats` of `queue` over the nodes given. */
-async function statsSum(queue, names = NAMES) {
-  const all = await Promise.all(names.map((n) => queueStats(clients[n], queue)));
-  const sum = {};
-  for (const s of all) for (const [k, v] of Object.entries(s)) if (typeof v === 'number') sum[k] = (sum[k] ?? 0) + v;
-  return { sum, byNode: Object.fromEntries(names.map((n, i) => [n, all[i]])) };
+/** `engine::queue::stats` of `queue`: the cluster's sums, and each node's share. */
+async function statsSum(queue) {
+  const sum = await queueStats(clients.a, queue);
+  return { sum, byNode: Object.fromEntries(sum.nodes.map((n) => [n.node, n])) };
 }
 
 /** Runs `count` tasks `task(i)` with at most `lanes` at once. */

@@ -7,6 +7,7 @@ import { test } from 'node:test';
 import { logLines, logTime, memberOf, startCluster, waitForLog, waitForMesh, waitForStatus } from './lib/cluster.mjs';
 import { cleanUpAfterAll } from './lib/setup.mjs';
 import { sleep } from './lib/util.mjs';
+import { closeWorker, connectWorker } from './lib/workers.mjs';
 
 cleanUpAfterAll();
 
@@ -131,6 +132,37 @@ test('SIGTERM of c: it says it leaves, a and b log "c left the cluster" and list
     await cluster.restart('c');
     await waitForMesh(cluster.nodes, { timeoutMs: 2000 });
     console.log(`c up everywhere ${Date.now() - t0} ms after its restart`);
+  } finally {
+    await stopAll(cluster);
+  }
+});
+
+// A node that joins (or rejoins) learns the functions the others already
+// serve: the node it dials announces them right after its answer.
+test('a restarted node can call functions that were registered before it joined', { timeout: 30000 }, async () => {
+  const cluster = await startCluster({ heartbeatMs: HEARTBEAT_MS, peerTimeoutMs: PEER_TIMEOUT_MS });
+  try {
+    await waitForMesh(cluster.nodes, { timeoutMs: 3000 });
+    const onA = await connectWorker(cluster.nodes.a.url, {
+      name: 'on-a',
+      functions: { 'svc::before': async () => ({ from: 'a' }) },
+    });
+    await cluster.nodes.b.kill9();
+    const b = await cluster.restart('b');
+    await waitForMesh(cluster.nodes, { timeoutMs: 3000 });
+    const onB = await connectWorker(b.url, { name: 'on-b' });
+    let answer;
+    for (let i = 0; i < 20 && !answer; ++i) {
+      try {
+        answer = await onB.trigger({ function_id: 'svc::before', payload: {}, timeoutMs: 1000 });
+      } catch (err) {
+        assert.equal(err.code, 'function_not_found', String(err));
+        await sleep(50);
+      }
+    }
+    assert.deepEqual(answer, { from: 'a' });
+    await closeWorker(onB);
+    await closeWorker(onA);
   } finally {
     await stopAll(cluster);
   }
