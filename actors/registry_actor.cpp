@@ -13,8 +13,6 @@ namespace troupe {
 
 namespace {
 
-constexpr auto log_name = "registry";
-
 // A typed actor sends to untyped handles (providers, watchers) with
 // anon_send; none of them answers or needs the sender.
 
@@ -294,7 +292,9 @@ void registry_state::on_down(const caf::actor_addr& who) {
 }
 
 registry_actor_type::behavior_type
-registry_actor(registry_actor_type::stateful_pointer<registry_state> self) {
+registry_actor(registry_actor_type::stateful_pointer<registry_state> self,
+               std::string log_name) {
+  self->state.log_name = std::move(log_name);
   self->state.self = self;
   self->set_down_handler(
     [self](caf::down_msg& dm) { self->state.on_down(dm.source); });

@@ -112,6 +112,9 @@ struct registry_state {
   /// A flush message is on its way (see mark_dirty).
   bool flush_armed = false;
 
+  /// What its log lines are labelled with.
+  std::string log_name = "registry";
+
   static inline const char* name = "troupe.registry";
 
   void on_register_function(register_function& x);
@@ -151,6 +154,7 @@ private:
 /// Starts with no trigger types: each provider (the HTTP router, a worker's
 /// session) announces its own with atom::provide.
 registry_actor_type::behavior_type
-registry_actor(registry_actor_type::stateful_pointer<registry_state> self);
+registry_actor(registry_actor_type::stateful_pointer<registry_state> self,
+               std::string log_name);
 
 } // namespace troupe

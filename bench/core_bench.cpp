@@ -213,12 +213,15 @@ void run(const scenario& sc, size_t n) {
   std::filesystem::remove_all(dir);
 }
 
-/// Holds every call it gets (never answers): with concurrency 1 one job is
-/// in flight and every other job stays waiting.
-caf::behavior holder(caf::event_based_actor* self) {
+/// Holds every call it gets (never answers; keeps their promises in
+/// `held`): with concurrency 1 one job is in flight and every other job
+/// stays waiting.
+caf::behavior holder(caf::event_based_actor* self,
+                     std::shared_ptr<std::vector<caf::response_promise>> held) {
   return {
-    [self](invoke&) -> caf::result<invoke_result> {
-      return self->make_response_promise();
+    [self, held](invoke&) -> caf::result<invoke_result> {
+      held->push_back(self->make_response_promise());
+      return held->back();
     },
   };
 }
@@ -240,7 +243,8 @@ void memory_and_recovery(size_t n, store_method method) {
     configure(sys_cfg);
     caf::actor_system sys{sys_cfg};
     auto eng = engine::start(sys, cfg);
-    auto h = sys.spawn(holder);
+    auto h = sys.spawn(
+      holder, std::make_shared<std::vector<caf::response_promise>>());
     caf::anon_send((*eng)->registry(),
                    register_function{"bench::job", h, {}, {}});
     auto q = caf::actor_cast<caf::actor>((*eng)->queue("bench"));

@@ -153,7 +153,7 @@ engine::engine(caf::actor_system& sys, engine_config cfg,
                std::unique_ptr<boot> b)
   : impl_(std::make_unique<impl>(sys, std::move(cfg))) {
   auto& d = *impl_;
-  d.registry = caf::actor_cast<caf::actor>(sys.spawn(registry_actor));
+  d.registry = caf::actor_cast<caf::actor>(sys.spawn(registry_actor, std::string{"registry"}));
   if (b->db) d.store = sys.spawn<caf::detached>(store_actor, b->db);
   d.queues->max_payload_bytes = d.cfg.queue.max_payload_bytes;
   for (auto& q : d.cfg.queue.queues) {

@@ -30,7 +30,7 @@ struct recording_responder : protocol::http_responder {
 constexpr std::chrono::milliseconds default_timeout{5000};
 
 struct http_router_test : actor_fixture {
-  caf::actor registry = spawn(registry_actor);
+  caf::actor registry = spawn(registry_actor, std::string{"registry"});
   std::shared_ptr<owner_script> script_a = std::make_shared<owner_script>();
   std::shared_ptr<owner_script> script_b = std::make_shared<owner_script>();
   caf::actor a = spawn(scripted_owner, script_a);

@@ -15,7 +15,7 @@
 namespace troupe::testing {
 
 struct queue_fixture : actor_fixture {
-  caf::actor registry = spawn(registry_actor);
+  caf::actor registry = spawn(registry_actor, std::string{"registry"});
   std::shared_ptr<owner_script> script = std::make_shared<owner_script>();
   caf::actor owner = spawn(scripted_owner, script);
   caf::actor queue;

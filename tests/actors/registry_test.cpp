@@ -46,7 +46,7 @@ caf::behavior cron_provider(caf::event_based_actor*,
 }
 
 struct registry_test : actor_fixture {
-  caf::actor registry = spawn(registry_actor);
+  caf::actor registry = spawn(registry_actor, std::string{"registry"});
   std::shared_ptr<owner_script> script_a = std::make_shared<owner_script>();
   std::shared_ptr<owner_script> script_b = std::make_shared<owner_script>();
   std::shared_ptr<owner_script> script_c = std::make_shared<owner_script>();

@@ -58,7 +58,7 @@ struct session_test : actor_fixture {
     std::string id() const { return member(out().at(0), "worker_id"); }
   };
 
-  caf::actor registry = spawn(registry_actor);
+  caf::actor registry = spawn(registry_actor, std::string{"registry"});
   std::shared_ptr<queue_directory> queues
     = std::make_shared<queue_directory>();
   uint64_t next_peer = 1;

@@ -117,18 +117,18 @@ TEST_F(engine_test, an_async_function_answers_through_a_promise) {
   EXPECT_EQ(r.body, R"({"total":42})");
 }
 
-troupe::function_handle::behavior_type doubler() {
+troupe::function_handle::behavior_type multiplier(int factor) {
   return {
-    [](const troupe::invoke& x) {
+    [factor](const troupe::invoke& x) {
       auto n = std::stoi(x.data);
-      return troupe::invoke_result::value(std::to_string(2 * n));
+      return troupe::invoke_result::value(std::to_string(factor * n));
     },
   };
 }
 
 TEST_F(engine_test, an_application_actor_serves_a_function) {
   start();
-  auto handler = sys.spawn(doubler);
+  auto handler = sys.spawn(multiplier, 2);
   ASSERT_FALSE(eng->add_function("math::double", handler));
   auto r = eng->call("math::double", "21");
   EXPECT_EQ(r.body, "42");
