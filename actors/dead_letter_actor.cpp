@@ -23,10 +23,10 @@ std::vector<job> dead_letter_state::on_list(uint64_t offset,
 
 uint64_t dead_letter_state::on_redrive_all() {
   uint64_t n = jobs.size();
-  for (auto& x : jobs) caf::anon_send(supervisor, atom::requeue_v, std::move(x));
+  for (auto& x : jobs)
+    caf::anon_send(supervisor, atom::requeue_v, std::move(x));
   jobs.clear();
-  if (n > 0)
-    log::info("queue " + queue, "redrove ", n, " dead-letter jobs");
+  if (n > 0) log::info("queue " + queue, "redrove ", n, " dead-letter jobs");
   return n;
 }
 
@@ -68,7 +68,9 @@ dead_letter_actor(dead_letter_handle::stateful_pointer<dead_letter_state> self,
     [self](atom::discard, const std::string& id) {
       return self->state.on_discard(id);
     },
-    [self](atom::count) { return static_cast<uint64_t>(self->state.jobs.size()); },
+    [self](atom::count) {
+      return static_cast<uint64_t>(self->state.jobs.size());
+    },
   };
 }
 

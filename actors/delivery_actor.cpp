@@ -19,9 +19,10 @@ void delivery_state::on_attempt(attempt& x) {
   // (one timer per queue instead of one per attempt), and a late answer is
   // recognised by its attempt number and dropped.
   self
-    ->request(registry, caf::infinite,
-              invoke{std::move(x.function_id), std::move(x.payload), {}, {},
-                     {}, timeout_ms})
+    ->request(
+      registry, caf::infinite,
+      invoke{
+        std::move(x.function_id), std::move(x.payload), {}, {}, {}, timeout_ms})
     .then([report](invoke_result& r) { report(std::move(r)); },
           [report, fn, timeout_ms](caf::error& err) {
             report(request_failure(err, fn, timeout_ms));

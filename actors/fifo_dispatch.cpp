@@ -79,12 +79,9 @@ bool fifo_dispatch::finish(const caf::actor_addr& who, attempt_done& x) {
   return true;
 }
 
-bool fifo_dispatch::retry(job&) {
-  return false;
-}
+bool fifo_dispatch::retry(job&) { return false; }
 
-bool fifo_dispatch::retry(const std::string& group,
-                          const std::string& job_id) {
+bool fifo_dispatch::retry(const std::string& group, const std::string& job_id) {
   auto i = groups_.find(group);
   if (i == groups_.end()) return false;
   auto& gs = i->second;
@@ -114,8 +111,8 @@ bool fifo_dispatch::child_down(const caf::down_msg& dm) {
 }
 
 void fifo_dispatch::for_each_running(
-  const std::function<void(const caf::actor_addr&, const job&, time_point)>&
-    f) const {
+  const std::function<void(const caf::actor_addr&, const job&, time_point)>& f)
+  const {
   for (auto& [who, group] : group_of_) {
     auto i = groups_.find(group);
     if (i != groups_.end() && i->second.running)

@@ -32,9 +32,9 @@ public:
   bool retry(job& x) override;
   bool retry(const std::string& group, const std::string& job_id) override;
   bool child_down(const caf::down_msg& dm) override;
-  void for_each_running(const std::function<void(const caf::actor_addr&,
-                                                 const job&, time_point)>& f)
-    const override;
+  void for_each_running(
+    const std::function<void(const caf::actor_addr&, const job&, time_point)>&
+      f) const override;
   uint64_t in_flight() const override { return running_groups_; }
   uint64_t waiting() const override;
   void children(std::vector<caf::actor>& out) const override;

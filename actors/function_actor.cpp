@@ -13,9 +13,8 @@ invoke_result thrown(const std::string& id, std::exception_ptr ep) {
   } catch (const std::exception& e) {
     return invoke_result::error("invocation_failed", e.what());
   } catch (...) {
-    return invoke_result::error("invocation_failed",
-                                "function " + id
-                                  + " threw an unknown exception");
+    return invoke_result::error(
+      "invocation_failed", "function " + id + " threw an unknown exception");
   }
 }
 

@@ -19,8 +19,7 @@ constexpr auto log_name = "http";
 /// "GET /hello/:name" for the logs.
 std::string describe(const protocol::http_route& r) {
   std::string out = r.method + " ";
-  for (auto& segment : r.segments)
-    out += "/" + segment;
+  for (auto& segment : r.segments) out += "/" + segment;
   return out;
 }
 
@@ -59,12 +58,11 @@ http_router_state::on_register_trigger(const register_trigger& x) {
   for (auto& [other_key, e] : routes)
     if (other_key != key && e.trigger_id != x.id
         && protocol::routes_conflict(e.route, *r))
-      return caf::make_error(errc::bad_frame,
-                             "route " + describe(*r) + " conflicts with "
-                                 + describe(e.route) + " (function "
-                                 + e.function_id
-                                 + "): same path shape, different parameter "
-                                   "names");
+      return caf::make_error(
+        errc::bad_frame, "route " + describe(*r) + " conflicts with "
+                           + describe(e.route) + " (function " + e.function_id
+                           + "): same path shape, different parameter "
+                             "names");
   on_unregister_trigger(unregister_trigger{x.id, x.owner});
   if (auto old = routes.find(key); old != routes.end()) {
     log::info(log_name, "route ", describe(*r), " taken over by ",
@@ -75,8 +73,8 @@ http_router_state::on_register_trigger(const register_trigger& x) {
     log::info(log_name, "route ", describe(*r), " -> ", x.function_id);
   }
   by_trigger[x.id] = key;
-  routes[key]
-      = route_entry{std::move(*r), x.id, x.owner, x.function_id, x.metadata};
+  routes[key] = route_entry{std::move(*r), x.id, x.owner, x.function_id,
+                            x.metadata};
   return caf::unit;
 }
 
@@ -135,34 +133,34 @@ void http_router_state::on_http_call(http_call& x) {
   auto data = protocol::http_request_json(req, r->route, params);
   if (!data) {
     out->respond(
-        protocol::error_response(400, "BAD_REQUEST", error_text(data.error())));
+      protocol::error_response(400, "BAD_REQUEST", error_text(data.error())));
     return;
   }
   auto fn = r->function_id;
   auto what = req.method + " " + req.path + " -> " + fn;
   auto timeout_ms = static_cast<uint64_t>(timeout.count());
-  self->request(registry, timeout,
-                invoke{fn, std::move(*data), r->metadata, {}, {}, timeout_ms})
-      .then(
-          [out, what](invoke_result& res) {
-            if (res.ok)
-              out->respond(protocol::response_from_result(res.body));
-            else
-              answer_failure(out, what, res.body);
-          },
-          [out, what, fn, timeout_ms](caf::error& err) {
-            if (err != caf::sec::request_timeout) {
-              answer_failure(out, what,
-                             request_failure(err, fn, timeout_ms).body);
-              return;
-            }
-            log::warn(log_name, what, ": no answer within ", timeout_ms,
-                      " ms (504)");
-            out->respond(protocol::error_response(
-                504, "TIMEOUT",
-                "the function did not answer within "
-                    + std::to_string(timeout_ms) + " ms"));
-          });
+  self
+    ->request(registry, timeout,
+              invoke{fn, std::move(*data), r->metadata, {}, {}, timeout_ms})
+    .then(
+      [out, what](invoke_result& res) {
+        if (res.ok)
+          out->respond(protocol::response_from_result(res.body));
+        else
+          answer_failure(out, what, res.body);
+      },
+      [out, what, fn, timeout_ms](caf::error& err) {
+        if (err != caf::sec::request_timeout) {
+          answer_failure(out, what, request_failure(err, fn, timeout_ms).body);
+          return;
+        }
+        log::warn(log_name, what, ": no answer within ", timeout_ms,
+                  " ms (504)");
+        out->respond(
+          protocol::error_response(504, "TIMEOUT",
+                                   "the function did not answer within "
+                                     + std::to_string(timeout_ms) + " ms"));
+      });
 }
 
 caf::behavior http_router_actor(caf::stateful_actor<http_router_state>* self,
@@ -170,13 +168,13 @@ caf::behavior http_router_actor(caf::stateful_actor<http_router_state>* self,
                                 std::chrono::milliseconds default_timeout) {
   self->state.init(self, std::move(registry), default_timeout);
   return {
-      [self](const register_trigger& x) {
-        return self->state.on_register_trigger(x);
-      },
-      [self](const unregister_trigger& x) {
-        self->state.on_unregister_trigger(x);
-      },
-      [self](http_call& x) { self->state.on_http_call(x); },
+    [self](const register_trigger& x) {
+      return self->state.on_register_trigger(x);
+    },
+    [self](const unregister_trigger& x) {
+      self->state.on_unregister_trigger(x);
+    },
+    [self](http_call& x) { self->state.on_http_call(x); },
   };
 }
 

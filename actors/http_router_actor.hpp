@@ -58,7 +58,7 @@ struct http_router_state {
   /// Answers one request through its responder (always exactly once).
   void on_http_call(http_call& x);
 
- private:
+private:
   /// The best route for `req` (HEAD falls back to GET), or nullptr.
   const route_entry* find(const protocol::http_request& req,
                           protocol::http_params& params) const;

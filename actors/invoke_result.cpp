@@ -11,8 +11,7 @@ namespace {
 std::string string_member(const invoke_result& x, std::string_view key) {
   if (x.ok) return {};
   auto m = protocol::find_member(x.body, key);
-  return m.state == protocol::member_state::found && m.is_string ? m.value
-                                                                 : "";
+  return m.state == protocol::member_state::found && m.is_string ? m.value : "";
 }
 
 } // namespace

@@ -88,8 +88,8 @@ typename Inspector::result_type inspect(Inspector& f, unregister_trigger& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, http_call& x) {
   auto& r = x.request;
-  return f(caf::meta::type_name("troupe::http_call"), r.method, r.path,
-           r.query, r.headers, r.body);
+  return f(caf::meta::type_name("troupe::http_call"), r.method, r.path, r.query,
+           r.headers, r.body);
 }
 
 } // namespace troupe

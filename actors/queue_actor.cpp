@@ -8,9 +8,9 @@
 #include "actors/fifo_dispatch.hpp"
 #include "actors/standard_dispatch.hpp"
 #include "actors/type_ids.hpp"
-#include "base/membership.hpp"
 #include "base/errc.hpp"
 #include "base/log.hpp"
+#include "base/membership.hpp"
 #include "protocol/frames.hpp"
 #include "protocol/json_member.hpp"
 
@@ -94,8 +94,7 @@ caf::result<std::string> queue_state::on_enqueue(job& x) {
   auto owner = fifo_owner(view, spec.name, x.group);
   if (owner == node_name) return accept_here(x);
   // The group's owner stores the job and answers with the receipt.
-  log::debug(log_name, "job ", x.id, " of group ", x.group, " goes to ",
-             owner);
+  log::debug(log_name, "job ", x.id, " of group ", x.group, " goes to ", owner);
   auto rp = self->make_response_promise<std::string>();
   self->request(node, caf::infinite, atom::fwdenq_v, owner, std::move(x))
     .then([rp](std::string& receipt) mutable { rp.deliver(receipt); },
@@ -107,8 +106,9 @@ caf::result<std::string> queue_state::on_enqueue(job& x) {
             // E.g. the owner's peer ended just before the view changed.
             rp.deliver(caf::make_error(
               errc::enqueue_rejected,
-              "node " + owner + ", which owns the job's group, was lost "
-                "before it confirmed the job; enqueue it again"));
+              "node " + owner
+                + ", which owns the job's group, was lost "
+                  "before it confirmed the job; enqueue it again"));
           });
   return rp;
 }
@@ -149,9 +149,9 @@ caf::result<std::string> queue_state::accept_here(job& x) {
       },
       [this, rp](caf::error& err) mutable {
         --enqueued_total;
-        rp.deliver(caf::make_error(errc::store_failure,
-                                   "the job could not be stored: "
-                                     + caf::to_string(err)));
+        rp.deliver(
+          caf::make_error(errc::store_failure, "the job could not be stored: "
+                                                 + caf::to_string(err)));
       });
   return rp;
 }
@@ -201,7 +201,7 @@ std::chrono::steady_clock::time_point
 queue_state::start_attempt(const caf::actor& child, const job& x) {
   // Children are dynamically typed: they answer the supervisor by name.
   caf::anon_send(child, attempt{x.id, x.attempts, x.function_id, x.payload,
-                            spec.timeout_ms});
+                                spec.timeout_ms});
   arm_sweep();
   return self->clock().now(); // the actor clock: virtual time in tests
 }
@@ -214,16 +214,14 @@ void queue_state::on_sweep() {
   auto timed_out = [&](const job& x) {
     return attempt_done{x.id, x.attempts, false,
                         protocol::error_body_json(
-                          "timeout", "Invocation of " + x.function_id
-                                       + " timed out after "
-                                       + std::to_string(spec.timeout_ms)
-                                       + " ms")};
+                          "timeout",
+                          "Invocation of " + x.function_id + " timed out after "
+                            + std::to_string(spec.timeout_ms) + " ms")};
   };
-  policy->for_each_running(
-    [&](const caf::actor_addr& who, const job& x,
-        caf::actor_clock::time_point since) {
-      if (now - since >= limit) overdue.emplace_back(who, timed_out(x));
-    });
+  policy->for_each_running([&](const caf::actor_addr& who, const job& x,
+                               caf::actor_clock::time_point since) {
+    if (now - since >= limit) overdue.emplace_back(who, timed_out(x));
+  });
   for (auto& [who, done] : overdue) finish_attempt(who, done);
   if (in_flight() > 0) arm_sweep();
 }
@@ -314,8 +312,8 @@ void queue_state::on_group_retry(const std::string& group,
 
 void queue_state::on_child_down(const caf::down_msg& dm) {
   if (dm.source == dead_letters.address()) {
-    log::error(log_name, "dead-letter actor stopped: ",
-               caf::to_string(dm.reason));
+    log::error(log_name,
+               "dead-letter actor stopped: ", caf::to_string(dm.reason));
     return;
   }
   if (!policy->child_down(dm)) return;
@@ -342,11 +340,12 @@ caf::result<queue_stats> queue_state::on_stats() {
   auto rp = self->make_response_promise<queue_stats>();
   auto s = local_stats();
   self->request(dead_letters, caf::infinite, atom::count_v)
-    .then([rp, s](uint64_t n) mutable {
-            s.dlq = n;
-            rp.deliver(s);
-          },
-          [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
+    .then(
+      [rp, s](uint64_t n) mutable {
+        s.dlq = n;
+        rp.deliver(s);
+      },
+      [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
   return rp;
 }
 

@@ -34,9 +34,9 @@
 #include "actors/messages.hpp"
 #include "actors/queue_dispatch.hpp"
 #include "actors/store_actor.hpp"
-#include "troupe/handles.hpp"
-#include "troupe/config.hpp"
 #include "store/job_store.hpp"
+#include "troupe/config.hpp"
+#include "troupe/handles.hpp"
 
 namespace troupe {
 

@@ -47,8 +47,7 @@ public:
   /// (retry, group, job id); each policy only schedules its own kind.
   /// Returns true if the job left the delayed state (it waits again).
   virtual bool retry(job& x) = 0;
-  virtual bool retry(const std::string& group, const std::string& job_id)
-    = 0;
+  virtual bool retry(const std::string& group, const std::string& job_id) = 0;
 
   /// A child went down; its job, if any, runs again, not charged. Returns
   /// false if `dm` is not from one of this policy's children.
@@ -56,10 +55,9 @@ public:
 
   /// Calls `f` with each running attempt: who runs it, the job, and since
   /// when (actor clock).
-  virtual void
-  for_each_running(const std::function<void(const caf::actor_addr&,
-                                            const job&, time_point)>& f)
-    const = 0;
+  virtual void for_each_running(
+    const std::function<void(const caf::actor_addr&, const job&, time_point)>&
+      f) const = 0;
 
   virtual uint64_t in_flight() const = 0;
   /// Jobs waiting for a child, not counting delayed ones.

@@ -86,9 +86,8 @@ caf::result<invoke_result> queue_functions_state::cluster_call(invoke& x) {
     return fan_out(x, req, p::merge_dlq_messages);
   }
   if (fn == fn_dlq_topics)
-    return fan_out(x, p::parse_dlq_topics(x.data), [](auto& as, auto&) {
-      return p::merge_dlq_topics(as);
-    });
+    return fan_out(x, p::parse_dlq_topics(x.data),
+                   [](auto& as, auto&) { return p::merge_dlq_topics(as); });
   if (fn == fn_stats)
     return fan_out(x, p::parse_stats(x.data), [](auto& as, auto& r) {
       return r.queue.empty() ? p::merge_stats_list(as)
@@ -98,10 +97,8 @@ caf::result<invoke_result> queue_functions_state::cluster_call(invoke& x) {
 }
 
 template <class Request, class Merge>
-caf::result<invoke_result>
-queue_functions_state::fan_out(invoke x,
-                               const protocol::queue_api_expected<Request>& req,
-                               Merge merge) {
+caf::result<invoke_result> queue_functions_state::fan_out(
+  invoke x, const protocol::queue_api_expected<Request>& req, Merge merge) {
   if (!req) return refuse(req.error());
   const auto& queue = queue_of(*req);
   if (!queue.empty() && !queues->find(queue))
@@ -109,14 +106,12 @@ queue_functions_state::fan_out(invoke x,
   auto rp = self->make_response_promise<invoke_result>();
   auto fn = x.function_id;
   self->request(node, cluster_timeout, atom::fanout_v, std::move(x))
-    .then(
-      [rp, merge, r = *req](answers& as) mutable {
-        rp.deliver(merge(as, r));
-      },
-      [rp, fn](caf::error& e) mutable {
-        auto ms = std::chrono::milliseconds(cluster_timeout).count();
-        rp.deliver(request_failure(e, fn + " across the cluster", ms));
-      });
+    .then([rp, merge,
+           r = *req](answers& as) mutable { rp.deliver(merge(as, r)); },
+          [rp, fn](caf::error& e) mutable {
+            auto ms = std::chrono::milliseconds(cluster_timeout).count();
+            rp.deliver(request_failure(e, fn + " across the cluster", ms));
+          });
   return rp;
 }
 
@@ -126,11 +121,9 @@ caf::result<invoke_result> queue_functions_state::on_localcall(invoke& x) {
   if (fn == fn_redrive)
     return route(protocol::parse_redrive(x.data), &st::redrive);
   if (fn == fn_redrive_message)
-    return route(protocol::parse_message_request(x.data),
-                 &st::redrive_message);
+    return route(protocol::parse_message_request(x.data), &st::redrive_message);
   if (fn == fn_discard_message)
-    return route(protocol::parse_message_request(x.data),
-                 &st::discard_message);
+    return route(protocol::parse_message_request(x.data), &st::discard_message);
   if (fn == fn_dlq_messages)
     return route(protocol::parse_dlq_messages(x.data), &st::dlq_messages);
   if (fn == fn_dlq_topics)
@@ -271,8 +264,8 @@ queue_functions_state::stats(const protocol::stats_request& x) {
 void register_queue_functions(const caf::actor& registry,
                               const caf::actor& functions) {
   for (auto& id : queue_function_ids())
-    caf::anon_send(registry, register_function{id, functions,
-                                               "troupe queue function", {}});
+    caf::anon_send(
+      registry, register_function{id, functions, "troupe queue function", {}});
 }
 
 caf::behavior
@@ -282,9 +275,7 @@ queue_functions_actor(caf::stateful_actor<queue_functions_state>* self,
   self->state.queues = std::move(queues);
   return {
     [self](invoke& x) { return self->state.on_invoke(x); },
-    [self](atom::localcall, invoke& x) {
-      return self->state.on_localcall(x);
-    },
+    [self](atom::localcall, invoke& x) { return self->state.on_localcall(x); },
     [self](atom::qcluster, caf::actor& node) {
       self->state.on_cluster(std::move(node));
     },

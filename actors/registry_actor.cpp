@@ -80,8 +80,7 @@ void registry_state::publish() {
   }
   dirty.clear();
   if (added.empty() && removed.empty()) return;
-  for (auto& w : watchers)
-    caf::anon_send(w, atom::fnupdate_v, added, removed);
+  for (auto& w : watchers) caf::anon_send(w, atom::fnupdate_v, added, removed);
 }
 
 // -- functions ----------------------------------------------------------------
@@ -189,7 +188,7 @@ caf::result<void> registry_state::on_register_trigger(register_trigger& x) {
     if (auto j = owners.find(old->second.owner.address()); j != owners.end())
       j->second.triggers.erase(x.id);
     caf::anon_send(old->second.provider,
-               unregister_trigger{x.id, old->second.owner});
+                   unregister_trigger{x.id, old->second.owner});
   }
   holdings_of(x.owner).triggers.insert(x.id);
   triggers[x.id] = trigger_entry{x.owner, provider->second};
@@ -202,8 +201,7 @@ void registry_state::drop_trigger(const std::string& id,
                                   const caf::actor_addr& owner) {
   auto i = triggers.find(id);
   if (i == triggers.end() || i->second.owner.address() != owner) return;
-  caf::anon_send(i->second.provider,
-                 unregister_trigger{id, i->second.owner});
+  caf::anon_send(i->second.provider, unregister_trigger{id, i->second.owner});
   triggers.erase(i);
 }
 
@@ -245,9 +243,10 @@ void registry_state::on_reattach(const std::string& previous_worker_id) {
   auto i = owners.find(old);
   if (i == owners.end()) return;
   auto& h = i->second;
-  log::info(log_name, "worker ", previous_worker_id, " reconnected: ",
-            "dropping the ", h.functions.size(), " functions and ",
-            h.triggers.size(), " triggers of its old connection");
+  log::info(log_name, "worker ", previous_worker_id,
+            " reconnected: ", "dropping the ", h.functions.size(),
+            " functions and ", h.triggers.size(),
+            " triggers of its old connection");
   for (auto& id : h.functions) drop_provider(id, old);
   for (auto& id : h.triggers) drop_trigger(id, old);
   h.functions.clear();
@@ -273,11 +272,10 @@ void registry_state::on_watch(caf::actor watcher) {
 // -- departures ---------------------------------------------------------------
 
 void registry_state::on_down(const caf::actor_addr& who) {
-  watchers.erase(std::remove_if(watchers.begin(), watchers.end(),
-                                [&](const caf::actor& w) {
-                                  return w.address() == who;
-                                }),
-                 watchers.end());
+  watchers.erase(
+    std::remove_if(watchers.begin(), watchers.end(),
+                   [&](const caf::actor& w) { return w.address() == who; }),
+    watchers.end());
   auto i = owners.find(who);
   if (i == owners.end()) return;
   auto& h = i->second;

@@ -58,8 +58,7 @@ using registry_actor_type = registry_handle::extend<
   caf::reacts_to<atom::reattach, std::string>,
   caf::replies_to<atom::localcall, invoke>::with<invoke_result>,
   caf::reacts_to<atom::watch, caf::actor>,
-  caf::replies_to<atom::providers, std::string>::with<
-    std::vector<std::string>>,
+  caf::replies_to<atom::providers, std::string>::with<std::vector<std::string>>,
   caf::reacts_to<atom::flush>>;
 
 struct registry_state {

@@ -1,8 +1,8 @@
 #include "actors/session_actor.hpp"
 
 #include <caf/event_based_actor.hpp>
-#include <caf/send.hpp>
 #include <caf/sec.hpp>
+#include <caf/send.hpp>
 
 #include "actors/call_error.hpp"
 #include "actors/job.hpp"
@@ -96,15 +96,14 @@ void session_state::on_frame(std::string& text) {
 
 void session_state::handle(protocol::register_function_frame& x) {
   log::debug(log_name, "registers function ", x.id);
-  self->send(ctx.registry,
-             register_function{std::move(x.id), caf::actor{self},
-                               std::move(x.description),
-                               std::move(x.metadata)});
+  self->send(ctx.registry, register_function{std::move(x.id), caf::actor{self},
+                                             std::move(x.description),
+                                             std::move(x.metadata)});
 }
 
 void session_state::handle(protocol::unregister_function_frame& x) {
-  self->send(ctx.registry, unregister_function{std::move(x.id),
-                                               caf::actor{self}});
+  self->send(ctx.registry,
+             unregister_function{std::move(x.id), caf::actor{self}});
 }
 
 void session_state::handle(protocol::register_trigger_frame& x) {
@@ -127,15 +126,13 @@ void session_state::handle(protocol::register_trigger_frame& x) {
 }
 
 void session_state::handle(protocol::unregister_trigger_frame& x) {
-  self->send(ctx.registry, unregister_trigger{std::move(x.id),
-                                              caf::actor{self}});
+  self->send(ctx.registry,
+             unregister_trigger{std::move(x.id), caf::actor{self}});
 }
 
 void session_state::handle(protocol::register_trigger_type_frame& x) {
-  log::info(log_name, "worker ", worker_name, " provides trigger type ",
-            x.id);
-  self->send(ctx.registry, atom::provide_v, std::move(x.id),
-             caf::actor{self});
+  log::info(log_name, "worker ", worker_name, " provides trigger type ", x.id);
+  self->send(ctx.registry, atom::provide_v, std::move(x.id), caf::actor{self});
 }
 
 void session_state::handle(protocol::unregister_trigger_type_frame& x) {
@@ -149,9 +146,7 @@ void session_state::handle(protocol::invoke_frame& x) {
     return;
   }
   switch (x.action) {
-    case protocol::invoke_action::sync:
-      call_sync(x);
-      break;
+    case protocol::invoke_action::sync: call_sync(x); break;
     case protocol::invoke_action::void_call:
       x.data = protocol::with_member(x.data, "_caller_worker_id",
                                      protocol::quote(worker_id));
@@ -160,9 +155,7 @@ void session_state::handle(protocol::invoke_frame& x) {
                             std::move(x.metadata), std::move(x.traceparent),
                             std::move(x.baggage), 0});
       break;
-    case protocol::invoke_action::enqueue:
-      call_enqueue(x);
-      break;
+    case protocol::invoke_action::enqueue: call_enqueue(x); break;
   }
 }
 
@@ -174,21 +167,19 @@ void session_state::handle(protocol::result_frame& x) {
 }
 
 void session_state::handle(protocol::reattach_frame& x) {
-  log::debug(log_name, "reattach from previous worker ",
-             x.previous_worker_id);
+  log::debug(log_name, "reattach from previous worker ", x.previous_worker_id);
   // Before the replay that follows: the registry drops what the old
   // connection still holds, so these registrations replace it.
-  self->send(ctx.registry, atom::reattach_v,
-             std::move(x.previous_worker_id));
+  self->send(ctx.registry, atom::reattach_v, std::move(x.previous_worker_id));
 }
 
 void session_state::handle(protocol::bad_frame& x) {
-  log::warn(log_name, "bad frame from worker ", worker_name, ": ", x.code,
-            ": ", x.message);
+  log::warn(log_name, "bad frame from worker ", worker_name, ": ", x.code, ": ",
+            x.message);
   if (!x.invocation_id.empty())
-    send_frame(protocol::to_json(protocol::result_frame{
-      x.invocation_id, x.function_id, true,
-      protocol::error_body_json(x.code, x.message)}));
+    send_frame(protocol::to_json(
+      protocol::result_frame{x.invocation_id, x.function_id, true,
+                             protocol::error_body_json(x.code, x.message)}));
   else
     send_frame(protocol::error_frame_json(x.code, x.message));
 }
@@ -207,11 +198,10 @@ void session_state::call_sync(protocol::invoke_frame& x) {
               invoke{std::move(x.function_id), std::move(x.data),
                      std::move(x.metadata), std::move(x.traceparent),
                      std::move(x.baggage), timeout_ms})
-    .then(
-      [this, id, fn](invoke_result& r) { reply(id, fn, std::move(r)); },
-      [this, id, fn, timeout_ms](caf::error& err) {
-        reply(id, fn, request_failure(err, fn, timeout_ms));
-      });
+    .then([this, id, fn](invoke_result& r) { reply(id, fn, std::move(r)); },
+          [this, id, fn, timeout_ms](caf::error& err) {
+            reply(id, fn, request_failure(err, fn, timeout_ms));
+          });
 }
 
 void session_state::call_enqueue(protocol::invoke_frame& x) {
@@ -252,8 +242,8 @@ void session_state::on_worker_metadata(const protocol::invoke_frame& x) {
   if (name.state == protocol::member_state::found && name.is_string
       && !name.value.empty()) {
     worker_name = name.value;
-    log::info(log_name, "worker ", worker_name, " registered (",
-              peer->remote(), ")");
+    log::info(log_name, "worker ", worker_name, " registered (", peer->remote(),
+              ")");
   }
   if (!x.invocation_id.empty())
     reply(x.invocation_id, x.function_id,
@@ -276,9 +266,8 @@ caf::result<invoke_result> session_state::on_invoke(invoke& x) {
   send_frame(protocol::to_json(out));
   auto rp = self->make_response_promise();
   if (!rp.pending()) return rp; // a Void call: nobody waits
-  pending.emplace(std::move(id),
-                  pending_call{rp, std::move(x.function_id),
-                               self->clock().now() + timeout});
+  pending.emplace(std::move(id), pending_call{rp, std::move(x.function_id),
+                                              self->clock().now() + timeout});
   arm_sweep();
   return rp;
 }

@@ -13,9 +13,7 @@ standard_dispatch::standard_dispatch(queue_state& q) : q_(q) {
     idle_.push_back(q_.spawn_child({}));
 }
 
-void standard_dispatch::add_waiting(job&& x) {
-  ready_.push_back(std::move(x));
-}
+void standard_dispatch::add_waiting(job&& x) { ready_.push_back(std::move(x)); }
 
 bool standard_dispatch::add_delayed(job& x, std::chrono::milliseconds wait) {
   q_.self->delayed_send(q_.self, wait, atom::retry_v, std::move(x));
@@ -45,14 +43,11 @@ bool standard_dispatch::finish(const caf::actor_addr& who, attempt_done& x) {
   busy_.erase(i);
   auto v = q_.settle(j, x);
   switch (v.next) {
-    case queue_state::verdict::succeeded:
-      break;
+    case queue_state::verdict::succeeded: break;
     case queue_state::verdict::retry:
       q_.self->delayed_send(q_.self, v.delay, atom::retry_v, std::move(j));
       break;
-    case queue_state::verdict::dead:
-      q_.to_dead_letters(std::move(j));
-      break;
+    case queue_state::verdict::dead: q_.to_dead_letters(std::move(j)); break;
   }
   return true;
 }
@@ -73,10 +68,9 @@ bool standard_dispatch::child_down(const caf::down_msg& dm) {
     ready_.push_front(std::move(i->second.x));
     busy_.erase(i);
   } else {
-    auto j = std::find_if(idle_.begin(), idle_.end(),
-                          [&](const caf::actor& a) {
-                            return a.address() == dm.source;
-                          });
+    auto j = std::find_if(idle_.begin(), idle_.end(), [&](const caf::actor& a) {
+      return a.address() == dm.source;
+    });
     if (j == idle_.end()) return false;
     idle_.erase(j);
     log::warn(q_.log_name, "idle delivery actor died (",
@@ -87,8 +81,8 @@ bool standard_dispatch::child_down(const caf::down_msg& dm) {
 }
 
 void standard_dispatch::for_each_running(
-  const std::function<void(const caf::actor_addr&, const job&, time_point)>&
-    f) const {
+  const std::function<void(const caf::actor_addr&, const job&, time_point)>& f)
+  const {
   for (auto& [who, r] : busy_) f(who, r.x, r.since);
 }
 

@@ -28,9 +28,9 @@ public:
   /// Never scheduled by a standard queue: ignored.
   bool retry(const std::string& group, const std::string& job_id) override;
   bool child_down(const caf::down_msg& dm) override;
-  void for_each_running(const std::function<void(const caf::actor_addr&,
-                                                 const job&, time_point)>& f)
-    const override;
+  void for_each_running(
+    const std::function<void(const caf::actor_addr&, const job&, time_point)>&
+      f) const override;
   uint64_t in_flight() const override { return busy_.size(); }
   uint64_t waiting() const override { return ready_.size(); }
   void children(std::vector<caf::actor>& out) const override;

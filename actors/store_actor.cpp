@@ -39,8 +39,8 @@ void store_state::on_flush() {
     log::error(log_name, "commit of a batch failed; its writes are lost: ",
                caf::to_string(result.error()));
     for (auto& rp : waiters)
-      rp.deliver(caf::make_error(errc::store_failure,
-                                 "the job store failed to commit"));
+      rp.deliver(
+        caf::make_error(errc::store_failure, "the job store failed to commit"));
   }
   waiters.clear();
 }

@@ -23,12 +23,13 @@ std::string error_text(const caf::error& err) {
   return caf::to_string(err);
 }
 
-std::string render_errc(uint8_t code, caf::atom_value, const caf::message& ctx) {
+std::string render_errc(uint8_t code, caf::atom_value,
+                        const caf::message& ctx) {
   auto result = to_string(static_cast<errc>(code));
   if (!ctx.empty()) {
     result += ": ";
     result += ctx.match_elements<std::string>() ? ctx.get_as<std::string>(0)
-                                                 : to_string(ctx);
+                                                : to_string(ctx);
   }
   return result;
 }

@@ -35,8 +35,7 @@ const char* type_name(queue_type x) {
 std::map<std::string_view, const queue_config*>
 by_name(const std::vector<queue_config>& queues) {
   std::map<std::string_view, const queue_config*> result;
-  for (const auto& q : queues)
-    result.emplace(q.name, &q);
+  for (const auto& q : queues) result.emplace(q.name, &q);
   return result;
 }
 
@@ -92,19 +91,18 @@ queue_config_differences(const std::vector<queue_config>& here,
       found.emplace(name, prefix + " only here");
     else if (q->type != i->second->type)
       found.emplace(name, prefix + ": type " + type_name(q->type) + " here, "
-                              + type_name(i->second->type) + " there");
+                            + type_name(i->second->type) + " there");
     else if (q->message_group_field != i->second->message_group_field)
       found.emplace(name, prefix + ": message_group_field '"
-                              + q->message_group_field + "' here, '"
-                              + i->second->message_group_field + "' there");
+                            + q->message_group_field + "' here, '"
+                            + i->second->message_group_field + "' there");
   }
   for (const auto& entry : theirs)
     if (mine.count(entry.first) == 0)
       found.emplace(entry.first,
                     "queue '" + std::string{entry.first} + "' only there");
   std::vector<std::string> result;
-  for (auto& entry : found)
-    result.push_back(std::move(entry.second));
+  for (auto& entry : found) result.push_back(std::move(entry.second));
   return result;
 }
 
@@ -129,16 +127,11 @@ std::chrono::milliseconds redial_delay(uint32_t failures) {
 
 std::string to_string(member_status x) {
   switch (x) {
-  case member_status::connecting:
-    return "connecting";
-  case member_status::up:
-    return "up";
-  case member_status::down:
-    return "down";
-  case member_status::left:
-    return "left";
-  case member_status::refused:
-    return "refused";
+    case member_status::connecting: return "connecting";
+    case member_status::up: return "up";
+    case member_status::down: return "down";
+    case member_status::left: return "left";
+    case member_status::refused: return "refused";
   }
   return "member_status(" + std::to_string(static_cast<int>(x)) + ")";
 }

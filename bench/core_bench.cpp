@@ -36,8 +36,8 @@
 #include "actors/type_ids.hpp"
 #include "base/log.hpp"
 #include "base/uuid.hpp"
-#include "store/job_store.hpp"
 #include "cluster/node.hpp"
+#include "store/job_store.hpp"
 #include "troupe/engine.hpp"
 
 using namespace troupe;
@@ -54,9 +54,8 @@ int64_t now_ns() {
 /// A ~100-byte payload carrying the job's index, its enqueue time and group.
 std::string payload(size_t i, int64_t t, size_t groups) {
   char buf[160];
-  std::snprintf(buf, sizeof(buf),
-                R"({"i":%zu,"t":%lld,"g":"g%zu","pad":"%s"})", i,
-                static_cast<long long>(t), groups ? i % groups : 0,
+  std::snprintf(buf, sizeof(buf), R"({"i":%zu,"t":%lld,"g":"g%zu","pad":"%s"})",
+                i, static_cast<long long>(t), groups ? i % groups : 0,
                 "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx");
   return buf;
 }
@@ -121,7 +120,8 @@ caf::behavior handler(caf::event_based_actor*, std::shared_ptr<tally> t,
     [t, fail_every](invoke& x) -> invoke_result {
       auto now = now_ns();
       auto i = static_cast<size_t>(field(x.data, "\"i\":"));
-      if (t->first_start[i] < 0) t->first_start[i] = now - field(x.data, "\"t\":");
+      if (t->first_start[i] < 0)
+        t->first_start[i] = now - field(x.data, "\"t\":");
       if (fail_every && i % fail_every == 0 && t->attempts[i]++ == 0)
         return engine_error("invocation_failed", "first attempt fails");
       if (++t->done == t->total) {
@@ -191,9 +191,8 @@ void run(const scenario& sc, size_t n) {
   std::this_thread::sleep_for(std::chrono::milliseconds(50));
   auto t0 = clock_type::now();
   auto p = sys.spawn(producer,
-                    caf::actor_cast<caf::actor>((*eng)->queue("bench")),
-                    cfg.queue.queues[0], n,
-                     size_t{500}, sc.groups);
+                     caf::actor_cast<caf::actor>((*eng)->queue("bench")),
+                     cfg.queue.queues[0], n, size_t{500}, sc.groups);
   {
     std::unique_lock<std::mutex> guard{t->mtx};
     t->cv.wait(guard, [&] { return t->done.load() == n; });
@@ -201,7 +200,9 @@ void run(const scenario& sc, size_t n) {
   auto secs = std::chrono::duration<double>(clock_type::now() - t0).count();
   auto lat = t->first_start;
   std::sort(lat.begin(), lat.end());
-  auto pct = [&](double q) { return lat[static_cast<size_t>(q * (n - 1))] / 1e6; };
+  auto pct = [&](double q) {
+    return lat[static_cast<size_t>(q * (n - 1))] / 1e6;
+  };
   std::printf("%-34s %-10s %9.0f jobs/s   p50 %8.3f ms   p99 %8.3f ms\n",
               sc.name.c_str(),
               sc.store == store_method::file_based ? "file_based" : "in_memory",
@@ -243,8 +244,8 @@ void memory_and_recovery(size_t n, store_method method) {
     configure(sys_cfg);
     caf::actor_system sys{sys_cfg};
     auto eng = engine::start(sys, cfg);
-    auto h = sys.spawn(
-      holder, std::make_shared<std::vector<caf::response_promise>>());
+    auto h = sys.spawn(holder,
+                       std::make_shared<std::vector<caf::response_promise>>());
     caf::anon_send((*eng)->registry(),
                    register_function{"bench::job", h, {}, {}});
     auto q = caf::actor_cast<caf::actor>((*eng)->queue("bench"));
@@ -271,10 +272,9 @@ void memory_and_recovery(size_t n, store_method method) {
     auto after = rss_kib();
     std::printf("memory: %zu waiting jobs (100-byte payloads, %s): RSS %+.0f "
                 "MiB (%.0f bytes per job), enqueued in %.1f s\n",
-                n, method == store_method::file_based ? "file_based"
-                                                      : "in_memory",
-                (after - before) / 1024.0, (after - before) * 1024.0 / n,
-                secs);
+                n,
+                method == store_method::file_based ? "file_based" : "in_memory",
+                (after - before) / 1024.0, (after - before) * 1024.0 / n, secs);
     std::fflush(stdout);
     caf::anon_send_exit(h, caf::exit_reason::kill);
     (*eng)->stop(std::chrono::milliseconds(100));
@@ -289,7 +289,8 @@ void memory_and_recovery(size_t n, store_method method) {
     wait_until_held(sys, q, n);
     auto secs = std::chrono::duration<double>(clock_type::now() - t0).count();
     std::printf("recovery: %zu stored jobs back in their queue %.2f s after "
-                "the engine started\n", n, secs);
+                "the engine started\n",
+                n, secs);
     (*eng)->stop(std::chrono::milliseconds(100));
   }
   std::filesystem::remove_all(dir);
@@ -347,15 +348,19 @@ void recovery(size_t n) {
 } // namespace
 
 int main(int argc, char** argv) {
-  log::set_level(getenv("TROUPE_BENCH_LOG") ? log::level::info : log::level::warn);
+  log::set_level(getenv("TROUPE_BENCH_LOG") ? log::level::info
+                                            : log::level::warn);
   size_t n = 200000;
   std::string only;
   std::string stores = "both";
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string k = argv[i];
-    if (k == "--jobs") n = std::strtoull(argv[i + 1], nullptr, 10);
-    else if (k == "--only") only = argv[i + 1];
-    else if (k == "--store") stores = argv[i + 1];
+    if (k == "--jobs")
+      n = std::strtoull(argv[i + 1], nullptr, 10);
+    else if (k == "--only")
+      only = argv[i + 1];
+    else if (k == "--store")
+      stores = argv[i + 1];
     else if (k == "--recovery") {
       recovery(std::strtoull(argv[i + 1], nullptr, 10));
       return 0;
@@ -374,8 +379,9 @@ int main(int argc, char** argv) {
   };
   for (auto method : {store_method::in_memory, store_method::file_based}) {
     if (stores != "both"
-        && stores != (method == store_method::in_memory ? "in_memory"
-                                                        : "file_based"))
+        && stores
+             != (method == store_method::in_memory ? "in_memory"
+                                                   : "file_based"))
       continue;
     for (auto sc : all) {
       if (!only.empty() && sc.name.find(only) == std::string::npos) continue;

@@ -95,31 +95,31 @@ struct fn_update {
   std::vector<std::string> removed;
 };
 
-template<class Inspector>
+template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, member_info& x) {
   return f(caf::meta::type_name("troupe::member_info"), x.name, x.advertise,
            x.incarnation, x.status);
 }
 
-template<class Inspector>
+template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, node_hello& x) {
   return f(caf::meta::type_name("troupe::node_hello"), x.protocol, x.name,
            x.incarnation, x.advertise, x.config_digest, x.heartbeat_ms,
            x.peer_timeout_ms, x.cookie_proof, x.members);
 }
 
-template<class Inspector>
+template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, hello_refusal& x) {
   return f(caf::meta::type_name("troupe::hello_refusal"), x.reason);
 }
 
-template<class Inspector>
+template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, function_info_msg& x) {
   return f(caf::meta::type_name("troupe::function_info_msg"), x.id,
            x.description, x.metadata);
 }
 
-template<class Inspector>
+template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, fn_update& x) {
   return f(caf::meta::type_name("troupe::fn_update"), x.added, x.removed);
 }

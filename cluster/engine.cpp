@@ -17,10 +17,10 @@
 #include "actors/session_actor.hpp"
 #include "actors/store_actor.hpp"
 #include "actors/type_ids.hpp"
-#include "cluster/cluster_type_ids.hpp"
-#include "cluster/node_actor.hpp"
 #include "base/errc.hpp"
 #include "base/log.hpp"
+#include "cluster/cluster_type_ids.hpp"
+#include "cluster/node_actor.hpp"
 #include "protocol/http_server.hpp"
 #include "protocol/ws_server.hpp"
 
@@ -109,9 +109,9 @@ load_jobs(store::job_store& db, const engine_config& cfg) {
   if (err) return err;
   for (auto& [name, list] : by_queue)
     if (!cfg.find_queue(name))
-      log::warn("engine", list->size(), " stored jobs belong to queue '",
-                name, "', which is no longer configured; they stay in the "
-                      "store untouched");
+      log::warn("engine", list->size(), " stored jobs belong to queue '", name,
+                "', which is no longer configured; they stay in the "
+                "store untouched");
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
               std::chrono::steady_clock::now() - t0)
               .count();
@@ -122,8 +122,8 @@ load_jobs(store::job_store& db, const engine_config& cfg) {
 
 } // namespace
 
-caf::expected<std::unique_ptr<engine>>
-engine::start(caf::actor_system& sys, engine_config cfg) {
+caf::expected<std::unique_ptr<engine>> engine::start(caf::actor_system& sys,
+                                                     engine_config cfg) {
   auto b = std::make_unique<boot>();
   if (cfg.queue.store == store_method::file_based) {
     auto opened = store::open_sqlite_store(cfg.queue.file_path);
@@ -151,28 +151,28 @@ engine::start(caf::actor_system& sys, engine_config cfg) {
 
 engine::engine(caf::actor_system& sys, engine_config cfg,
                std::unique_ptr<boot> b)
-  : impl_(std::make_unique<impl>(sys, std::move(cfg))) {
+    : impl_(std::make_unique<impl>(sys, std::move(cfg))) {
   auto& d = *impl_;
-  d.registry = caf::actor_cast<caf::actor>(sys.spawn(registry_actor, std::string{"registry"}));
+  d.registry = caf::actor_cast<caf::actor>(
+    sys.spawn(registry_actor, std::string{"registry"}));
   if (b->db) d.store = sys.spawn<caf::detached>(store_actor, b->db);
   d.queues->max_payload_bytes = d.cfg.queue.max_payload_bytes;
   for (auto& q : d.cfg.queue.queues) {
     auto i = b->recovered.find(q.name);
     queue_links links{d.registry, d.store,
-                      std::chrono::milliseconds(
-                        d.cfg.queue.startup_grace_ms),
+                      std::chrono::milliseconds(d.cfg.queue.startup_grace_ms),
                       d.cfg.queue.max_payload_bytes};
     auto sup = sys.spawn(queue_actor, q, links,
                          i == b->recovered.end() ? recovered_jobs{}
                                                  : i->second);
-    d.queues->queues.emplace(
-      q.name, queue_entry{caf::actor_cast<caf::actor>(sup), q});
+    d.queues->queues.emplace(q.name,
+                             queue_entry{caf::actor_cast<caf::actor>(sup), q});
     log::info("engine", "queue ", q.name, ": ",
               q.type == queue_type::fifo
                 ? "fifo by '" + q.message_group_field + "'"
                 : std::string{"standard"},
-              ", concurrency ", q.concurrency, ", max_retries ",
-              q.max_retries, ", backoff_ms ", q.backoff_ms);
+              ", concurrency ", q.concurrency, ", max_retries ", q.max_retries,
+              ", backoff_ms ", q.backoff_ms);
   }
   d.queue_functions = sys.spawn(queue_functions_actor, d.queues);
   register_queue_functions(d.registry, d.queue_functions);
@@ -191,8 +191,7 @@ bool reserved_function_id(const std::string& id) {
 } // namespace
 
 caf::error engine::impl::add_function(const std::string& id, caf::actor owner,
-                                      bool ours,
-                                      const function_options& opts) {
+                                      bool ours, const function_options& opts) {
   if (stopped)
     return caf::make_error(errc::shutting_down, "the engine is stopped");
   if (id.empty())
@@ -236,8 +235,7 @@ caf::error engine::add_async_function(const std::string& id,
   return err;
 }
 
-caf::error engine::add_function(const std::string& id,
-                                function_handle handler,
+caf::error engine::add_function(const std::string& id, function_handle handler,
                                 function_options opts) {
   if (!handler)
     return caf::make_error(errc::bad_config,
@@ -267,8 +265,12 @@ invoke_result engine::call(std::string function_id, std::string payload,
   invoke_result out;
   self
     ->request(d.registry, timeout,
-              invoke{std::move(function_id), std::move(payload),
-                     std::move(metadata), {}, {}, timeout_ms})
+              invoke{std::move(function_id),
+                     std::move(payload),
+                     std::move(metadata),
+                     {},
+                     {},
+                     timeout_ms})
     .receive([&](invoke_result& r) { out = std::move(r); },
              [&](caf::error& err) {
                out = request_failure(err, fn, timeout_ms);
@@ -278,9 +280,12 @@ invoke_result engine::call(std::string function_id, std::string payload,
 
 void engine::call_void(std::string function_id, std::string payload,
                        std::string metadata) {
-  caf::anon_send(impl_->registry,
-                 invoke{std::move(function_id), std::move(payload),
-                        std::move(metadata), {}, {}, 0});
+  caf::anon_send(impl_->registry, invoke{std::move(function_id),
+                                         std::move(payload),
+                                         std::move(metadata),
+                                         {},
+                                         {},
+                                         0});
 }
 
 caf::expected<std::string> engine::enqueue(const std::string& queue,
@@ -291,9 +296,8 @@ caf::expected<std::string> engine::enqueue(const std::string& queue,
   if (!q)
     return caf::make_error(errc::enqueue_rejected,
                            "Queue '" + queue + "' not found");
-  return d.ask<std::string>(q->supervisor,
-                            troupe::enqueue{std::move(function_id),
-                                            std::move(payload)});
+  return d.ask<std::string>(
+    q->supervisor, troupe::enqueue{std::move(function_id), std::move(payload)});
 }
 
 // -- queue functions ----------------------------------------------------------
@@ -314,9 +318,9 @@ caf::expected<std::vector<queue_stats>> engine::stats() {
   return out;
 }
 
-caf::expected<std::vector<job>>
-engine::dead_letters(const std::string& queue, uint64_t offset,
-                     uint64_t limit) {
+caf::expected<std::vector<job>> engine::dead_letters(const std::string& queue,
+                                                     uint64_t offset,
+                                                     uint64_t limit) {
   auto sup = impl_->supervisor(queue);
   if (!sup) return sup.error();
   return impl_->ask<std::vector<job>>(*sup, atom::list_v, offset, limit);
@@ -465,8 +469,7 @@ void engine::stop(std::chrono::milliseconds grace) {
     caf::anon_send_exit(d.http_router, caf::exit_reason::user_shutdown);
   // 3. Everything else.
   for (auto& kvp : d.queues->queues)
-    caf::anon_send_exit(kvp.second.supervisor,
-                        caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(kvp.second.supervisor, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(d.queue_functions, caf::exit_reason::user_shutdown);
   for (auto& kvp : d.functions)
     caf::anon_send_exit(kvp.second, caf::exit_reason::user_shutdown);
@@ -475,9 +478,11 @@ void engine::stop(std::chrono::milliseconds grace) {
     // Everything the queues sent is committed before the store stops.
     caf::scoped_actor self{d.sys};
     self->request(d.store, caf::infinite, atom::flush_v)
-      .receive([] {}, [](caf::error& err) {
-        log::error("engine", "final commit failed: ", caf::to_string(err));
-      });
+      .receive([] {},
+               [](caf::error& err) {
+                 log::error("engine",
+                            "final commit failed: ", caf::to_string(err));
+               });
     // The store file is closed (and unlocked) when stop() returns, so the
     // application can open it again at once.
     self->monitor(d.store);

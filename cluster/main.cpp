@@ -22,7 +22,8 @@ constexpr int exit_usage = 2;
 constexpr int exit_config = 2;
 constexpr auto default_config_file = "iii-config.yaml";
 
-const char* usage_text = R"(usage: troupe [--config PATH] [--log-level LEVEL] [--threads N]
+const char* usage_text
+  = R"(usage: troupe [--config PATH] [--log-level LEVEL] [--threads N]
 
 troupe runs named job queues for workers that speak the iii worker protocol
 (for example workers written with the iii-sdk npm package).
@@ -148,10 +149,10 @@ int main(int argc, char** argv) {
   // caf-application.ini from the working directory.
   caf::actor_system_config sys_cfg;
   troupe::engine::configure(sys_cfg, cfg);
-  auto threads = args.threads > 0
-                   ? args.threads
-                   : static_cast<int>(
-                     std::max(2u, std::thread::hardware_concurrency()));
+  auto threads
+    = args.threads > 0
+        ? args.threads
+        : static_cast<int>(std::max(2u, std::thread::hardware_concurrency()));
   troupe::tune_scheduler(sys_cfg, threads);
   sys_cfg.set("logger.file-verbosity", caf::atom("quiet"));
   sys_cfg.set("logger.console-verbosity", caf::atom("quiet"));

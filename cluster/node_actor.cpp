@@ -66,9 +66,9 @@ void node_state::init(caf::event_based_actor* self_ptr, cluster_config c,
 
 void node_state::start() {
   log::info(log_name, "node ", cfg.name, " listening on ", cfg.advertise,
-            cfg.seeds.empty() ? std::string{}
-                              : ", joining " + std::to_string(cfg.seeds.size())
-                                  + " seeds");
+            cfg.seeds.empty()
+              ? std::string{}
+              : ", joining " + std::to_string(cfg.seeds.size()) + " seeds");
   push_view();
   for (auto& seed : cfg.seeds) {
     if (seed == cfg.advertise) {
@@ -120,9 +120,9 @@ std::string node_state::check(const node_hello& h,
            + std::to_string(cfg.peer_timeout_ms) + " here, "
            + std::to_string(h.heartbeat_ms) + "/"
            + std::to_string(h.peer_timeout_ms) + " there)";
-  if (auto i = members.find(h.name);
-      i != members.end() && i->second.status == member_status::up
-      && i->second.incarnation != h.incarnation)
+  if (auto i = members.find(h.name); i != members.end()
+                                     && i->second.status == member_status::up
+                                     && i->second.incarnation != h.incarnation)
     return "duplicate name: a live node named '" + h.name
            + "' is already a member";
   return {};
@@ -135,9 +135,8 @@ caf::result<node_hello> node_state::on_hello(node_hello& h) {
                            "node " + cfg.name + " is leaving the cluster");
   if (auto why = check(h, ""); !why.empty()) {
     log_refusal(h.name, h.advertise, why);
-    if (auto i = members.find(h.name); i != members.end()
-                                       && i->second.status
-                                            != member_status::up) {
+    if (auto i = members.find(h.name);
+        i != members.end() && i->second.status != member_status::up) {
       i->second.status = member_status::refused;
       i->second.reason = why;
     }
@@ -160,8 +159,9 @@ void node_state::accept(const node_hello& h, caf::actor remote) {
   if (m.status == member_status::up && m.incarnation == h.incarnation)
     return; // the same run again: a crossing dial or a redundant link
   if (m.peer) {
-    log::warn(log_name, h.name, " restarted (new incarnation); calls in "
-                                "flight to its previous run fail");
+    log::warn(log_name, h.name,
+              " restarted (new incarnation); calls in "
+              "flight to its previous run fail");
     self->send_exit(m.peer, caf::exit_reason::user_shutdown);
   }
   auto rejoined = m.status == member_status::down
@@ -179,9 +179,10 @@ void node_state::accept(const node_hello& h, caf::actor remote) {
   d.failures = 0;
   d.last_error.clear();
   if (rejoined)
-    log::warn(log_name, h.name, " is back after being declared down (the "
-                                "same run: it was frozen or cut off); calls "
-                                "failed meanwhile may have run there too");
+    log::warn(log_name, h.name,
+              " is back after being declared down (the "
+              "same run: it was frozen or cut off); calls "
+              "failed meanwhile may have run there too");
   else
     log::info(log_name, h.name, " joined (", h.advertise, ")");
   push_view();
@@ -246,10 +247,11 @@ void node_state::on_dial(const std::string& address) {
               if (auto why = check(h, incarnation); !why.empty()) {
                 log_refusal(h.name, address, why);
                 // The other side accepted us: tell it we do not.
-                self->send(remote, hello_refusal{"refused by " + cfg.name
-                                                 + ": " + why});
+                self->send(
+                  remote, hello_refusal{"refused by " + cfg.name + ": " + why});
                 auto i = members.find(h.name);
-                if (i == members.end() || i->second.status != member_status::up) {
+                if (i == members.end()
+                    || i->second.status != member_status::up) {
                   auto& m = members[h.name];
                   m.name = h.name;
                   m.advertise = h.advertise;
@@ -283,7 +285,8 @@ void node_state::log_refusal(const std::string& name,
 }
 
 void node_state::on_refusal(hello_refusal& r) {
-  auto m = find_by_node(caf::actor_cast<caf::actor_addr>(self->current_sender()));
+  auto m
+    = find_by_node(caf::actor_cast<caf::actor_addr>(self->current_sender()));
   if (!m) return;
   log::warn(log_name, m->name, " (", m->advertise, ") ", r.reason);
   if (m->peer) self->send_exit(m->peer, caf::exit_reason::user_shutdown);
@@ -361,9 +364,8 @@ caf::result<std::string> node_state::on_forward(const std::string& owner,
   auto i = members.find(owner);
   if (i == members.end() || i->second.status != member_status::up)
     return caf::make_error(errc::enqueue_rejected,
-                           "node " + owner + ", which owns group "
-                             + x.group + " of queue '" + x.queue
-                             + "', is not up");
+                           "node " + owner + ", which owns group " + x.group
+                             + " of queue '" + x.queue + "', is not up");
   auto rp = self->make_response_promise();
   rp.delegate(i->second.peer, atom::fwdenq_v, std::move(x));
   return rp;
@@ -433,9 +435,9 @@ node_state::on_fanout(invoke& x) {
 
 caf::result<invoke_result> node_state::on_qlocal(invoke& x) {
   if (!queue_functions)
-    return invoke_result::error("engine_error",
-                                "the queue functions of node " + cfg.name
-                                  + " are not started");
+    return invoke_result::error("engine_error", "the queue functions of node "
+                                                  + cfg.name
+                                                  + " are not started");
   auto rp = self->make_response_promise<invoke_result>();
   rp.delegate(queue_functions, atom::localcall_v, std::move(x));
   return rp;
@@ -444,7 +446,8 @@ caf::result<invoke_result> node_state::on_qlocal(invoke& x) {
 // -- functions ----------------------------------------------------------------
 
 void node_state::on_remote_update(fn_update& u) {
-  auto m = find_by_node(caf::actor_cast<caf::actor_addr>(self->current_sender()));
+  auto m
+    = find_by_node(caf::actor_cast<caf::actor_addr>(self->current_sender()));
   if (!m || !m->peer) return;
   self->send(m->peer, atom::fnupdate_v, std::move(u));
 }
@@ -471,9 +474,8 @@ caf::result<invoke_result> node_state::on_localcall(invoke& x) {
   // A leaving node takes no new calls: the caller's peer sends them to
   // another provider (peer_state::on_invoke).
   if (leaving) {
-    rp.deliver(invoke_result::error(node_leaving_code,
-                                    "node " + cfg.name
-                                      + " is leaving the cluster"));
+    rp.deliver(invoke_result::error(
+      node_leaving_code, "node " + cfg.name + " is leaving the cluster"));
     return rp;
   }
   // Counted, not delegated: a leaving node waits for these (on_drain).
@@ -485,8 +487,7 @@ caf::result<invoke_result> node_state::on_localcall(invoke& x) {
         served();
       },
       [this, rp](caf::error& err) mutable {
-        rp.deliver(invoke_result::error("invocation_stopped",
-                                        error_text(err)));
+        rp.deliver(invoke_result::error("invocation_stopped", error_text(err)));
         served();
       });
   return rp;
@@ -547,8 +548,9 @@ invoke_result node_state::forget(const std::string& data) {
                                   + "' is up; only a node that is down or "
                                     "left can be declared gone");
   log::warn(log_name, "an operator declared ", arg.value, " (",
-            i->second.advertise, ") gone for good; it is no longer "
-                                 "redialled (it may join again by itself)");
+            i->second.advertise,
+            ") gone for good; it is no longer "
+            "redialled (it may join again by itself)");
   forgotten.insert(i->second.advertise);
   if (i->second.peer) // a member that left may still have its link
     self->send_exit(i->second.peer, caf::exit_reason::user_shutdown);
@@ -651,14 +653,13 @@ start_cluster_node(caf::actor_system& sys, cluster_config& cluster,
                    std::shared_ptr<const queue_directory> queues,
                    caf::actor registry) {
   auto node = sys.spawn(node_actor, cluster, queues, registry);
-  auto port = sys.middleman().publish(node, cluster.port,
-                                      cluster.host.c_str(), true);
+  auto port = sys.middleman().publish(node, cluster.port, cluster.host.c_str(),
+                                      true);
   if (!port) {
     caf::anon_send_exit(node, caf::exit_reason::user_shutdown);
     return caf::make_error(errc::bad_config,
-                           "cannot listen for cluster peers on "
-                             + cluster.host + ":"
-                             + std::to_string(cluster.port) + ": "
+                           "cannot listen for cluster peers on " + cluster.host
+                             + ":" + std::to_string(cluster.port) + ": "
                              + sys.render(port.error()));
   }
   auto host = cluster.host.find(':') != std::string::npos
@@ -671,12 +672,12 @@ start_cluster_node(caf::actor_system& sys, cluster_config& cluster,
   // The node's final name and address, then the seeds.
   caf::anon_send(node, atom::setup_v, cluster.name, cluster.advertise);
   caf::anon_send(registry,
-                 register_function{members_function_id, node,
-                                   "the cluster's members", {}, {}});
-  caf::anon_send(registry,
-                 register_function{forget_function_id, node,
-                                   "declare a lost member gone for good", {},
-                                   {}});
+                 register_function{
+                   members_function_id, node, "the cluster's members", {}, {}});
+  caf::anon_send(
+    registry,
+    register_function{
+      forget_function_id, node, "declare a lost member gone for good", {}, {}});
   caf::anon_send(registry, atom::watch_v, node);
   caf::anon_send(node, atom::dialseeds_v);
   return node;
@@ -685,8 +686,8 @@ start_cluster_node(caf::actor_system& sys, cluster_config& cluster,
 void stop_cluster_node(caf::actor_system& sys, const caf::actor& node,
                        uint16_t port) {
   if (auto done = sys.middleman().unpublish(node, port); !done)
-    log::warn(log_name, "closing the cluster listener: ",
-              sys.render(done.error()));
+    log::warn(log_name,
+              "closing the cluster listener: ", sys.render(done.error()));
   caf::anon_send_exit(node, caf::exit_reason::user_shutdown);
 }
 

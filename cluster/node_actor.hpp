@@ -61,8 +61,8 @@
 #include <caf/stateful_actor.hpp>
 
 #include "actors/queue_directory.hpp"
-#include "cluster/cluster_messages.hpp"
 #include "base/membership.hpp"
+#include "cluster/cluster_messages.hpp"
 #include "protocol/queue_api.hpp"
 #include "troupe/config.hpp"
 #include "troupe/job.hpp"

@@ -91,10 +91,9 @@ void peer_state::deliver(uint64_t call, invoke_result r) {
 void peer_state::on_update(fn_update& u) {
   for (auto& f : u.added) {
     functions.insert(f.id);
-    self->send(registry,
-               register_function{f.id, caf::actor{self},
-                                 std::move(f.description),
-                                 std::move(f.metadata), node});
+    self->send(registry, register_function{f.id, caf::actor{self},
+                                           std::move(f.description),
+                                           std::move(f.metadata), node});
   }
   for (auto& id : u.removed) {
     if (functions.erase(id) == 0) continue;
@@ -120,9 +119,10 @@ void peer_state::on_node_down(const caf::error& reason) {
   for (auto& kvp : pending) kvp.second.deliver(stopped);
   pending.clear();
   auto lost = caf::make_error(errc::enqueue_rejected,
-                              "node " + node + ", which owns the job's "
-                                "group, was lost before it confirmed the "
-                                "job; enqueue it again");
+                              "node " + node
+                                + ", which owns the job's "
+                                  "group, was lost before it confirmed the "
+                                  "job; enqueue it again");
   for (auto& kvp : pending_jobs) kvp.second.deliver(lost);
   pending_jobs.clear();
   self->quit();

@@ -33,7 +33,7 @@ caf::error bad_config(const std::string& where, const std::string& what) {
 /// Maps byte offsets in the text after `${VAR}` substitution back to 1-based
 /// `LINE:COL` in the text the user wrote, so errors point into their file.
 class source_map {
- public:
+public:
   explicit source_map(const std::string& original) {
     for (size_t i = 0; i < original.size(); ++i)
       if (original[i] == '\n') line_starts_.push_back(i + 1);
@@ -48,8 +48,8 @@ class source_map {
   /// `LINE:COL` in the original text of the output offset `out`.
   std::string locate_output(size_t out) const {
     auto i
-        = std::upper_bound(pieces_.begin(), pieces_.end(), out,
-                           [](size_t x, const piece& p) { return x < p.out; });
+      = std::upper_bound(pieces_.begin(), pieces_.end(), out,
+                         [](size_t x, const piece& p) { return x < p.out; });
     if (i == pieces_.begin()) return locate_original(out);
     --i;
     return locate_original(i->literal ? i->orig + (out - i->out) : i->orig);
@@ -57,14 +57,14 @@ class source_map {
 
   /// `LINE:COL` of the original offset `orig`.
   std::string locate_original(size_t orig) const {
-    auto next
-        = std::upper_bound(line_starts_.begin(), line_starts_.end(), orig);
+    auto next = std::upper_bound(line_starts_.begin(), line_starts_.end(),
+                                 orig);
     auto line = static_cast<size_t>(next - line_starts_.begin());
     return std::to_string(line) + ":"
            + std::to_string(orig - line_starts_[line - 1] + 1);
   }
 
- private:
+private:
   struct piece {
     size_t out;
     size_t orig;
@@ -103,12 +103,12 @@ caf::expected<expanded_text> expand_env(const std::string& in,
     auto name = ref.substr(0, colon);
     if (name.empty())
       return fail(at, "'${" + ref
-                          + "}' names no variable; write ${VAR} or "
-                            "${VAR:default}");
+                        + "}' names no variable; write ${VAR} or "
+                          "${VAR:default}");
     auto value = env(name);
     if (!value && colon == std::string::npos)
       return fail(at, "environment variable '" + name
-                          + "' is not set and has no default");
+                        + "' is not set and has no default");
     out.map.add(out.text.size(), at, false);
     out.text += value ? *value : ref.substr(colon + 1);
     done = close + 1;
@@ -123,14 +123,10 @@ caf::expected<expanded_text> expand_env(const std::string& in,
 /// How a node looks, for "got ..." in messages.
 std::string describe(const YAML::Node& node) {
   switch (node.Type()) {
-  case YAML::NodeType::Scalar:
-    return "'" + node.Scalar() + "'";
-  case YAML::NodeType::Sequence:
-    return "a list";
-  case YAML::NodeType::Map:
-    return "a map";
-  default:
-    return "no value";
+    case YAML::NodeType::Scalar: return "'" + node.Scalar() + "'";
+    case YAML::NodeType::Sequence: return "a list";
+    case YAML::NodeType::Map: return "a map";
+    default: return "no value";
   }
 }
 
@@ -230,11 +226,11 @@ using field_reader = std::function<caf::error(const field&)>;
 using field_table = std::vector<std::pair<std::string, field_reader>>;
 
 constexpr const char* known_workers
-    = "iii-worker-manager, iii-http, iii-queue, troupe-cluster";
+  = "iii-worker-manager, iii-http, iii-queue, troupe-cluster";
 
 /// Walks one parsed document into an engine_config.
 class reader {
- public:
+public:
   reader(const std::string& file, const source_map& map)
       : file_(file), map_(map) {
     // nop
@@ -243,7 +239,7 @@ class reader {
   caf::error error_at(const YAML::Mark& mark, const std::string& what) const {
     if (mark.is_null() || mark.pos < 0) return bad_config(file_, what);
     return bad_config(
-        file_ + ":" + map_.locate_output(static_cast<size_t>(mark.pos)), what);
+      file_ + ":" + map_.locate_output(static_cast<size_t>(mark.pos)), what);
   }
 
   caf::error error_at(const YAML::Node& node, const std::string& what) const {
@@ -257,7 +253,7 @@ class reader {
                                              }}});
   }
 
- private:
+private:
   /// Checks that `node` is a map (or empty) whose keys all appear in `fields`,
   /// at most once each, and runs their readers in file order.
   caf::error read_map(const YAML::Node& node, const std::string& what,
@@ -273,7 +269,7 @@ class reader {
       });
       if (i == fields.end())
         return error_at(f.key, "unknown key " + describe(f.key) + " in " + what
-                                   + "; allowed keys: " + key_list(fields));
+                                 + "; allowed keys: " + key_list(fields));
       if (std::find(seen.begin(), seen.end(), i->first) != seen.end())
         return error_at(f.key,
                         "key '" + i->first + "' appears twice in " + what);
@@ -293,25 +289,25 @@ class reader {
   caf::error read_string(const field& f, std::string& out) const {
     if (!f.value.IsScalar() || f.value.Scalar().empty())
       return error_at(f.at(), "'" + f.name() + "' must be a non-empty string, "
-                                  + "got " + describe(f.value));
+                                + "got " + describe(f.value));
     out = f.value.Scalar();
     return {};
   }
 
-  template<class T>
+  template <class T>
   caf::error read_uint(const field& f, T& out, uint64_t min = 0) const {
     constexpr uint64_t max = std::numeric_limits<T>::max();
     auto x = plain_uint(f.value);
     if (!x || *x < min || *x > max)
       return error_at(f.at(), "'" + f.name() + "' must be "
-                                  + describe_range(min, max) + ", got "
-                                  + describe(f.value)
-                                  + (f.value.Tag() == "!" ? " (quoted)" : ""));
+                                + describe_range(min, max) + ", got "
+                                + describe(f.value)
+                                + (f.value.Tag() == "!" ? " (quoted)" : ""));
     out = static_cast<T>(*x);
     return {};
   }
 
-  template<class T>
+  template <class T>
   caf::error read_uint(const field& f, std::optional<T>& out,
                        uint64_t min) const {
     T x = 0;
@@ -324,7 +320,7 @@ class reader {
     return [this, &out](const field& f) { return read_string(f, out); };
   }
 
-  template<class T>
+  template <class T>
   field_reader uint_into(T& out, uint64_t min = 0) const {
     return [this, &out, min](const field& f) { return read_uint(f, out, min); };
   }
@@ -340,7 +336,7 @@ class reader {
     if (!f.value.IsNull() && !f.value.IsSequence())
       return error_at(f.at(), "'workers' must be a list of {name, config} "
                               "maps, got "
-                                  + describe(f.value));
+                                + describe(f.value));
     std::map<std::string, YAML::Node> seen;
     for (const auto& entry : f.value)
       if (auto err = read_worker(entry, cfg, seen)) return err;
@@ -357,15 +353,15 @@ class reader {
       return err;
     if (!name_f)
       return error_at(entry, "a worker entry needs a 'name', one of: "
-                                 + std::string{known_workers});
+                               + std::string{known_workers});
     std::string name;
     if (auto err = read_string(*name_f, name)) return err;
     if (auto prev = seen.find(name); prev != seen.end())
       return error_at(
-          name_f->value,
-          "worker '" + name + "' is listed twice (first at "
-              + map_.locate_output(static_cast<size_t>(prev->second.Mark().pos))
-              + "); list each worker once");
+        name_f->value,
+        "worker '" + name + "' is listed twice (first at "
+          + map_.locate_output(static_cast<size_t>(prev->second.Mark().pos))
+          + "); list each worker once");
     seen.emplace(name, name_f->value);
     auto body = config_f ? config_f->value : YAML::Node{};
     auto what = "the " + name + " config";
@@ -381,18 +377,18 @@ class reader {
       return read_cluster(body, what, cfg.cluster);
     }
     return error_at(name_f->value, "unknown worker '" + name
-                                       + "'; known workers: " + known_workers);
+                                     + "'; known workers: " + known_workers);
   }
 
   caf::error read_worker_manager(const YAML::Node& node,
                                  const std::string& what,
                                  worker_manager_config& out) const {
     return read_map(
-        node, what,
-        {{"host", string_into(out.host)},
-         {"port", uint_into(out.port)},
-         {"max_frame_bytes", uint_into(out.max_frame_bytes, 1)},
-         {"invocation_timeout_ms", uint_into(out.invocation_timeout_ms, 1)}});
+      node, what,
+      {{"host", string_into(out.host)},
+       {"port", uint_into(out.port)},
+       {"max_frame_bytes", uint_into(out.max_frame_bytes, 1)},
+       {"invocation_timeout_ms", uint_into(out.invocation_timeout_ms, 1)}});
   }
 
   caf::error read_http(const YAML::Node& node, const std::string& what,
@@ -420,47 +416,45 @@ class reader {
     std::optional<field> heartbeat_f;
     std::optional<field> timeout_f;
     auto err = read_map(
-        node, what,
-        {{"host", remember(host_f, string_into(out.host))},
-         {"port", uint_into(out.port)},
-         {"name", remember(name_f,
-                           [&](const field& f) {
-                             return read_node_name(f, out.name);
-                           })},
-         {"advertise", remember(advertise_f,
-                                [&](const field& f) {
-                                  return read_advertise(f, out.advertise);
-                                })},
-         {"seeds", [&](const field& f) { return read_seeds(f, out.seeds); }},
-         {"heartbeat_ms",
-          remember(heartbeat_f, uint_into(out.heartbeat_ms, 50))},
-         {"peer_timeout_ms",
-          remember(timeout_f, uint_into(out.peer_timeout_ms, 1))},
-         {"cookie", string_into(out.cookie)}});
+      node, what,
+      {{"host", remember(host_f, string_into(out.host))},
+       {"port", uint_into(out.port)},
+       {"name",
+        remember(name_f,
+                 [&](const field& f) { return read_node_name(f, out.name); })},
+       {"advertise", remember(advertise_f,
+                              [&](const field& f) {
+                                return read_advertise(f, out.advertise);
+                              })},
+       {"seeds", [&](const field& f) { return read_seeds(f, out.seeds); }},
+       {"heartbeat_ms", remember(heartbeat_f, uint_into(out.heartbeat_ms, 50))},
+       {"peer_timeout_ms",
+        remember(timeout_f, uint_into(out.peer_timeout_ms, 1))},
+       {"cookie", string_into(out.cookie)}});
     if (err) return err;
     auto min_timeout = 2 * uint64_t{out.heartbeat_ms};
     if (out.peer_timeout_ms < min_timeout)
       return error_at(
-          timeout_f ? timeout_f->at() : heartbeat_f->at(),
-          "'peer_timeout_ms' must be at least 2 * 'heartbeat_ms' (2 * "
-              + std::to_string(out.heartbeat_ms) + " = "
-              + std::to_string(min_timeout) + "), got "
-              + std::to_string(out.peer_timeout_ms)
-              + (timeout_f ? "" : " (the default)")
-              + ": one late heartbeat must not take a peer down");
+        timeout_f ? timeout_f->at() : heartbeat_f->at(),
+        "'peer_timeout_ms' must be at least 2 * 'heartbeat_ms' (2 * "
+          + std::to_string(out.heartbeat_ms) + " = "
+          + std::to_string(min_timeout) + "), got "
+          + std::to_string(out.peer_timeout_ms)
+          + (timeout_f ? "" : " (the default)")
+          + ": one late heartbeat must not take a peer down");
     if (is_wildcard_host(out.host)) {
       auto why = "'host' '" + out.host + "' listens on every interface, so ";
       if (!name_f)
         return error_at(host_f->at(),
                         why
-                            + "'name' is required: set it to a name unique "
-                              "in the cluster, such as this machine's "
-                              "host:port");
+                          + "'name' is required: set it to a name unique "
+                            "in the cluster, such as this machine's "
+                            "host:port");
       if (!advertise_f)
         return error_at(host_f->at(),
                         why
-                            + "'advertise' is required: set it to the "
-                              "host:port other nodes dial to reach this one");
+                          + "'advertise' is required: set it to the "
+                            "host:port other nodes dial to reach this one");
     }
     // With port 0 the node fills these in once it knows its port.
     if (out.port != 0) {
@@ -474,7 +468,7 @@ class reader {
     if (!f.value.IsScalar() || !valid_node_name(f.value.Scalar()))
       return error_at(f.at(), "'name' must be 1 to 255 printable characters "
                               "without spaces, got "
-                                  + describe(f.value));
+                                + describe(f.value));
     out = f.value.Scalar();
     return {};
   }
@@ -483,11 +477,11 @@ class reader {
     if (!valid_seed(f.value))
       return error_at(f.at(), "'advertise' must be a 'host:port' string "
                               "with a port from 1 to 65535, got "
-                                  + describe(f.value));
+                                + describe(f.value));
     if (is_wildcard_host(host_of(f.value.Scalar())))
       return error_at(f.at(), "'advertise' must name an address other nodes "
                               "can dial, not the wildcard "
-                                  + describe(f.value));
+                                + describe(f.value));
     out = f.value.Scalar();
     return {};
   }
@@ -496,7 +490,7 @@ class reader {
     auto fail = [this](const YAML::Node& at, const YAML::Node& got) {
       return error_at(at, "'seeds' must be a list of 'host:port' strings "
                           "with a port from 1 to 65535, got "
-                              + describe(got));
+                            + describe(got));
     };
     if (!f.value.IsNull() && !f.value.IsSequence())
       return fail(f.at(), f.value);
@@ -511,12 +505,12 @@ class reader {
                                queue_worker_config& out) const {
     out.queues.clear();
     auto err = read_map(
-        node, what,
-        {{"queue_configs",
-          [&](const field& f) { return read_queues(f, out.queues); }},
-         {"adapter", [&](const field& f) { return read_adapter(f, out); }},
-         {"max_payload_bytes", uint_into(out.max_payload_bytes, 1)},
-         {"startup_grace_ms", uint_into(out.startup_grace_ms)}});
+      node, what,
+      {{"queue_configs",
+        [&](const field& f) { return read_queues(f, out.queues); }},
+       {"adapter", [&](const field& f) { return read_adapter(f, out); }},
+       {"max_payload_bytes", uint_into(out.max_payload_bytes, 1)},
+       {"startup_grace_ms", uint_into(out.startup_grace_ms)}});
     if (!err
         && std::none_of(out.queues.begin(), out.queues.end(),
                         [](const auto& q) { return q.name == "default"; }))
@@ -528,13 +522,13 @@ class reader {
     if (!f.value.IsNull() && !f.value.IsMap())
       return error_at(f.at(), "'queue_configs' must be a map from queue "
                               "names to settings, got "
-                                  + describe(f.value));
+                                + describe(f.value));
     for (const auto& kv : f.value) {
       field entry{kv.first, kv.second};
       if (!entry.key.IsScalar() || !valid_queue_name(entry.name()))
         return error_at(entry.key, "queue name " + describe(entry.key)
-                                       + " is invalid: use 1 to 128 letters, "
-                                         "digits, '-', '_', '.' or ':'");
+                                     + " is invalid: use 1 to 128 letters, "
+                                       "digits, '-', '_', '.' or ':'");
       auto same = [&](const auto& q) { return q.name == entry.name(); };
       if (std::any_of(out.begin(), out.end(), same))
         return error_at(entry.key,
@@ -551,31 +545,30 @@ class reader {
     auto prefix = "Queue '" + q.name + "'";
     std::optional<field> group_f;
     auto err = read_map(
-        entry.value, "queue '" + q.name + "'",
-        {{"max_retries", uint_into(q.max_retries)},
-         {"concurrency",
-          [&](const field& f) { return read_concurrency(f, q); }},
-         {"type", [&](const field& f) { return read_queue_type(f, q); }},
-         {"message_group_field",
-          [&](const field& f) {
-            group_f = f;
-            return read_string(f, q.message_group_field);
-          }},
-         {"backoff_ms", uint_into(q.backoff_ms)},
-         {"poll_interval_ms", uint_into(q.poll_interval_ms)},
-         {"timeout_ms", uint_into(q.timeout_ms, 1)},
-         {"max_backoff_ms", uint_into(q.max_backoff_ms, 1)}});
+      entry.value, "queue '" + q.name + "'",
+      {{"max_retries", uint_into(q.max_retries)},
+       {"concurrency", [&](const field& f) { return read_concurrency(f, q); }},
+       {"type", [&](const field& f) { return read_queue_type(f, q); }},
+       {"message_group_field",
+        [&](const field& f) {
+          group_f = f;
+          return read_string(f, q.message_group_field);
+        }},
+       {"backoff_ms", uint_into(q.backoff_ms)},
+       {"poll_interval_ms", uint_into(q.poll_interval_ms)},
+       {"timeout_ms", uint_into(q.timeout_ms, 1)},
+       {"max_backoff_ms", uint_into(q.max_backoff_ms, 1)}});
     if (err) return err;
     if (q.type == queue_type::fifo && q.message_group_field.empty())
       return error_at(entry.key, prefix
-                                     + " is of type 'fifo' but "
-                                       "'message_group_field' is not set");
+                                   + " is of type 'fifo' but "
+                                     "'message_group_field' is not set");
     if (q.type == queue_type::standard && group_f)
       return error_at(group_f->key,
                       prefix
-                          + " sets 'message_group_field' but is of type "
-                            "'standard'; only 'fifo' queues use it (add "
-                            "type: fifo or remove the field)");
+                        + " sets 'message_group_field' but is of type "
+                          "'standard'; only 'fifo' queues use it (add "
+                          "type: fifo or remove the field)");
     return {};
   }
 
@@ -584,7 +577,7 @@ class reader {
     if (q.concurrency == 0)
       return error_at(f.at(),
                       "Queue '" + q.name
-                          + "' has 'concurrency' 0; it must be at least 1");
+                        + "' has 'concurrency' 0; it must be at least 1");
     return {};
   }
 
@@ -593,7 +586,7 @@ class reader {
     if (auto err = read_string(f, type)) return err;
     if (type != "standard" && type != "fifo")
       return error_at(f.at(), "Queue '" + q.name + "' has invalid type '" + type
-                                  + "'. Must be 'standard' or 'fifo'");
+                                + "'. Must be 'standard' or 'fifo'");
     q.type = type == "fifo" ? queue_type::fifo : queue_type::standard;
     return {};
   }
@@ -612,8 +605,8 @@ class reader {
     if (auto err = read_string(*name_f, name)) return err;
     if (name != "builtin")
       return error_at(name_f->value, "adapter '" + name
-                                         + "' is not supported; "
-                                           "only 'builtin' is supported");
+                                       + "' is not supported; "
+                                         "only 'builtin' is supported");
     std::optional<field> method_f;
     auto err = read_map(config_f ? config_f->value : YAML::Node{},
                         "the builtin adapter config",
@@ -636,7 +629,7 @@ class reader {
     if (method != "in_memory" && method != "file_based")
       return error_at(f.at(), "'store_method' must be 'in_memory' or "
                               "'file_based', got "
-                                  + describe(f.value));
+                                + describe(f.value));
     out = method == "file_based" ? store_method::file_based
                                  : store_method::in_memory;
     return {};
@@ -676,7 +669,7 @@ struct file_closer {
 
 caf::error cannot_read(const std::string& path, int code) {
   return bad_config(path, "cannot read file: "
-                              + std::generic_category().message(code));
+                            + std::generic_category().message(code));
 }
 
 } // namespace
@@ -732,8 +725,8 @@ uint64_t retry_delay_ms(const queue_config& q, uint32_t failed_attempts) {
   uint64_t delay = 0;
   if (q.backoff_ms != 0)
     delay = shift >= 64 || q.backoff_ms > (max_u64 >> shift)
-                ? max_u64
-                : q.backoff_ms << shift;
+              ? max_u64
+              : q.backoff_ms << shift;
   return q.max_backoff_ms ? std::min(delay, *q.max_backoff_ms) : delay;
 }
 

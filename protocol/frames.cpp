@@ -49,7 +49,7 @@ std::string describe(const json* v) {
 /// `error` (shared with nested readers), so reads chain with `&&`. JSON
 /// `null` counts as absent for optional members.
 class field_reader {
- public:
+public:
   /// REQUIRES: `obj`, `type`, `error` and `prefix` outlive the reader.
   /// `members`, when given, holds the original text of the top-level
   /// members (see parse_fast); raw reads take it from there.
@@ -144,7 +144,7 @@ class field_reader {
     return raw(v);
   }
 
- private:
+private:
   bool take_string(json* v, std::string_view key, std::string_view expected,
                    std::string& out) {
     if (v == nullptr || !v->is_string()) return fail(key, expected, v);
@@ -173,7 +173,7 @@ frame parse_register_function(field_reader& r) {
 }
 
 /// Frames whose only field is the required string `id`.
-template<class Frame>
+template <class Frame>
 frame parse_id_only(field_reader& r) {
   Frame x;
   if (r.required_string("id", x.id)) return x;
@@ -327,21 +327,13 @@ bool parse_fast(std::string_view text, frame& out) {
         else
           v = json::array();
         break;
-      case json_scan::kind::string:
-        v = json_scan::decode_string(m.text);
-        break;
+      case json_scan::kind::string: v = json_scan::decode_string(m.text); break;
       case json_scan::kind::number:
         v = json::parse(m.text.begin(), m.text.end());
         break;
-      case json_scan::kind::true_value:
-        v = true;
-        break;
-      case json_scan::kind::false_value:
-        v = false;
-        break;
-      case json_scan::kind::null_value:
-        v = nullptr;
-        break;
+      case json_scan::kind::true_value: v = true; break;
+      case json_scan::kind::false_value: v = false; break;
+      case json_scan::kind::null_value: v = nullptr; break;
     }
   }
   out = parse_object(j, &members);
@@ -352,13 +344,12 @@ frame parse_frame_impl(std::string_view text) {
   if (frame f; parse_fast(text, f)) return f;
   if (nested_deeper_than(text, max_json_depth))
     return make_bad("bad_json", "JSON nests deeper than "
-                                    + std::to_string(max_json_depth)
-                                    + " levels");
+                                  + std::to_string(max_json_depth) + " levels");
   auto j = json::parse(text.begin(), text.end(), nullptr, false);
   if (j.is_discarded()) return make_bad("bad_json", "frame is not valid JSON");
   if (!j.is_object())
     return make_bad("bad_json", std::string{"frame must be a JSON object, not "}
-                                    + j.type_name());
+                                  + j.type_name());
   return parse_object(j, nullptr);
 }
 
@@ -406,31 +397,17 @@ std::string open_frame(std::string_view type, size_t extra) {
 void append_escape(std::string& out, unsigned char c) {
   constexpr char hex[] = "0123456789abcdef";
   switch (c) {
-  case '"':
-    out += "\\\"";
-    return;
-  case '\\':
-    out += "\\\\";
-    return;
-  case '\b':
-    out += "\\b";
-    return;
-  case '\f':
-    out += "\\f";
-    return;
-  case '\n':
-    out += "\\n";
-    return;
-  case '\r':
-    out += "\\r";
-    return;
-  case '\t':
-    out += "\\t";
-    return;
-  default:
-    out += "\\u00";
-    out += hex[c >> 4];
-    out += hex[c & 0x0f];
+    case '"': out += "\\\""; return;
+    case '\\': out += "\\\\"; return;
+    case '\b': out += "\\b"; return;
+    case '\f': out += "\\f"; return;
+    case '\n': out += "\\n"; return;
+    case '\r': out += "\\r"; return;
+    case '\t': out += "\\t"; return;
+    default:
+      out += "\\u00";
+      out += hex[c >> 4];
+      out += hex[c & 0x0f];
   }
 }
 
@@ -459,8 +436,8 @@ std::string workerregistered_json(std::string_view worker_id,
 std::string to_json(const invoke_frame& x) {
   auto out = open_frame("invokefunction",
                         x.invocation_id.size() + x.function_id.size()
-                            + x.data.size() + x.metadata.size() + x.queue.size()
-                            + x.traceparent.size() + x.baggage.size() + 160);
+                          + x.data.size() + x.metadata.size() + x.queue.size()
+                          + x.traceparent.size() + x.baggage.size() + 160);
   append_string_if(out, "invocation_id", x.invocation_id);
   append_string(out, "function_id", x.function_id);
   append_raw(out, "data", x.data);
@@ -468,16 +445,13 @@ std::string to_json(const invoke_frame& x) {
   append_string_if(out, "traceparent", x.traceparent);
   append_string_if(out, "baggage", x.baggage);
   switch (x.action) {
-  case invoke_action::sync:
-    break;
-  case invoke_action::void_call:
-    out += R"(,"action":{"type":"void"})";
-    break;
-  case invoke_action::enqueue:
-    out += R"(,"action":{"type":"enqueue","queue":)";
-    out += quote(x.queue);
-    out += '}';
-    break;
+    case invoke_action::sync: break;
+    case invoke_action::void_call: out += R"(,"action":{"type":"void"})"; break;
+    case invoke_action::enqueue:
+      out += R"(,"action":{"type":"enqueue","queue":)";
+      out += quote(x.queue);
+      out += '}';
+      break;
   }
   out += '}';
   return out;
@@ -485,8 +459,8 @@ std::string to_json(const invoke_frame& x) {
 
 std::string to_json(const result_frame& x) {
   auto out = open_frame("invocationresult", x.invocation_id.size()
-                                                + x.function_id.size()
-                                                + x.body.size() + 60);
+                                              + x.function_id.size()
+                                              + x.body.size() + 60);
   append_string(out, "invocation_id", x.invocation_id);
   append_string(out, "function_id", x.function_id);
   append_raw(out, x.is_error ? "error" : "result", x.body);
@@ -495,10 +469,10 @@ std::string to_json(const result_frame& x) {
 }
 
 std::string to_json(const register_trigger_frame& x) {
-  auto out = open_frame("registertrigger",
-                        x.id.size() + x.trigger_type.size()
-                            + x.function_id.size() + x.config.size()
-                            + x.metadata.size() + 80);
+  auto out = open_frame("registertrigger", x.id.size() + x.trigger_type.size()
+                                             + x.function_id.size()
+                                             + x.config.size()
+                                             + x.metadata.size() + 80);
   append_string(out, "id", x.id);
   append_string(out, "trigger_type", x.trigger_type);
   append_string(out, "function_id", x.function_id);
@@ -525,7 +499,7 @@ std::string trigger_registration_error_json(std::string_view id,
                                             std::string_view message) {
   auto out = open_frame("triggerregistrationresult",
                         id.size() + trigger_type.size() + function_id.size()
-                            + code.size() + message.size() + 80);
+                          + code.size() + message.size() + 80);
   append_string(out, "id", id);
   append_string(out, "trigger_type", trigger_type);
   append_string(out, "function_id", function_id);

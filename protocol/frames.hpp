@@ -94,11 +94,11 @@ struct bad_frame {
   std::string function_id;
 };
 
-using frame = std::variant<register_function_frame, unregister_function_frame,
-                           register_trigger_frame, unregister_trigger_frame,
-                           register_trigger_type_frame,
-                           unregister_trigger_type_frame, invoke_frame,
-                           result_frame, reattach_frame, bad_frame>;
+using frame
+  = std::variant<register_function_frame, unregister_function_frame,
+                 register_trigger_frame, unregister_trigger_frame,
+                 register_trigger_type_frame, unregister_trigger_type_frame,
+                 invoke_frame, result_frame, reattach_frame, bad_frame>;
 
 /// Parses one text frame. Never throws: anything unacceptable is a bad_frame.
 /// Unknown fields are ignored; optional fields may be absent.

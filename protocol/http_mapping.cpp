@@ -19,7 +19,7 @@ namespace {
 using json = nlohmann::ordered_json;
 
 constexpr std::array<std::string_view, 7> supported_methods{
-    "GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"};
+  "GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"};
 
 caf::error route_error(std::string message) {
   return caf::make_error(errc::bad_frame, std::move(message));
@@ -230,7 +230,7 @@ caf::expected<http_route> parse_http_route(std::string_view config_json) {
                          + "': a path parameter needs a name after ':'");
     if (is_param(segment)
         && std::find(r.segments.begin(), r.segments.end(), segment)
-               != r.segments.end())
+             != r.segments.end())
       return route_error("api_path '" + r.api_path + "' names parameter '"
                          + std::string{segment.substr(1)} + "' twice");
     r.segments.emplace_back(segment);
@@ -340,11 +340,9 @@ caf::expected<std::string> http_request_json(const http_request& req,
       return route_error("request body is not valid JSON: " + why);
   }
   json query = json::object();
-  for (auto& [name, value] : parse_query(req.query))
-    query[name] = value;
+  for (auto& [name, value] : parse_query(req.query)) query[name] = value;
   json params = json::object();
-  for (auto& [name, value] : path_params)
-    params[name] = value;
+  for (auto& [name, value] : path_params) params[name] = value;
   json data = json::object();
   data["query_params"] = std::move(query);
   data["path_params"] = std::move(params);
@@ -353,13 +351,13 @@ caf::expected<std::string> http_request_json(const http_request& req,
   data["method"] = req.method;
   data["body"] = std::move(body);
   data["trigger"]
-      = {{"type", "http"}, {"path", route.api_path}, {"method", route.method}};
+    = {{"type", "http"}, {"path", route.api_path}, {"method", route.method}};
   return dump(data);
 }
 
 http_response response_from_result(std::string_view result_json) {
-  auto result
-      = json::parse(result_json.begin(), result_json.end(), nullptr, false);
+  auto result = json::parse(result_json.begin(), result_json.end(), nullptr,
+                            false);
   if (result.is_discarded() || !result.is_object())
     return json_response(200, json::object());
   http_response out;
@@ -398,8 +396,8 @@ http_response response_from_error(std::string_view error_body,
     message = err.get<std::string>();
   }
   return json_response(
-      500, {{"error",
-             {{"code", code}, {"message", message}, {"error_id", error_id}}}});
+    500, {{"error",
+           {{"code", code}, {"message", message}, {"error_id", error_id}}}});
 }
 
 http_response error_response(unsigned status, std::string_view code,

@@ -16,8 +16,8 @@
 
 #include "base/errc.hpp"
 #include "base/log.hpp"
-#include "protocol/tcp_listener.hpp"
 #include "protocol/http_mapping.hpp"
+#include "protocol/tcp_listener.hpp"
 
 namespace troupe::protocol {
 
@@ -51,9 +51,7 @@ struct server_state {
   std::unordered_map<uint64_t, std::shared_ptr<connection>> live;
 };
 
-std::string_view view(beast::string_view s) {
-  return {s.data(), s.size()};
-}
+std::string_view view(beast::string_view s) { return {s.data(), s.size()}; }
 
 std::string lower(std::string_view s) {
   std::string out{s};
@@ -99,7 +97,7 @@ bool bodiless(unsigned status) {
 /// writes the answer, and reads the next one while the client keeps the
 /// connection alive. Touched only on its strand.
 class connection : public std::enable_shared_from_this<connection> {
- public:
+public:
   connection(tcp::socket&& sock, const http_server_options& opts,
              const http_handler_fn& handler,
              std::shared_ptr<server_state> state)
@@ -138,7 +136,7 @@ class connection : public std::enable_shared_from_this<connection> {
     state_->live.erase(id_);
   }
 
- private:
+private:
   // -- reading ----------------------------------------------------------------
 
   void read_header() {
@@ -146,11 +144,11 @@ class connection : public std::enable_shared_from_this<connection> {
     parser_->body_limit(opts_.max_body_bytes);
     parser_->header_limit(header_limit);
     stream_.expires_after(opts_.idle_timeout);
-    http::async_read_header(
-        stream_, buf_, *parser_,
-        [self = shared_from_this()](beast::error_code ec, size_t) {
-          self->on_header(ec);
-        });
+    http::async_read_header(stream_, buf_, *parser_,
+                            [self = shared_from_this()](beast::error_code ec,
+                                                        size_t) {
+                              self->on_header(ec);
+                            });
   }
 
   void on_header(beast::error_code ec) {
@@ -166,14 +164,14 @@ class connection : public std::enable_shared_from_this<connection> {
     }
     // The client waits for this before it sends the body.
     continue_.emplace(http::status::continue_, req.version());
-    http::async_write(
-        stream_, *continue_,
-        [self = shared_from_this()](beast::error_code ec, size_t) {
-          if (ec)
-            self->finish();
-          else
-            self->read_body();
-        });
+    http::async_write(stream_, *continue_,
+                      [self = shared_from_this()](beast::error_code ec,
+                                                  size_t) {
+                        if (ec)
+                          self->finish();
+                        else
+                          self->read_body();
+                      });
   }
 
   void read_body() {
@@ -189,8 +187,8 @@ class connection : public std::enable_shared_from_this<connection> {
     if (ec == http::error::body_limit) {
       write(error_response(413, "PAYLOAD_TOO_LARGE",
                            "request body exceeds max_body_bytes ("
-                               + std::to_string(opts_.max_body_bytes)
-                               + " bytes)"),
+                             + std::to_string(opts_.max_body_bytes)
+                             + " bytes)"),
             false);
     } else if (is_parse_error(ec) && ec != http::error::end_of_stream
                && ec != http::error::partial_message) {
@@ -232,8 +230,7 @@ class connection : public std::enable_shared_from_this<connection> {
     res_ = {};
     res_.version(version_);
     res_.result(r.status);
-    for (auto& h : r.headers)
-      res_.insert(h.first, h.second);
+    for (auto& h : r.headers) res_.insert(h.first, h.second);
     if (res_.find(http::field::server) == res_.end())
       res_.set(http::field::server, "troupe");
     res_.body() = std::move(r.body);
@@ -245,16 +242,16 @@ class connection : public std::enable_shared_from_this<connection> {
       res_.content_length(res_.body().size());
     if (head_) res_.body().clear(); // Content-Length still tells the size
     stream_.expires_after(opts_.idle_timeout);
-    http::async_write(
-        stream_, res_,
-        [self = shared_from_this(), keep_alive](beast::error_code ec, size_t) {
-          if (ec)
-            self->finish();
-          else if (keep_alive)
-            self->read_header();
-          else
-            self->linger();
-        });
+    http::async_write(stream_, res_,
+                      [self = shared_from_this(),
+                       keep_alive](beast::error_code ec, size_t) {
+                        if (ec)
+                          self->finish();
+                        else if (keep_alive)
+                          self->read_header();
+                        else
+                          self->linger();
+                      });
   }
 
   // -- closing ----------------------------------------------------------------
@@ -268,14 +265,14 @@ class connection : public std::enable_shared_from_this<connection> {
 
   void drain() {
     buf_.consume(buf_.size());
-    stream_.async_read_some(
-        buf_.prepare(64 * 1024),
-        [self = shared_from_this()](beast::error_code ec, size_t) {
-          if (ec)
-            self->finish();
-          else
-            self->drain();
-        });
+    stream_.async_read_some(buf_.prepare(64 * 1024),
+                            [self = shared_from_this()](beast::error_code ec,
+                                                        size_t) {
+                              if (ec)
+                                self->finish();
+                              else
+                                self->drain();
+                            });
   }
 
   beast::tcp_stream stream_;
@@ -297,14 +294,14 @@ class connection : public std::enable_shared_from_this<connection> {
 
 /// Hands the engine's answer to the connection's strand.
 class responder final : public http_responder {
- public:
+public:
   responder(std::weak_ptr<connection> conn, std::shared_ptr<server_state> state)
       : conn_(std::move(conn)), state_(std::move(state)) {}
 
   ~responder() override {
     if (!answered_)
       respond(
-          error_response(500, "NO_ANSWER", "the engine dropped the request"));
+        error_response(500, "NO_ANSWER", "the engine dropped the request"));
   }
 
   void respond(http_response res) override {
@@ -319,7 +316,7 @@ class responder final : public http_responder {
       });
   }
 
- private:
+private:
   std::weak_ptr<connection> conn_;
   std::shared_ptr<server_state> state_;
   std::atomic<bool> answered_{false};
@@ -348,15 +345,13 @@ struct http_server::impl {
 http_server::http_server(http_server_options opts, http_handler_fn handler)
     : impl_(std::make_unique<impl>(std::move(opts), std::move(handler))) {}
 
-http_server::~http_server() {
-  stop();
-}
+http_server::~http_server() { stop(); }
 
 caf::expected<uint16_t> http_server::start() {
   auto& d = *impl_;
   return d.listener.start([&d](tcp::socket sock) {
     std::make_shared<connection>(std::move(sock), d.opts, d.handler, d.state)
-        ->run();
+      ->run();
   });
 }
 
@@ -367,12 +362,10 @@ void http_server::stop() {
   {
     std::lock_guard<std::mutex> guard{d.state->mtx};
     d.state->open = false;
-    for (auto& kvp : d.state->live)
-      open.push_back(kvp.second);
+    for (auto& kvp : d.state->live) open.push_back(kvp.second);
   }
   d.listener.close_acceptor();
-  for (auto& c : open)
-    net::post(c->executor(), [c] { c->finish(); });
+  for (auto& c : open) net::post(c->executor(), [c] { c->finish(); });
   open.clear();
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(1);
   while (std::chrono::steady_clock::now() < deadline) {

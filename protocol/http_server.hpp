@@ -50,7 +50,7 @@ struct http_response {
 /// blocks. Only the first call counts. Dropped without an answer, it
 /// answers 500 so the client does not hang.
 class http_responder {
- public:
+public:
   virtual ~http_responder();
 
   virtual void respond(http_response res) = 0;
@@ -58,7 +58,7 @@ class http_responder {
 
 /// The engine's side: called on the I/O thread; must not block.
 using http_handler_fn
-    = std::function<void(http_request, std::shared_ptr<http_responder>)>;
+  = std::function<void(http_request, std::shared_ptr<http_responder>)>;
 
 struct http_server_options {
   std::string host = "127.0.0.1";
@@ -73,7 +73,7 @@ struct http_server_options {
 };
 
 class http_server {
- public:
+public:
   http_server(http_server_options opts, http_handler_fn handler);
   ~http_server();
 
@@ -88,7 +88,7 @@ class http_server {
   /// still held elsewhere do nothing afterwards. Idempotent.
   void stop();
 
- private:
+private:
   struct impl;
   std::unique_ptr<impl> impl_;
 };

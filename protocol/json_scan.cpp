@@ -24,7 +24,7 @@ int hex_value(char c) {
 class scanner {
 public:
   scanner(std::string_view text, size_t max_depth)
-    : s_(text), max_depth_(max_depth) {}
+      : s_(text), max_depth_(max_depth) {}
 
   size_t pos = 0;
 
@@ -47,27 +47,13 @@ public:
   /// Any value; `depth` counts the containers around it.
   bool value(size_t depth, kind& type) {
     switch (peek()) {
-      case '{':
-        type = kind::object;
-        return container(depth, '}', true);
-      case '[':
-        type = kind::array;
-        return container(depth, ']', false);
-      case '"':
-        type = kind::string;
-        return string();
-      case 't':
-        type = kind::true_value;
-        return literal("true");
-      case 'f':
-        type = kind::false_value;
-        return literal("false");
-      case 'n':
-        type = kind::null_value;
-        return literal("null");
-      default:
-        type = kind::number;
-        return number();
+      case '{': type = kind::object; return container(depth, '}', true);
+      case '[': type = kind::array; return container(depth, ']', false);
+      case '"': type = kind::string; return string();
+      case 't': type = kind::true_value; return literal("true");
+      case 'f': type = kind::false_value; return literal("false");
+      case 'n': type = kind::null_value; return literal("null");
+      default: type = kind::number; return number();
     }
   }
 
@@ -179,13 +165,16 @@ private:
     if (at_end()) return false;
     auto c = s_[pos++];
     switch (c) {
-      case '"': case '\\': case '/': case 'b': case 'f': case 'n': case 'r':
-      case 't':
-        return true;
-      case 'u':
-        break;
-      default:
-        return false;
+      case '"':
+      case '\\':
+      case '/':
+      case 'b':
+      case 'f':
+      case 'n':
+      case 'r':
+      case 't': return true;
+      case 'u': break;
+      default: return false;
     }
     unsigned unit = 0;
     if (!code_unit(unit)) return false;
@@ -199,8 +188,7 @@ private:
   /// A multi-byte UTF-8 sequence (RFC 3629 table 3-7).
   bool utf8() {
     auto b = [this](size_t i) {
-      return pos + i < s_.size() ? static_cast<unsigned char>(s_[pos + i])
-                                 : 0u;
+      return pos + i < s_.size() ? static_cast<unsigned char>(s_[pos + i]) : 0u;
     };
     auto in = [](unsigned x, unsigned lo, unsigned hi) {
       return x >= lo && x <= hi;

@@ -16,8 +16,15 @@
 
 namespace troupe::protocol::json_scan {
 
-enum class kind { object, array, string, number, true_value, false_value,
-                  null_value };
+enum class kind {
+  object,
+  array,
+  string,
+  number,
+  true_value,
+  false_value,
+  null_value
+};
 
 /// One member of the top-level object.
 struct member {

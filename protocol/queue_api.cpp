@@ -35,7 +35,7 @@ std::string describe(const json& v) {
 /// Reads one call's input. Each read returns false after recording the
 /// first problem in `error`, so reads chain with `&&`.
 class input_reader {
- public:
+public:
   /// Parses `data`: an object, or `{}` for null or blank text.
   bool parse(std::string_view data) {
     if (data.find_first_not_of(" \t\r\n") == std::string_view::npos)
@@ -61,8 +61,8 @@ class input_reader {
     auto v = find(key);
     if (!v) return true;
     if (!v->is_string())
-      return fail(invalid(std::string{key} + " must be a string "
-                          + describe(*v)));
+      return fail(
+        invalid(std::string{key} + " must be a string " + describe(*v)));
     out = v->get_ref<const std::string&>();
     return true;
   }
@@ -92,7 +92,7 @@ class input_reader {
 
   const queue_api_error& error() const { return error_; }
 
- private:
+private:
   /// The member `key`, or nullptr when absent or null.
   const json* find(const char* key) const {
     if (!obj_.is_object()) return nullptr;
@@ -109,9 +109,7 @@ class input_reader {
   queue_api_error error_;
 };
 
-std::string n(uint64_t x) {
-  return std::to_string(x);
-}
+std::string n(uint64_t x) { return std::to_string(x); }
 
 std::string raw_or_null(const std::string& raw) {
   return raw.empty() ? "null" : raw;
@@ -129,9 +127,9 @@ std::string json_array(const std::vector<T>& xs, F render) {
 }
 
 std::string dead_job_json(const job& x) {
-  return R"({"id":)" + quote(x.id) + R"(,"function_id":)"
-         + quote(x.function_id) + R"(,"payload":)" + raw_or_null(x.payload)
-         + R"(,"error":)" + raw_or_null(x.last_error) + R"(,"enqueued_at":)"
+  return R"({"id":)" + quote(x.id) + R"(,"function_id":)" + quote(x.function_id)
+         + R"(,"payload":)" + raw_or_null(x.payload) + R"(,"error":)"
+         + raw_or_null(x.last_error) + R"(,"enqueued_at":)"
          + std::to_string(x.enqueued_at) + R"(,"failed_at":)"
          + std::to_string(x.failed_at) + R"(,"retries":)" + n(x.attempts)
          + R"(,"size_bytes":)" + n(x.payload.size()) + "}";
@@ -139,9 +137,9 @@ std::string dead_job_json(const job& x) {
 
 /// `,"waiting":n,...,"dead_total":n`: the counters of stats_json.
 std::string stats_counts(const queue_stats& x) {
-  return R"(,"waiting":)" + n(x.waiting) + R"(,"in_flight":)"
-         + n(x.in_flight) + R"(,"delayed":)" + n(x.delayed) + R"(,"dlq":)"
-         + n(x.dlq) + R"(,"enqueued_total":)" + n(x.enqueued_total)
+  return R"(,"waiting":)" + n(x.waiting) + R"(,"in_flight":)" + n(x.in_flight)
+         + R"(,"delayed":)" + n(x.delayed) + R"(,"dlq":)" + n(x.dlq)
+         + R"(,"enqueued_total":)" + n(x.enqueued_total)
          + R"(,"succeeded_total":)" + n(x.succeeded_total)
          + R"(,"failed_attempts_total":)" + n(x.failed_attempts_total)
          + R"(,"dead_total":)" + n(x.dead_total);
@@ -188,8 +186,7 @@ parse_dlq_messages(std::string_view data) {
   return in.error();
 }
 
-queue_api_expected<dlq_topics_request>
-parse_dlq_topics(std::string_view data) {
+queue_api_expected<dlq_topics_request> parse_dlq_topics(std::string_view data) {
   input_reader in;
   if (in.parse(data)) return dlq_topics_request{};
   return in.error();
@@ -209,22 +206,21 @@ queue_api_error queue_not_found(std::string_view queue) {
 // -- results ----------------------------------------------------------------
 
 std::string redrive_result_json(std::string_view queue, uint64_t redriven) {
-  return R"({"queue":)" + quote(queue) + R"(,"redriven":)" + n(redriven)
-         + "}";
+  return R"({"queue":)" + quote(queue) + R"(,"redriven":)" + n(redriven) + "}";
 }
 
 std::string redrive_message_result_json(std::string_view queue,
                                         std::string_view message_id,
                                         uint64_t redriven) {
-  return R"({"queue":)" + quote(queue) + R"(,"message_id":)"
-         + quote(message_id) + R"(,"redriven":)" + n(redriven) + "}";
+  return R"({"queue":)" + quote(queue) + R"(,"message_id":)" + quote(message_id)
+         + R"(,"redriven":)" + n(redriven) + "}";
 }
 
 std::string discard_message_result_json(std::string_view queue,
                                         std::string_view message_id,
                                         uint64_t discarded) {
-  return R"({"queue":)" + quote(queue) + R"(,"message_id":)"
-         + quote(message_id) + R"(,"discarded":)" + n(discarded) + "}";
+  return R"({"queue":)" + quote(queue) + R"(,"message_id":)" + quote(message_id)
+         + R"(,"discarded":)" + n(discarded) + "}";
 }
 
 std::string dlq_messages_json(const std::vector<job>& dead) {
@@ -396,8 +392,8 @@ invoke_result merge_count(const std::vector<node_answer>& answers,
       continue;
     }
     sum += r.value;
-    append(entries, node_entry(r.node, std::string{",\""} + key + "\":"
-                                         + n(r.value)));
+    append(entries,
+           node_entry(r.node, std::string{",\""} + key + "\":" + n(r.value)));
   }
   return {true, with_nodes(render(sum), entries)};
 }
@@ -485,8 +481,8 @@ bool read_dead(std::string_view body, std::vector<dead_entry>& out) {
 std::string dlq_messages_fanout_data(const dlq_messages_request& x) {
   auto max = std::numeric_limits<uint64_t>::max();
   auto limit = x.limit > max - x.offset ? max : x.offset + x.limit;
-  return R"({"queue":)" + quote(x.queue) + R"(,"offset":0,"limit":)"
-         + n(limit) + "}";
+  return R"({"queue":)" + quote(x.queue) + R"(,"offset":0,"limit":)" + n(limit)
+         + "}";
 }
 
 invoke_result merge_stats(const std::vector<node_answer>& answers,
@@ -575,8 +571,8 @@ invoke_result merge_dlq_topics(const std::vector<node_answer>& answers) {
       }
       for (auto& [t, count] : r.value)
         if (t == topic)
-          append(entries, node_entry(r.node, R"(,"message_count":)"
-                                               + n(count)));
+          append(entries,
+                 node_entry(r.node, R"(,"message_count":)" + n(count)));
     }
     queue_stats x;
     x.queue = topic;
@@ -598,12 +594,10 @@ invoke_result merge_dlq_messages(const std::vector<node_answer>& answers,
       e.members += R"(,"node":)" + quote(r.node);
       all.push_back(std::move(e));
     }
-  std::stable_sort(all.begin(), all.end(), [](auto& a, auto& b) {
-    return a.failed_at > b.failed_at;
-  });
+  std::stable_sort(all.begin(), all.end(),
+                   [](auto& a, auto& b) { return a.failed_at > b.failed_at; });
   std::string out = "[";
-  for (uint64_t i = x.offset; i < all.size() && i - x.offset < x.limit;
-       ++i) {
+  for (uint64_t i = x.offset; i < all.size() && i - x.offset < x.limit; ++i) {
     if (out.size() > 1) out += ',';
     out += "{" + all[i].members + "}";
   }

@@ -31,7 +31,7 @@ struct queue_api_error {
 /// A parsed request, or why the call is refused.
 template <class T>
 class queue_api_expected {
- public:
+public:
   queue_api_expected(T x) : value_(std::move(x)) {
     // nop
   }
@@ -49,7 +49,7 @@ class queue_api_expected {
   /// REQUIRES: `*this` holds an error.
   const queue_api_error& error() const noexcept { return error_; }
 
- private:
+private:
   T value_{};
   queue_api_error error_;
   bool ok_ = true;
@@ -97,8 +97,8 @@ queue_api_expected<redrive_request> parse_redrive(std::string_view data);
 
 /// queue as for redrive; message_id: a non-empty string, else
 /// message_id_not_set.
-queue_api_expected<message_request> parse_message_request(
-  std::string_view data);
+queue_api_expected<message_request>
+parse_message_request(std::string_view data);
 
 /// queue as for redrive; offset and limit: non-negative integers.
 queue_api_expected<dlq_messages_request>
@@ -167,8 +167,7 @@ struct node_answer {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, node_answer& x) {
-  return f(caf::meta::type_name("troupe::node_answer"), x.node, x.ok,
-           x.body);
+  return f(caf::meta::type_name("troupe::node_answer"), x.node, x.ok, x.body);
 }
 
 /// The data each node gets for `x`: offset 0 and limit offset+limit

@@ -28,8 +28,8 @@ public:
 
   /// `name` labels the log lines ("ws", "http").
   tcp_listener(const char* name, std::string host, uint16_t port, int threads)
-    : name_(name), host_(std::move(host)), port_(port),
-      thread_count_(std::max(1, threads)) {}
+      : name_(name), host_(std::move(host)), port_(port),
+        thread_count_(std::max(1, threads)) {}
 
   ~tcp_listener() { stop_io(); }
 
@@ -42,10 +42,9 @@ public:
   caf::expected<uint16_t> start(std::function<void(socket)> on_accept) {
     namespace net = boost::asio;
     auto fail = [&](const char* what, const boost::system::error_code& ec) {
-      return caf::make_error(errc::bad_config,
-                             "cannot listen on " + host_ + ":"
-                               + std::to_string(port_) + ": " + what + ": "
-                               + ec.message());
+      return caf::make_error(errc::bad_config, "cannot listen on " + host_ + ":"
+                                                 + std::to_string(port_) + ": "
+                                                 + what + ": " + ec.message());
     };
     boost::system::error_code ec;
     auto addr = net::ip::make_address(host_, ec);
@@ -84,18 +83,17 @@ public:
 
 private:
   void do_accept() {
-    acceptor_->async_accept(
-      boost::asio::make_strand(ioc_),
-      [this](boost::system::error_code ec, socket sock) {
-        if (ec) {
-          if (ec != boost::asio::error::operation_aborted)
-            log::warn(name_, "accept: ", ec.message());
-          if (!acceptor_->is_open()) return;
-        } else {
-          on_accept_(std::move(sock));
-        }
-        do_accept();
-      });
+    acceptor_->async_accept(boost::asio::make_strand(ioc_),
+                            [this](boost::system::error_code ec, socket sock) {
+                              if (ec) {
+                                if (ec != boost::asio::error::operation_aborted)
+                                  log::warn(name_, "accept: ", ec.message());
+                                if (!acceptor_->is_open()) return;
+                              } else {
+                                on_accept_(std::move(sock));
+                              }
+                              do_accept();
+                            });
   }
 
   const char* name_;

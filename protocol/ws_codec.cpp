@@ -119,10 +119,9 @@ size_t decoder::decode(const char* data, size_t size, std::vector<event>& out,
       }
       uint64_t so_far = in_message_ ? partial_.size() : 0;
       if (len > max_ || so_far + len > max_) {
-        err = {close_code::too_big,
-               "message of " + std::to_string(so_far + len)
-                 + " bytes exceeds the limit of " + std::to_string(max_)
-                 + " bytes"};
+        err = {close_code::too_big, "message of " + std::to_string(so_far + len)
+                                      + " bytes exceeds the limit of "
+                                      + std::to_string(max_) + " bytes"};
         return pos;
       }
     }

@@ -65,13 +65,9 @@ class connection : public ws_peer,
 public:
   connection(tcp::socket&& sock, const ws_server_options& opts,
              const ws_accept_fn& accept, std::shared_ptr<connection_set> set)
-    : ws_(std::move(sock)),
-      opts_(opts),
-      accept_(accept),
-      set_(std::move(set)),
-      id_(next_connection_id++),
-      decoder_(opts.max_frame_bytes),
-      close_timer_(ws_.get_executor()) {
+      : ws_(std::move(sock)), opts_(opts), accept_(accept),
+        set_(std::move(set)), id_(next_connection_id++),
+        decoder_(opts.max_frame_bytes), close_timer_(ws_.get_executor()) {
     beast::error_code ec;
     // Frames are small and latency-bound: without this, Nagle's algorithm
     // holds a frame back until the worker ACKs the previous one (~40 ms).
@@ -171,8 +167,7 @@ private:
     parser_->body_limit(64 * 1024);
     beast::get_lowest_layer(ws_).expires_after(upgrade_timeout);
     http::async_read(beast::get_lowest_layer(ws_), buf_, *parser_,
-                     [self = shared_from_this()](beast::error_code ec,
-                                                 size_t) {
+                     [self = shared_from_this()](beast::error_code ec, size_t) {
                        self->on_upgrade_request(ec);
                      });
   }
@@ -199,8 +194,8 @@ private:
       reply_http(req, http::status::not_found);
       return;
     }
-    ws_.set_option(websocket::stream_base::decorator(
-      [](websocket::response_type& res) {
+    ws_.set_option(
+      websocket::stream_base::decorator([](websocket::response_type& res) {
         res.set(http::field::server, "troupe");
       }));
     ws_.async_accept(req, [self = shared_from_this()](beast::error_code ec) {
@@ -224,14 +219,13 @@ private:
                     R"(WebSocket"}})";
     res->keep_alive(false);
     res->prepare_payload();
-    http::async_write(beast::get_lowest_layer(ws_), *res,
-                      [self = shared_from_this(), res](beast::error_code,
-                                                       size_t) {
-                        beast::error_code ignored;
-                        self->socket().shutdown(tcp::socket::shutdown_send,
-                                                ignored);
-                        self->finish("plain HTTP request answered");
-                      });
+    http::async_write(
+      beast::get_lowest_layer(ws_), *res,
+      [self = shared_from_this(), res](beast::error_code, size_t) {
+        beast::error_code ignored;
+        self->socket().shutdown(tcp::socket::shutdown_send, ignored);
+        self->finish("plain HTTP request answered");
+      });
   }
 
   void on_accept(beast::error_code ec) {
@@ -308,11 +302,8 @@ private:
         case ws::event::ping:
           if (!closing_) queue_control(ws::opcode::pong, ev.payload);
           break;
-        case ws::event::pong:
-          break;
-        case ws::event::close:
-          close_frame = &ev;
-          break;
+        case ws::event::pong: break;
+        case ws::event::close: close_frame = &ev; break;
       }
     }
     if (!messages.empty() && handler_) handler_->on_frames(std::move(messages));
@@ -377,8 +368,7 @@ private:
       return;
     }
     net::async_write(socket(), net::buffer(writing_),
-                     [self = shared_from_this()](beast::error_code ec,
-                                                 size_t) {
+                     [self = shared_from_this()](beast::error_code ec, size_t) {
                        self->on_write(ec);
                      });
   }
@@ -486,12 +476,12 @@ struct ws_server::impl {
   tcp_listener listener;
 
   impl(ws_server_options o, ws_accept_fn a)
-    : opts(std::move(o)), accept(std::move(a)),
-      listener(log_name, opts.host, opts.port, opts.threads) {}
+      : opts(std::move(o)), accept(std::move(a)),
+        listener(log_name, opts.host, opts.port, opts.threads) {}
 };
 
 ws_server::ws_server(ws_server_options opts, ws_accept_fn accept)
-  : impl_(std::make_unique<impl>(std::move(opts), std::move(accept))) {}
+    : impl_(std::make_unique<impl>(std::move(opts), std::move(accept))) {}
 
 ws_server::~ws_server() { stop(); }
 

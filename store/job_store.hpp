@@ -110,8 +110,8 @@ public:
   /// engine calls it once at start-up and moves each job into its queue's
   /// recovered list. Stops at the first error (SQLite: a row it cannot read)
   /// and returns it; the jobs handed over before stay handed over.
-  virtual caf::error
-  for_each_job(const std::function<void(stored_job&&)>& each) = 0;
+  virtual caf::error for_each_job(const std::function<void(stored_job&&)>& each)
+    = 0;
 
   /// How many jobs are stored in each state. The engine does not use it
   /// (recovery counts per queue as it takes the jobs over).

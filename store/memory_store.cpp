@@ -20,11 +20,9 @@ class memory_store final : public job_store {
 public:
   caf::expected<std::vector<uint64_t>>
   apply(const std::vector<store_write>& batch) override {
-    if (auto err = check(batch))
-      return err;
+    if (auto err = check(batch)) return err;
     std::vector<uint64_t> seqs;
-    for (auto& w : batch)
-      write(w, seqs);
+    for (auto& w : batch) write(w, seqs);
     return seqs;
   }
 
@@ -32,14 +30,12 @@ public:
   for_each_job(const std::function<void(stored_job&&)>& each) override {
     std::vector<const stored_job*> order;
     order.reserve(jobs_.size());
-    for (auto& kvp : jobs_)
-      order.push_back(&kvp.second);
+    for (auto& kvp : jobs_) order.push_back(&kvp.second);
     std::sort(order.begin(), order.end(),
               [](const stored_job* x, const stored_job* y) {
                 return x->seq < y->seq;
               });
-    for (auto* x : order)
-      each(stored_job{*x});
+    for (auto* x : order) each(stored_job{*x});
     return {};
   }
 
@@ -72,13 +68,10 @@ private:
           present[id] = true;
           break;
         case kind::ack:
-        case kind::discard:
-          present[id] = false;
-          break;
+        case kind::discard: present[id] = false; break;
         case kind::retry:
         case kind::dead:
-        case kind::requeue:
-          break;
+        case kind::requeue: break;
         default:
           return store_error("unknown write to job " + id + ": "
                              + to_string(w.op));
@@ -97,8 +90,7 @@ private:
       return;
     }
     auto i = jobs_.find(w.job.id);
-    if (i == jobs_.end())
-      return;
+    if (i == jobs_.end()) return;
     auto& s = i->second;
     auto& x = s.job;
     switch (w.op) {

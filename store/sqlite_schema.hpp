@@ -76,7 +76,6 @@ constexpr const char* requeue
 constexpr const char* all_jobs
   = "SELECT seq, id, queue, grp, function_id, state, attempts, enqueued_at,"
     " due_at, failed_at, last_error, payload FROM jobs ORDER BY seq";
-constexpr const char* count
-  = "SELECT state, count(*) FROM jobs GROUP BY state";
+constexpr const char* count = "SELECT state, count(*) FROM jobs GROUP BY state";
 
 } // namespace troupe::store::sql

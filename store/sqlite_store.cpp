@@ -62,8 +62,7 @@ int run(const stmt_ptr& x, const Ts&... xs) {
   auto i = 0;
   auto rc = SQLITE_OK;
   ((rc = rc == SQLITE_OK ? bind_one(x.get(), ++i, xs) : rc), ...);
-  if (rc == SQLITE_OK)
-    rc = sqlite3_step(x.get());
+  if (rc == SQLITE_OK) rc = sqlite3_step(x.get());
   return rc == SQLITE_DONE || rc == SQLITE_ROW ? SQLITE_OK : rc;
 }
 
@@ -106,20 +105,16 @@ public:
     db_.reset(db); // Even on error: the handle must be closed.
     if (rc != SQLITE_OK)
       return db ? fail("opening") : store_error("out of memory");
-    if (auto err = configure())
-      return err;
-    if (auto err = check_schema())
-      return err;
+    if (auto err = configure()) return err;
+    if (auto err = check_schema()) return err;
     return prepare_all();
   }
 
   caf::expected<std::vector<uint64_t>>
   apply(const std::vector<store_write>& batch) override {
     std::vector<uint64_t> seqs;
-    if (batch.empty())
-      return seqs;
-    if (auto err = write_all(batch, seqs))
-      return err;
+    if (batch.empty()) return seqs;
+    if (auto err = write_all(batch, seqs)) return err;
     return seqs;
   }
 
@@ -149,8 +144,7 @@ public:
       job.payload = column_text(x, 11);
       each(std::move(row));
     }
-    if (rc != SQLITE_DONE)
-      return fail("loading jobs");
+    if (rc != SQLITE_DONE) return fail("loading jobs");
     return {};
   }
 
@@ -167,8 +161,7 @@ public:
         case static_cast<int>(job_state::dead): result.dead = n; break;
       }
     }
-    if (rc != SQLITE_DONE)
-      return fail("counting jobs");
+    if (rc != SQLITE_DONE) return fail("counting jobs");
     return result;
   }
 
@@ -190,13 +183,10 @@ private:
     sqlite3_stmt* raw = nullptr;
     auto rc = sqlite3_prepare_v2(db_.get(), sql, -1, &raw, nullptr);
     stmt_ptr x{raw};
-    if (rc != SQLITE_OK)
-      return fail(what);
+    if (rc != SQLITE_OK) return fail(what);
     rc = sqlite3_step(x.get());
-    if (rc == SQLITE_ROW)
-      return column_text(x.get(), 0);
-    if (rc == SQLITE_DONE)
-      return std::string{};
+    if (rc == SQLITE_ROW) return column_text(x.get(), 0);
+    if (rc == SQLITE_DONE) return std::string{};
     return fail(what);
   }
 
@@ -208,22 +198,18 @@ private:
         != SQLITE_OK)
       return fail("locking");
     auto mode = query("PRAGMA journal_mode = WAL", "switching to WAL mode");
-    if (!mode)
-      return std::move(mode.error());
+    if (!mode) return std::move(mode.error());
     if (*mode != "wal")
       return store_error("store file '" + path_
                          + "': cannot switch to WAL mode (journal mode is "
                          + *mode + ")");
-    if (sqlite3_exec(db_.get(), tuning, nullptr, nullptr, nullptr)
-        != SQLITE_OK)
+    if (sqlite3_exec(db_.get(), tuning, nullptr, nullptr, nullptr) != SQLITE_OK)
       return fail("configuring");
     auto check = query("PRAGMA quick_check(1)", "checking integrity");
-    if (!check)
-      return std::move(check.error());
+    if (!check) return std::move(check.error());
     if (*check != "ok") {
       std::replace(check->begin(), check->end(), '\n', ' ');
-      return store_error("store file '" + path_ + "' is corrupted: "
-                         + *check);
+      return store_error("store file '" + path_ + "' is corrupted: " + *check);
     }
     return {};
   }
@@ -242,30 +228,28 @@ private:
              != SQLITE_OK)
       return fail("creating the schema");
     auto version = query(sql::read_version, "reading the schema version");
-    if (!version)
-      return std::move(version.error());
+    if (!version) return std::move(version.error());
     auto n = std::atoll(version->c_str());
     if (n > sql::schema_version)
-      return store_error("store at " + dir_ + " has schema version "
-                         + *version + "; this troupe reads version "
+      return store_error("store at " + dir_ + " has schema version " + *version
+                         + "; this troupe reads version "
                          + std::to_string(sql::schema_version));
     if (n != sql::schema_version)
       return store_error("store at " + dir_ + " has unknown schema version '"
                          + *version + "'");
     auto next = query(sql::read_next_seq, "reading the next seq");
-    if (!next)
-      return std::move(next.error());
+    if (!next) return std::move(next.error());
     next_seq_ = std::strtoull(next->c_str(), nullptr, 10);
     return {};
   }
 
   caf::error prepare_all() {
     std::pair<stmt_ptr*, const char*> table[] = {
-      {&begin_, sql::begin},     {&commit_, sql::commit},
+      {&begin_, sql::begin},       {&commit_, sql::commit},
       {&rollback_, sql::rollback}, {&save_next_seq_, sql::save_next_seq},
-      {&put_, sql::put},         {&remove_, sql::remove},
-      {&retry_, sql::retry},     {&dead_, sql::dead},
-      {&requeue_, sql::requeue}, {&all_jobs_, sql::all_jobs},
+      {&put_, sql::put},           {&remove_, sql::remove},
+      {&retry_, sql::retry},       {&dead_, sql::dead},
+      {&requeue_, sql::requeue},   {&all_jobs_, sql::all_jobs},
       {&count_, sql::count},
     };
     for (auto& [out, text] : table) {
@@ -273,8 +257,7 @@ private:
       auto rc = sqlite3_prepare_v3(db_.get(), text, -1,
                                    SQLITE_PREPARE_PERSISTENT, &raw, nullptr);
       out->reset(raw);
-      if (rc != SQLITE_OK)
-        return fail(std::string{"preparing '"} + text + "'");
+      if (rc != SQLITE_OK) return fail(std::string{"preparing '"} + text + "'");
     }
     return {};
   }
@@ -283,8 +266,7 @@ private:
   /// restored.
   caf::error write_all(const std::vector<store_write>& batch,
                        std::vector<uint64_t>& seqs) {
-    if (run(begin_) != SQLITE_OK)
-      return fail("beginning a transaction");
+    if (run(begin_) != SQLITE_OK) return fail("beginning a transaction");
     auto first_seq = next_seq_;
     auto err = caf::error{};
     for (auto i = batch.begin(); !err && i != batch.end(); ++i)
@@ -292,14 +274,12 @@ private:
     if (!err && next_seq_ != first_seq
         && run(save_next_seq_, static_cast<int64_t>(next_seq_)) != SQLITE_OK)
       err = fail("saving the next seq");
-    if (!err && run(commit_) != SQLITE_OK)
-      err = fail("committing");
+    if (!err && run(commit_) != SQLITE_OK) err = fail("committing");
     if (err) {
       next_seq_ = first_seq;
       // A failed COMMIT may leave the transaction open; SQLite may also
       // have rolled it back already.
-      if (!sqlite3_get_autocommit(db_.get()))
-        run(rollback_);
+      if (!sqlite3_get_autocommit(db_.get())) run(rollback_);
     }
     return err;
   }
@@ -315,28 +295,22 @@ private:
       case kind::put:
         seqs.push_back(static_cast<uint64_t>(seq));
         rc = run(put_, seq, x.id, x.queue, x.group, x.function_id, attempts,
-                 x.enqueued_at, w.due_at, x.failed_at, x.last_error,
-                 x.payload);
+                 x.enqueued_at, w.due_at, x.failed_at, x.last_error, x.payload);
         break;
       case kind::ack:
-      case kind::discard:
-        rc = run(remove_, x.id);
-        break;
+      case kind::discard: rc = run(remove_, x.id); break;
       case kind::retry:
         rc = run(retry_, x.id, attempts, w.due_at, x.last_error);
         break;
       case kind::dead:
         rc = run(dead_, x.id, attempts, x.last_error, x.failed_at);
         break;
-      case kind::requeue:
-        rc = run(requeue_, x.id, seq);
-        break;
+      case kind::requeue: rc = run(requeue_, x.id, seq); break;
       default:
         return store_error("unknown write to job " + x.id + ": "
                            + to_string(w.op));
     }
-    if (rc != SQLITE_OK)
-      return fail(to_string(w.op) + " of job " + x.id);
+    if (rc != SQLITE_OK) return fail(to_string(w.op) + " of job " + x.id);
     return {};
   }
 
@@ -362,11 +336,9 @@ private:
 
 caf::expected<std::unique_ptr<job_store>>
 open_sqlite_store(const std::string& dir) {
-  if (auto err = make_store_directory(dir))
-    return err;
+  if (auto err = make_store_directory(dir)) return err;
   auto result = std::make_unique<sqlite_store>();
-  if (auto err = result->open(dir))
-    return err;
+  if (auto err = result->open(dir)) return err;
   return std::unique_ptr<job_store>{std::move(result)};
 }
 

@@ -129,8 +129,8 @@ void add_functions(troupe::engine& eng, ledger& book) {
               R"({"status":"paid","quote":)" + quote.body + "}"));
           },
           [rp](caf::error& err) mutable {
-            rp.deliver(troupe::invoke_result::error(
-              "checkout_failed", troupe::error_text(err)));
+            rp.deliver(troupe::invoke_result::error("checkout_failed",
+                                                    troupe::error_text(err)));
           });
       return rp;
     });
@@ -165,15 +165,15 @@ int main(int argc, char** argv) {
   // Jobs from C++: three orders of three steps, interleaved, and emails.
   for (int step = 1; step <= 3; ++step)
     for (auto order : {"o-1", "o-2", "o-3"}) {
-      auto receipt = eng.enqueue(
-        "orders", "shop::charge",
-        json{{"orderId", order}, {"step", step}}.dump());
+      auto receipt
+        = eng.enqueue("orders", "shop::charge",
+                      json{{"orderId", order}, {"step", step}}.dump());
       if (!receipt) return fail(troupe::error_text(receipt.error()));
     }
   for (int i = 0; i < 5; ++i)
-    if (auto r = eng.enqueue("emails", "shop::send-email",
-                             json{{"to", "customer" + std::to_string(i)}}
-                               .dump());
+    if (auto r
+        = eng.enqueue("emails", "shop::send-email",
+                      json{{"to", "customer" + std::to_string(i)}}.dump());
         !r)
       return fail(troupe::error_text(r.error()));
   // A rejection is the worker's enqueue_error text.
@@ -214,8 +214,7 @@ int main(int argc, char** argv) {
     if (greeting.ok || greeting.error_code() != "function_not_found") break;
     std::this_thread::sleep_for(100ms);
   } while (std::chrono::steady_clock::now() < deadline);
-  if (!greeting.ok)
-    return fail("node::greet failed: " + greeting.body);
+  if (!greeting.ok) return fail("node::greet failed: " + greeting.body);
   std::cout << "node::greet answered " << greeting.body << std::endl;
   if (!book.wait_for(30s, [&] { return book.checkout_by_worker; }))
     return fail("no worker called shop::checkout within 30 s");

@@ -122,7 +122,8 @@ struct engine_config {
 };
 
 /// Looks up an environment variable; nullopt when unset.
-using env_lookup = std::function<std::optional<std::string>(const std::string&)>;
+using env_lookup
+  = std::function<std::optional<std::string>(const std::string&)>;
 
 /// The process environment (getenv).
 env_lookup process_env();
@@ -133,9 +134,9 @@ engine_config default_engine_config();
 
 /// Parses `text` (the contents of `file_name`). Errors are
 /// `errc::bad_config` with the message `FILE:LINE:COL: what is wrong`.
-caf::expected<engine_config>
-parse_engine_config(const std::string& text, const std::string& file_name,
-                    const env_lookup& env);
+caf::expected<engine_config> parse_engine_config(const std::string& text,
+                                                 const std::string& file_name,
+                                                 const env_lookup& env);
 
 /// Reads and parses the file at `path` with the process environment.
 caf::expected<engine_config> load_engine_config(const std::string& path);

@@ -60,9 +60,8 @@ using function_fn = std::function<invoke_result(const invoke&)>;
 /// (`self`) and returns the answer, or a promise made with
 /// `self->make_response_promise<invoke_result>()` that it delivers later
 /// (after its own requests, timers, ...). It must not block.
-using async_function_fn
-  = std::function<caf::result<invoke_result>(caf::event_based_actor* self,
-                                             invoke& call)>;
+using async_function_fn = std::function<caf::result<invoke_result>(
+  caf::event_based_actor* self, invoke& call)>;
 
 /// How a C++ function is served.
 struct function_options {
@@ -98,8 +97,8 @@ public:
   /// Errors: errc::store_failure when the store cannot be opened or read
   /// (unwritable, corrupted, newer schema, in use by another engine);
   /// errc::bad_config when the cluster port cannot be opened.
-  static caf::expected<std::unique_ptr<engine>>
-  start(caf::actor_system& sys, engine_config cfg);
+  static caf::expected<std::unique_ptr<engine>> start(caf::actor_system& sys,
+                                                      engine_config cfg);
 
   /// What start() opened and recovered; only start() can make one.
   struct boot;
@@ -188,9 +187,9 @@ public:
   caf::expected<std::vector<queue_stats>> stats();
 
   /// Dead jobs of `queue`, newest first, from `offset`, at most `limit`.
-  caf::expected<std::vector<job>>
-  dead_letters(const std::string& queue, uint64_t offset = 0,
-               uint64_t limit = 50);
+  caf::expected<std::vector<job>> dead_letters(const std::string& queue,
+                                               uint64_t offset = 0,
+                                               uint64_t limit = 50);
 
   /// Every dead job of `queue` back to it, attempts reset. Returns how many.
   caf::expected<uint64_t> redrive(const std::string& queue);

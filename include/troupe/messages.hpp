@@ -126,14 +126,12 @@ typename Inspector::result_type inspect(Inspector& f, register_function& x) {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, unregister_function& x) {
-  return f(caf::meta::type_name("troupe::unregister_function"), x.id,
-           x.owner);
+  return f(caf::meta::type_name("troupe::unregister_function"), x.id, x.owner);
 }
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, enqueue& x) {
-  return f(caf::meta::type_name("troupe::enqueue"), x.function_id,
-           x.payload);
+  return f(caf::meta::type_name("troupe::enqueue"), x.function_id, x.payload);
 }
 
 template <class Inspector>

@@ -103,8 +103,9 @@ struct seen_call {
 /// coordinator runs every actor on the test's thread).
 struct owner_script {
   /// Decides the answer to each call; default: succeed.
-  std::function<answer(const seen_call&)> decide
-    = [](const seen_call&) { return answer::ok; };
+  std::function<answer(const seen_call&)> decide = [](const seen_call&) {
+    return answer::ok;
+  };
   std::vector<seen_call> calls;
   std::deque<size_t> held;
 
@@ -130,18 +131,17 @@ inline caf::behavior scripted_owner(caf::event_based_actor* self,
                                     std::shared_ptr<owner_script> script) {
   return {
     [self, script](invoke& x) -> caf::result<invoke_result> {
-      seen_call c{x.function_id, x.data,
+      seen_call c{x.function_id,
+                  x.data,
                   caf::actor_cast<caf::actor_addr>(self->current_sender()),
                   {}};
       auto what = script->decide(c);
       script->calls.push_back(c);
       switch (what) {
-        case answer::ok:
-          return invoke_result{true, R"({"done":true})"};
+        case answer::ok: return invoke_result{true, R"({"done":true})"};
         case answer::fail:
           return engine_error("invocation_failed", "scripted failure");
-        case answer::drop:
-          return caf::delegated<invoke_result>{};
+        case answer::drop: return caf::delegated<invoke_result>{};
         default:
           script->calls.back().promise = self->make_response_promise();
           script->held.push_back(script->calls.size() - 1);

@@ -28,8 +28,8 @@ public:
     return store::store_error("injected failure: disk full");
   }
 
-  caf::error for_each_job(
-    const std::function<void(store::stored_job&&)>& each) override {
+  caf::error
+  for_each_job(const std::function<void(store::stored_job&&)>& each) override {
     return inner_->for_each_job(each);
   }
 

@@ -15,7 +15,7 @@ namespace troupe::testing {
 class fake_peer : public protocol::ws_peer {
 public:
   explicit fake_peer(uint64_t id, std::string remote = "127.0.0.1:40000")
-    : id_(id), remote_(std::move(remote)) {}
+      : id_(id), remote_(std::move(remote)) {}
 
   /// Frames queued since the last flush.
   std::vector<std::string> queued;

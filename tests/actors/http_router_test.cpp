@@ -128,9 +128,9 @@ TEST_F(http_router_test, a_literal_segment_wins_over_a_parameter) {
 
 TEST_F(http_router_test, no_route_is_404) {
   get_route("t1", "fn.a", "users/:id", a);
-  for (auto [method, path] : {std::pair{"GET", "/nothing"},
-                              std::pair{"GET", "/users/1/more"},
-                              std::pair{"POST", "/users/1"}}) {
+  for (auto [method, path] :
+       {std::pair{"GET", "/nothing"}, std::pair{"GET", "/users/1/more"},
+        std::pair{"POST", "/users/1"}}) {
     auto res = only(send(method, path));
     EXPECT_EQ(res.status, 404u) << method << " " << path;
     EXPECT_EQ(error_member(res, "code"), "NOT_FOUND");

@@ -45,8 +45,7 @@ struct queue_functions_test : actor_fixture {
       q.backoff_ms = 10;
       auto hdl = spawn(queue_actor, q, queue_links{registry, {}, 0ms},
                        recovered_jobs{});
-      d.queues.emplace(name,
-                       queue_entry{caf::actor_cast<caf::actor>(hdl), q});
+      d.queues.emplace(name, queue_entry{caf::actor_cast<caf::actor>(hdl), q});
     }
   }
 
@@ -101,8 +100,8 @@ constexpr auto fn_discard_message = "iii::queue::discard_message";
 } // namespace
 
 TEST_F(queue_functions_test, the_functions_are_reachable_through_registry) {
-  auto r = ask<invoke_result>(registry, invoke{fn_stats, R"({"queue":"beta"})",
-                                               {}, {}, {}, 0});
+  auto r = ask<invoke_result>(
+    registry, invoke{fn_stats, R"({"queue":"beta"})", {}, {}, {}, 0});
   ASSERT_TRUE(r.ok) << r.body;
   EXPECT_EQ(member(r.body, "queue"), "beta");
   EXPECT_EQ(queue_function_ids().size(), 6u);
@@ -195,9 +194,9 @@ TEST_F(queue_functions_test, dlq_messages_pages_newest_first) {
 }
 
 TEST_F(queue_functions_test, dlq_messages_refuses_bad_offset_and_limit) {
-  for (auto data : {R"({"queue":"alpha","offset":-1})",
-                    R"({"queue":"alpha","limit":"5"})",
-                    R"({"queue":"alpha","limit":2.5})"})
+  for (auto data :
+       {R"({"queue":"alpha","offset":-1})", R"({"queue":"alpha","limit":"5"})",
+        R"({"queue":"alpha","limit":2.5})"})
     EXPECT_EQ(code(call(fn_messages, data)), "invalid_argument") << data;
 }
 
@@ -248,8 +247,8 @@ TEST_F(queue_functions_test, discard_message_removes_one_job) {
 }
 
 TEST_F(queue_functions_test, every_error_code) {
-  for (auto fn : {fn_redrive, fn_redrive_message, fn_discard_message,
-                  fn_messages}) {
+  for (auto fn :
+       {fn_redrive, fn_redrive_message, fn_discard_message, fn_messages}) {
     EXPECT_EQ(code(call(fn, "{}")), "queue_not_set") << fn;
     EXPECT_EQ(code(call(fn, R"({"queue":""})")), "queue_not_set") << fn;
     EXPECT_EQ(code(call(fn, R"({"queue":5})")), "invalid_argument") << fn;
@@ -295,8 +294,7 @@ struct fake_cluster {
 /// actor `there`, both asked with localcall as the real nodes are) and a
 /// node "c" that failed.
 caf::behavior fake_node(caf::event_based_actor* self, caf::actor here,
-                        caf::actor there,
-                        std::shared_ptr<fake_cluster> fake) {
+                        caf::actor there, std::shared_ptr<fake_cluster> fake) {
   using answers = std::vector<protocol::node_answer>;
   return {
     [=](atom::fanout, invoke& x) -> caf::result<answers> {
@@ -317,8 +315,7 @@ caf::behavior fake_node(caf::event_based_actor* self, caf::actor here,
 }
 
 struct queue_functions_cluster_test : queue_functions_test {
-  std::shared_ptr<queue_directory> dir_b
-    = std::make_shared<queue_directory>();
+  std::shared_ptr<queue_directory> dir_b = std::make_shared<queue_directory>();
   caf::actor functions_b;
   std::shared_ptr<fake_cluster> fake = std::make_shared<fake_cluster>();
   caf::actor node;
@@ -411,8 +408,8 @@ TEST_F(queue_functions_cluster_test, dlq_messages_merge_every_nodes_jobs) {
                                dead_job(*dir_b, "alpha", "b1"),
                                dead_job("alpha", "a2"),
                                dead_job(*dir_b, "alpha", "b2")};
-  auto r
-    = worker_call(fn_messages, R"({"queue":"alpha","offset":1,"limit":2})");
+  auto r = worker_call(fn_messages,
+                       R"({"queue":"alpha","offset":1,"limit":2})");
   ASSERT_TRUE(r.ok) << r.body;
   ASSERT_EQ(fake->fanouts.size(), 1u);
   EXPECT_EQ(fake->fanouts[0].data, R"({"queue":"alpha","offset":0,"limit":3})")

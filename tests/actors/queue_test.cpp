@@ -110,8 +110,11 @@ TEST_F(queue_test, fifo_group_waits_for_its_retry_while_another_proceeds) {
     return answer::ok;
   };
   start(fifo(2, 3, 1000));
-  for (auto [n, g] : {std::pair{"a1", "a"}, {"a2", "a"}, {"b1", "b"},
-                      {"b2", "b"}, {"a3", "a"}})
+  for (auto [n, g] : {std::pair{"a1", "a"},
+                      {"a2", "a"},
+                      {"b1", "b"},
+                      {"b2", "b"},
+                      {"a3", "a"}})
     enqueue(n, g);
   // a1 failed and backs off: a2 and a3 wait; group b ran through.
   EXPECT_EQ(call_order(), (std::vector<std::string>{"a1", "b1", "b2"}));
@@ -119,15 +122,15 @@ TEST_F(queue_test, fifo_group_waits_for_its_retry_while_another_proceeds) {
   advance(999ms);
   EXPECT_EQ(script->calls.size(), 3u);
   advance(1ms);
-  EXPECT_EQ(call_order(), (std::vector<std::string>{"a1", "b1", "b2", "a1",
-                                                    "a2", "a3"}));
+  EXPECT_EQ(call_order(),
+            (std::vector<std::string>{"a1", "b1", "b2", "a1", "a2", "a3"}));
   EXPECT_EQ(stats().succeeded_total, 5u);
 }
 
 TEST_F(queue_test, fifo_dead_job_does_not_block_its_group) {
   script->decide = [](const seen_call& c) {
     return c.data.find(R"("n":"a1")") != std::string::npos ? answer::fail
-                                                            : answer::ok;
+                                                           : answer::ok;
   };
   start(fifo(1, 2, 10));
   enqueue("a1", "a");
@@ -175,10 +178,9 @@ TEST_F(queue_test, fifo_runs_at_most_concurrency_groups_and_one_job_each) {
     std::vector<std::string> seen;
     for (auto& n : order)
       if (n[0] == g[0]) seen.push_back(n);
-    EXPECT_EQ(seen, (std::vector<std::string>{std::string{g} + "0",
-                                              std::string{g} + "1",
-                                              std::string{g} + "2",
-                                              std::string{g} + "3"}));
+    EXPECT_EQ(seen, (std::vector<std::string>{
+                      std::string{g} + "0", std::string{g} + "1",
+                      std::string{g} + "2", std::string{g} + "3"}));
   }
 }
 
@@ -314,7 +316,8 @@ TEST_F(queue_test, fifo_enqueue_validation_uses_iii_texts) {
             std::string::npos);
 }
 
-TEST_F(queue_test, an_attempt_over_timeout_ms_fails_and_its_late_answer_is_dropped) {
+TEST_F(queue_test,
+       an_attempt_over_timeout_ms_fails_and_its_late_answer_is_dropped) {
   script->decide = [](const seen_call&) { return answer::hold; };
   auto q = standard(1, 2, 10);
   q.timeout_ms = 80; // swept every 10 ms
@@ -334,7 +337,7 @@ TEST_F(queue_test, an_attempt_over_timeout_ms_fails_and_its_late_answer_is_dropp
   release(owner, true);
   EXPECT_EQ(stats().succeeded_total, 1u);
   EXPECT_TRUE(dead().empty());
-  (void) id;
+  (void)id;
 }
 
 TEST_F(queue_test, a_timed_out_fifo_job_keeps_its_group_waiting) {

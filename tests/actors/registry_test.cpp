@@ -86,8 +86,7 @@ struct registry_test : actor_fixture {
 
   std::shared_ptr<update_log> watch() {
     auto log = std::make_shared<update_log>();
-    caf::anon_send(registry, atom::watch_v,
-                   spawn(recording_watcher, log));
+    caf::anon_send(registry, atom::watch_v, spawn(recording_watcher, log));
     run();
     return log;
   }

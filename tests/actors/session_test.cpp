@@ -59,8 +59,7 @@ struct session_test : actor_fixture {
   };
 
   caf::actor registry = spawn(registry_actor, std::string{"registry"});
-  std::shared_ptr<queue_directory> queues
-    = std::make_shared<queue_directory>();
+  std::shared_ptr<queue_directory> queues = std::make_shared<queue_directory>();
   uint64_t next_peer = 1;
 
   session_test() {
@@ -68,8 +67,8 @@ struct session_test : actor_fixture {
     q.name = "default";
     auto sup = spawn(queue_actor, q, queue_links{registry, {}, 0ms},
                      recovered_jobs{});
-    queues->queues.emplace(
-      q.name, queue_entry{caf::actor_cast<caf::actor>(sup), q});
+    queues->queues.emplace(q.name,
+                           queue_entry{caf::actor_cast<caf::actor>(sup), q});
     run();
   }
 
@@ -122,7 +121,7 @@ struct session_test : actor_fixture {
   }
 
   static std::string reply(const std::string& id, const std::string& body,
-                            bool error = false) {
+                           bool error = false) {
     return R"({"type":"invocationresult","invocation_id":")" + id
            + (error ? R"(","error":)" : R"(","result":)") + body + "}";
   }
@@ -384,8 +383,8 @@ TEST_F(session_test, a_reattach_replaces_the_old_connections_functions) {
   provide(old_conn, "math::gone");
   // The worker reconnects while its old connection still looks alive.
   auto new_conn = connect();
-  send(new_conn, R"({"type":"reattach","previous_worker_id":")"
-                   + old_conn.id() + R"(","reattach_token":"t"})");
+  send(new_conn, R"({"type":"reattach","previous_worker_id":")" + old_conn.id()
+                   + R"(","reattach_token":"t"})");
   provide(new_conn, "math::add");
   auto nodes = ask<std::vector<std::string>>(registry, atom::providers_v,
                                              std::string{"math::add"});

@@ -32,7 +32,7 @@ struct cluster_messages : testing::Test {
   }
 
   /// `x` serialized, then deserialized into a fresh T.
-  template<class T>
+  template <class T>
   T round_trip(T x) {
     std::vector<char> buf;
     caf::binary_serializer sink{sys, buf};
@@ -131,28 +131,27 @@ TEST(cluster_type_ids, block_follows_the_engine_block) {
   EXPECT_EQ(caf::id_block::troupe_cluster::begin, caf::id_block::troupe::end);
   EXPECT_EQ(caf::type_id<member_info>::value, caf::id_block::troupe::end);
   EXPECT_EQ(caf::id_block::troupe_cluster::end
-                - caf::id_block::troupe_cluster::begin,
+              - caf::id_block::troupe_cluster::begin,
             6);
   EXPECT_STREQ(caf::type_name<node_hello>::value, "troupe::node_hello");
 }
 
 TEST(cluster_type_ids, atom_texts_are_unique_project_wide) {
   std::vector<caf::atom_value> all{
-      // cluster/cluster_type_ids.hpp
-      atom::hello::value, atom::bye::value,
-      atom::setup::value, atom::dialseeds::value, atom::dial::value,
-      // actors/type_ids.hpp
-      atom::frame::value, atom::write_out::value, atom::closed::value,
-      atom::sweep::value, atom::provide::value,
-      atom::retry::value, atom::park::value, atom::count::value,
-      atom::requeue::value, atom::drain::value, atom::children::value,
-      atom::persist::value, atom::flush::value, atom::members::value,
-      atom::fwdenq::value, atom::worker::value, atom::reattach::value,
-      atom::localcall::value, atom::watch::value, atom::fnupdate::value,
-      atom::providers::value,
-      // include/troupe/messages.hpp
-      atom::list::value, atom::stats::value, atom::redrive::value,
-      atom::discard::value};
+    // cluster/cluster_type_ids.hpp
+    atom::hello::value, atom::bye::value, atom::setup::value,
+    atom::dialseeds::value, atom::dial::value,
+    // actors/type_ids.hpp
+    atom::frame::value, atom::write_out::value, atom::closed::value,
+    atom::sweep::value, atom::provide::value, atom::retry::value,
+    atom::park::value, atom::count::value, atom::requeue::value,
+    atom::drain::value, atom::children::value, atom::persist::value,
+    atom::flush::value, atom::members::value, atom::fwdenq::value,
+    atom::worker::value, atom::reattach::value, atom::localcall::value,
+    atom::watch::value, atom::fnupdate::value, atom::providers::value,
+    // include/troupe/messages.hpp
+    atom::list::value, atom::stats::value, atom::redrive::value,
+    atom::discard::value};
   std::set<caf::atom_value> unique(all.begin(), all.end());
   EXPECT_EQ(unique.size(), all.size());
   EXPECT_EQ(caf::to_string(atom::localcall::value), "localcall");

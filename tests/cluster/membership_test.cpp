@@ -170,17 +170,17 @@ TEST(membership, digest_changes_with_names_types_and_group_fields) {
 
 TEST(membership, differences_name_each_queue_in_words) {
   std::vector<queue_config> here{
-      make_queue("default"), make_queue("payment", queue_type::fifo, "orderId"),
-      make_queue("x"), make_queue("grouped", queue_type::fifo, "a")};
+    make_queue("default"), make_queue("payment", queue_type::fifo, "orderId"),
+    make_queue("x"), make_queue("grouped", queue_type::fifo, "a")};
   std::vector<queue_config> there{make_queue("default"), make_queue("payment"),
                                   make_queue("y"),
                                   make_queue("grouped", queue_type::fifo, "b")};
   EXPECT_EQ(queue_config_differences(here, there),
             (std::vector<std::string>{
-                "queue 'grouped': message_group_field 'a' here, 'b' there",
-                "queue 'payment': type fifo here, standard there",
-                "queue 'x' only here",
-                "queue 'y' only there",
+              "queue 'grouped': message_group_field 'a' here, 'b' there",
+              "queue 'payment': type fifo here, standard there",
+              "queue 'x' only here",
+              "queue 'y' only there",
             }));
 }
 
@@ -224,11 +224,11 @@ TEST(membership, redial_delay_doubles_from_250_ms_to_a_5_s_cap) {
 
 TEST(membership, member_status_has_stable_wire_values_and_names) {
   std::vector<std::pair<member_status, std::string>> all{
-      {member_status::connecting, "connecting"},
-      {member_status::up, "up"},
-      {member_status::down, "down"},
-      {member_status::left, "left"},
-      {member_status::refused, "refused"}};
+    {member_status::connecting, "connecting"},
+    {member_status::up, "up"},
+    {member_status::down, "down"},
+    {member_status::left, "left"},
+    {member_status::refused, "refused"}};
   for (size_t i = 0; i < all.size(); ++i) {
     EXPECT_EQ(static_cast<size_t>(all[i].first), i);
     EXPECT_EQ(to_string(all[i].first), all[i].second);

@@ -257,7 +257,7 @@ TEST(engine_config, default_queue_is_added_when_not_configured) {
 TEST(engine_config, queue_names_may_use_letters_digits_and_punctuation) {
   auto name128 = std::string(128, 'q');
   auto cfg = parse(
-      with_queues("        a-b_c.d:e9: {}\n        " + name128 + ": {}\n"));
+    with_queues("        a-b_c.d:e9: {}\n        " + name128 + ": {}\n"));
   ASSERT_TRUE(cfg) << message_of(cfg.error());
   EXPECT_NE(cfg->find_queue("a-b_c.d:e9"), nullptr);
   EXPECT_NE(cfg->find_queue(name128), nullptr);
@@ -305,7 +305,7 @@ TEST(engine_config, malformed_env_references_are_errors) {
   EXPECT_TRUE(fails_with(parse("a: 1\nb: ${OOPS\n"),
                          "t.yaml:2:4: ", {"'${'", "closing '}'"}));
   EXPECT_TRUE(
-      fails_with(parse("a: ${:x}\n"), "t.yaml:1:4: ", {"names no variable"}));
+    fails_with(parse("a: ${:x}\n"), "t.yaml:1:4: ", {"names no variable"}));
 }
 
 TEST(engine_config, errors_after_a_substitution_point_into_the_file) {
@@ -343,29 +343,29 @@ TEST(engine_config, fifo_without_group_field_uses_iii_text) {
 
 TEST(engine_config, zero_concurrency_uses_iii_text) {
   EXPECT_TRUE(fails_with(
-      parse(with_queues("        jobs: { concurrency: 0 }\n")), "t.yaml:5:30: ",
-      {"Queue 'jobs' has 'concurrency' 0; it must be at least 1"}));
+    parse(with_queues("        jobs: { concurrency: 0 }\n")), "t.yaml:5:30: ",
+    {"Queue 'jobs' has 'concurrency' 0; it must be at least 1"}));
 }
 
 TEST(engine_config, group_field_on_standard_queue_is_an_error) {
   EXPECT_TRUE(fails_with(
-      parse(with_queues("        jobs:\n"
-                        "          message_group_field: g\n")),
-      "t.yaml:6:11: ",
-      {"Queue 'jobs'", "'message_group_field'", "'standard'", "fifo"}));
+    parse(with_queues("        jobs:\n"
+                      "          message_group_field: g\n")),
+    "t.yaml:6:11: ",
+    {"Queue 'jobs'", "'message_group_field'", "'standard'", "fifo"}));
 }
 
 // -- queue fields -------------------------------------------------------------
 
 TEST(engine_config, bad_queue_names_are_errors) {
   EXPECT_TRUE(fails_with(
-      parse(with_queues("        'a b': {}\n")),
-      "t.yaml:5:9: ", {"queue name", "'a b'", "1 to 128", "'-', '_', '.'"}));
+    parse(with_queues("        'a b': {}\n")),
+    "t.yaml:5:9: ", {"queue name", "'a b'", "1 to 128", "'-', '_', '.'"}));
   EXPECT_TRUE(fails_with(parse(with_queues("        '': {}\n")),
                          "t.yaml:5:9: ", {"queue name", "invalid"}));
   EXPECT_TRUE(fails_with(
-      parse(with_queues("        " + std::string(129, 'q') + ": {}\n")),
-      "t.yaml:5:9: ", {"queue name", "1 to 128"}));
+    parse(with_queues("        " + std::string(129, 'q') + ": {}\n")),
+    "t.yaml:5:9: ", {"queue name", "1 to 128"}));
   EXPECT_TRUE(fails_with(parse(with_queues("        jobs: {}\n"
                                            "        jobs: {}\n")),
                          "t.yaml:6:9: ", {"queue 'jobs'", "twice"}));
@@ -375,8 +375,8 @@ TEST(engine_config, queue_timeouts_must_be_positive) {
   EXPECT_TRUE(fails_with(parse(with_queues("        j: { timeout_ms: 0 }\n")),
                          "t.yaml:5:26: ", {"'timeout_ms'", ">= 1", "'0'"}));
   EXPECT_TRUE(
-      fails_with(parse(with_queues("        j: { max_backoff_ms: 0 }\n")),
-                 "t.yaml:5:30: ", {"'max_backoff_ms'", ">= 1"}));
+    fails_with(parse(with_queues("        j: { max_backoff_ms: 0 }\n")),
+               "t.yaml:5:30: ", {"'max_backoff_ms'", ">= 1"}));
 }
 
 TEST(engine_config, unknown_queue_field_is_an_error) {
@@ -395,8 +395,8 @@ TEST(engine_config, queue_configs_must_be_a_map) {
 
 TEST(engine_config, integers_must_be_plain_non_negative_numbers) {
   auto http = [](const std::string& port) {
-    return parse("workers:\n  - name: iii-http\n    config:\n      port: "
-                 + port + "\n");
+    return parse(
+      "workers:\n  - name: iii-http\n    config:\n      port: " + port + "\n");
   };
   for (auto bad : {"-1", "1.5", "abc", "true", "0x10", "70000", "1e3"})
     EXPECT_TRUE(fails_with(http(bad), "t.yaml:4:13: ",
@@ -408,13 +408,13 @@ TEST(engine_config, integers_must_be_plain_non_negative_numbers) {
   // An empty value points at its key.
   EXPECT_TRUE(fails_with(http(""), "t.yaml:4:7: ", {"'port'", "no value"}));
   EXPECT_TRUE(
-      fails_with(parse(with_queues("        j: { backoff_ms: "
-                                   "99999999999999999999999 }\n")),
-                 "t.yaml:5:26: ", {"'backoff_ms'", "non-negative integer"}));
+    fails_with(parse(with_queues("        j: { backoff_ms: "
+                                 "99999999999999999999999 }\n")),
+               "t.yaml:5:26: ", {"'backoff_ms'", "non-negative integer"}));
   EXPECT_TRUE(
-      fails_with(parse(with_queues("        j: { max_retries: 4294967296 }\n")),
-                 "t.yaml:5:27: ",
-                 {"'max_retries'", "from 0 to 4294967295", "'4294967296'"}));
+    fails_with(parse(with_queues("        j: { max_retries: 4294967296 }\n")),
+               "t.yaml:5:27: ",
+               {"'max_retries'", "from 0 to 4294967295", "'4294967296'"}));
 }
 
 TEST(engine_config, byte_limits_and_timeouts_must_be_positive) {
@@ -432,9 +432,9 @@ TEST(engine_config, byte_limits_and_timeouts_must_be_positive) {
 // -- structure ----------------------------------------------------------------
 
 TEST(engine_config, unknown_top_level_key_is_an_error) {
-  EXPECT_TRUE(fails_with(
-      parse("workers: []\nmodules: []\n"), "t.yaml:2:1: ",
-      {"unknown key 'modules'", "the top level", "allowed keys: workers"}));
+  EXPECT_TRUE(fails_with(parse("workers: []\nmodules: []\n"), "t.yaml:2:1: ",
+                         {"unknown key 'modules'", "the top level",
+                          "allowed keys: workers"}));
 }
 
 TEST(engine_config, top_level_must_be_a_map) {
@@ -446,18 +446,18 @@ TEST(engine_config, top_level_must_be_a_map) {
 
 TEST(engine_config, workers_must_be_a_list_of_maps) {
   EXPECT_TRUE(
-      fails_with(parse("workers: { name: iii-http }\n"),
-                 "t.yaml:1:10: ", {"'workers' must be a list", "a map"}));
+    fails_with(parse("workers: { name: iii-http }\n"),
+               "t.yaml:1:10: ", {"'workers' must be a list", "a map"}));
   EXPECT_TRUE(fails_with(parse("workers:\n  - iii-http\n"), "t.yaml:2:5: ",
                          {"a worker entry must be a map", "'iii-http'"}));
   EXPECT_TRUE(fails_with(parse("workers:\n  - config: {}\n"),
                          "t.yaml:2:5: ", {"needs a 'name'", "iii-http"}));
   EXPECT_TRUE(fails_with(
-      parse("workers:\n  - name: iii-http\n    port: 1\n"),
-      "t.yaml:3:5: ", {"unknown key 'port'", "worker entry", "name, config"}));
-  EXPECT_TRUE(fails_with(
-      parse("workers:\n  - name: iii-http\n    config: 5\n"),
-      "t.yaml:3:13: ", {"the iii-http config must be a map", "'5'"}));
+    parse("workers:\n  - name: iii-http\n    port: 1\n"),
+    "t.yaml:3:5: ", {"unknown key 'port'", "worker entry", "name, config"}));
+  EXPECT_TRUE(
+    fails_with(parse("workers:\n  - name: iii-http\n    config: 5\n"),
+               "t.yaml:3:13: ", {"the iii-http config must be a map", "'5'"}));
 }
 
 TEST(engine_config, unknown_worker_is_an_error) {
@@ -469,16 +469,16 @@ TEST(engine_config, unknown_worker_is_an_error) {
 
 TEST(engine_config, duplicate_worker_is_an_error) {
   EXPECT_TRUE(fails_with(
-      parse("workers:\n  - name: iii-http\n"
-            "  - name: iii-queue\n  - name: iii-http\n"),
-      "t.yaml:4:11: ", {"worker 'iii-http' is listed twice", "first at 2:11"}));
+    parse("workers:\n  - name: iii-http\n"
+          "  - name: iii-queue\n  - name: iii-http\n"),
+    "t.yaml:4:11: ", {"worker 'iii-http' is listed twice", "first at 2:11"}));
 }
 
 TEST(engine_config, duplicate_key_is_an_error) {
   EXPECT_TRUE(fails_with(
-      parse("workers:\n  - name: iii-http\n"
-            "    config: { port: 1, port: 2 }\n"),
-      "t.yaml:3:24: ", {"key 'port' appears twice", "iii-http config"}));
+    parse("workers:\n  - name: iii-http\n"
+          "    config: { port: 1, port: 2 }\n"),
+    "t.yaml:3:24: ", {"key 'port' appears twice", "iii-http config"}));
 }
 
 TEST(engine_config, unknown_worker_config_key_is_an_error) {
@@ -491,9 +491,9 @@ TEST(engine_config, unknown_worker_config_key_is_an_error) {
 
 TEST(engine_config, strings_must_be_non_empty_scalars) {
   EXPECT_TRUE(fails_with(
-      parse("workers:\n  - name: iii-http\n"
-            "    config: { host: [a] }\n"),
-      "t.yaml:3:21: ", {"'host' must be a non-empty string", "a list"}));
+    parse("workers:\n  - name: iii-http\n"
+          "    config: { host: [a] }\n"),
+    "t.yaml:3:21: ", {"'host' must be a non-empty string", "a list"}));
   EXPECT_TRUE(fails_with(parse("workers:\n  - name: ''\n"), "t.yaml:2:11: ",
                          {"'name' must be a non-empty string"}));
 }
@@ -509,23 +509,23 @@ std::string with_adapter(const std::string& adapter) {
 }
 
 TEST(engine_config, file_based_store_needs_a_file_path) {
-  EXPECT_TRUE(fails_with(
-      parse(with_adapter("        name: builtin\n"
-                         "        config:\n"
-                         "          store_method: "
-                         "file_based\n")),
-      "t.yaml:7:25: ", {"store_method 'file_based'", "'file_path'"}));
-  EXPECT_TRUE(fails_with(
-      parse(with_adapter("        name: builtin\n"
-                         "        config: { store_method: file_based, "
-                         "file_path: '' }\n")),
-      "t.yaml:6:56: ", {"'file_path' must be a non-empty string"}));
+  EXPECT_TRUE(
+    fails_with(parse(with_adapter("        name: builtin\n"
+                                  "        config:\n"
+                                  "          store_method: "
+                                  "file_based\n")),
+               "t.yaml:7:25: ", {"store_method 'file_based'", "'file_path'"}));
+  EXPECT_TRUE(
+    fails_with(parse(with_adapter("        name: builtin\n"
+                                  "        config: { store_method: file_based, "
+                                  "file_path: '' }\n")),
+               "t.yaml:6:56: ", {"'file_path' must be a non-empty string"}));
 }
 
 TEST(engine_config, only_the_builtin_adapter_is_supported) {
   EXPECT_TRUE(fails_with(
-      parse(with_adapter("        name: redis\n")), "t.yaml:5:15: ",
-      {"adapter 'redis' is not supported", "only 'builtin' is supported"}));
+    parse(with_adapter("        name: redis\n")), "t.yaml:5:15: ",
+    {"adapter 'redis' is not supported", "only 'builtin' is supported"}));
   EXPECT_TRUE(fails_with(parse(with_adapter("        config: {}\n")),
                          "t.yaml:5:9: ", {"needs a 'name'", "only 'builtin'"}));
 }
@@ -538,15 +538,15 @@ TEST(engine_config, bad_store_method_and_adapter_keys_are_errors) {
                          {"'store_method' must be 'in_memory' or "
                           "'file_based'",
                           "'sqlite'"}));
+  EXPECT_TRUE(fails_with(parse(with_adapter("        name: builtin\n"
+                                            "        config: { url: x }\n")),
+                         "t.yaml:6:19: ",
+                         {"unknown key 'url'", "adapter config",
+                          "store_method, file_path"}));
   EXPECT_TRUE(fails_with(
-      parse(with_adapter("        name: builtin\n"
-                         "        config: { url: x }\n")),
-      "t.yaml:6:19: ",
-      {"unknown key 'url'", "adapter config", "store_method, file_path"}));
-  EXPECT_TRUE(fails_with(
-      parse(with_adapter("        name: builtin\n"
-                         "        store: x\n")),
-      "t.yaml:6:9: ", {"unknown key 'store'", "the iii-queue adapter"}));
+    parse(with_adapter("        name: builtin\n"
+                       "        store: x\n")),
+    "t.yaml:6:9: ", {"unknown key 'store'", "the iii-queue adapter"}));
 }
 
 // -- cluster ------------------------------------------------------------------
@@ -565,7 +565,7 @@ TEST(engine_config, seeds_must_be_host_port_strings) {
   EXPECT_TRUE(fails_with(seeds("[a:1, [x]]"), "t.yaml:4:20: ",
                          {"'seeds' must be a list", "got a list"}));
   EXPECT_TRUE(fails_with(
-      seeds("a:1"), "t.yaml:4:14: ", {"'seeds' must be a list", "got 'a:1'"}));
+    seeds("a:1"), "t.yaml:4:14: ", {"'seeds' must be a list", "got 'a:1'"}));
 }
 
 namespace {
@@ -633,11 +633,11 @@ TEST(engine_config, wildcard_cluster_host_needs_name_and_advertise) {
   for (auto host : {"0.0.0.0", "'::'"}) {
     auto base = std::string{"      host: "} + host + "\n      port: 4000\n";
     EXPECT_TRUE(fails_with(
-        cluster_with(base),
-        "t.yaml:4:13: ", {"listens on every interface", "'name' is required"}));
+      cluster_with(base),
+      "t.yaml:4:13: ", {"listens on every interface", "'name' is required"}));
     EXPECT_TRUE(
-        fails_with(cluster_with(base + "      name: a\n"), "t.yaml:4:13: ",
-                   {"listens on every interface", "'advertise' is required"}));
+      fails_with(cluster_with(base + "      name: a\n"), "t.yaml:4:13: ",
+                 {"listens on every interface", "'advertise' is required"}));
     auto cfg = cluster_with(base + "      name: a\n      advertise: h:1\n");
     ASSERT_TRUE(cfg) << message_of(cfg.error());
     EXPECT_EQ(cfg->cluster.name, "a");
@@ -646,25 +646,25 @@ TEST(engine_config, wildcard_cluster_host_needs_name_and_advertise) {
 }
 
 TEST(engine_config, cluster_name_must_be_printable_without_spaces) {
-  EXPECT_TRUE(fails_with(
-      cluster_with("      name: \"a b\"\n"), "t.yaml:4:13: ",
-      {"'name' must be 1 to 255 printable characters", "got 'a b'"}));
+  EXPECT_TRUE(
+    fails_with(cluster_with("      name: \"a b\"\n"), "t.yaml:4:13: ",
+               {"'name' must be 1 to 255 printable characters", "got 'a b'"}));
   EXPECT_TRUE(fails_with(cluster_with("      name: \"\"\n"),
                          "t.yaml:4:13: ", {"'name' must be", "got ''"}));
   EXPECT_TRUE(fails_with(cluster_with("      name: [a]\n"),
                          "t.yaml:4:13: ", {"'name' must be", "got a list"}));
   EXPECT_TRUE(
-      fails_with(cluster_with("      name: " + std::string(256, 'x') + "\n"),
-                 "t.yaml:4:13: ", {"'name' must be 1 to 255"}));
+    fails_with(cluster_with("      name: " + std::string(256, 'x') + "\n"),
+               "t.yaml:4:13: ", {"'name' must be 1 to 255"}));
 }
 
 TEST(engine_config, cluster_advertise_must_be_a_dialable_host_port) {
   for (auto bad : {"host", ":1", "h:0", "h:70000", "h:x"})
     EXPECT_TRUE(fails_with(
-        cluster_with(std::string{"      advertise: \""} + bad + "\"\n"),
-        "t.yaml:4:18: ",
-        {"'advertise' must be a 'host:port' string", "1 to 65535",
-         std::string{"got '"} + bad + "'"}));
+      cluster_with(std::string{"      advertise: \""} + bad + "\"\n"),
+      "t.yaml:4:18: ",
+      {"'advertise' must be a 'host:port' string", "1 to 65535",
+       std::string{"got '"} + bad + "'"}));
   EXPECT_TRUE(fails_with(cluster_with("      advertise: 0.0.0.0:4000\n"),
                          "t.yaml:4:18: ",
                          {"'advertise' must name an address other nodes can "
@@ -724,10 +724,10 @@ TEST(engine_config, cluster_cookie_must_be_a_non_empty_string) {
 
 TEST(engine_config, unknown_cluster_key_lists_the_new_fields) {
   EXPECT_TRUE(fails_with(
-      cluster_with("      heartbeat: 1000\n"), "t.yaml:4:7: ",
-      {"unknown key 'heartbeat'", "the troupe-cluster config",
-       "host, port, name, advertise, seeds, heartbeat_ms, peer_timeout_ms, "
-       "cookie"}));
+    cluster_with("      heartbeat: 1000\n"), "t.yaml:4:7: ",
+    {"unknown key 'heartbeat'", "the troupe-cluster config",
+     "host, port, name, advertise, seeds, heartbeat_ms, peer_timeout_ms, "
+     "cookie"}));
 }
 
 // -- YAML errors and files ----------------------------------------------------
@@ -764,8 +764,8 @@ TEST(engine_config, load_reads_the_file_and_names_it) {
   close(fd);
   std::ofstream{path} << seed_config << "bogus: 1\n";
   EXPECT_TRUE(
-      fails_with(load_engine_config(path),
-                 std::string{path} + ":15:1: ", {"unknown key 'bogus'"}));
+    fails_with(load_engine_config(path),
+               std::string{path} + ":15:1: ", {"unknown key 'bogus'"}));
   std::ofstream{path} << seed_config;
   auto cfg = load_engine_config(path);
   std::remove(path);
@@ -805,9 +805,9 @@ TEST(engine_config, retry_delay_saturates_instead_of_overflowing) {
   EXPECT_EQ(retry_delay_ms(queue_with(1), 65), max_u64);
   EXPECT_EQ(retry_delay_ms(queue_with(3), 64), max_u64);
   EXPECT_EQ(retry_delay_ms(queue_with(1000), 200), max_u64);
-  EXPECT_EQ(
-      retry_delay_ms(queue_with(1000), std::numeric_limits<uint32_t>::max()),
-      max_u64);
+  EXPECT_EQ(retry_delay_ms(queue_with(1000),
+                           std::numeric_limits<uint32_t>::max()),
+            max_u64);
 }
 
 TEST(engine_config, max_attempts_treats_zero_as_one) {

@@ -65,11 +65,9 @@ struct engine_test : ::testing::Test {
 };
 
 troupe::invoke_result echo(const troupe::invoke& x) {
-  return troupe::invoke_result::value(R"({"data":)" + x.data
-                                      + R"(,"meta":)"
-                                      + (x.metadata.empty() ? "null"
-                                                            : x.metadata)
-                                      + "}");
+  return troupe::invoke_result::value(
+    R"({"data":)" + x.data + R"(,"meta":)"
+    + (x.metadata.empty() ? "null" : x.metadata) + "}");
 }
 
 TEST_F(engine_test, a_cpp_function_answers_calls_with_payload_and_metadata) {
@@ -80,7 +78,8 @@ TEST_F(engine_test, a_cpp_function_answers_calls_with_payload_and_metadata) {
   EXPECT_EQ(r.body, R"({"data":{"a":1},"meta":{"via":"c++"}})");
 }
 
-TEST_F(engine_test, an_exception_becomes_invocation_failed_and_the_function_stays) {
+TEST_F(engine_test,
+       an_exception_becomes_invocation_failed_and_the_function_stays) {
   start();
   std::atomic<int> calls{0};
   eng->add_function("shop::flaky", [&](const troupe::invoke&) {
@@ -102,13 +101,13 @@ TEST_F(engine_test, an_async_function_answers_through_a_promise) {
   auto registry = eng->registry();
   eng->add_async_function(
     "shop::total",
-    [registry](caf::event_based_actor* self, troupe::invoke&)
-      -> caf::result<troupe::invoke_result> {
+    [registry](caf::event_based_actor* self,
+               troupe::invoke&) -> caf::result<troupe::invoke_result> {
       auto rp = self->make_response_promise<troupe::invoke_result>();
       self->request(registry, 5s, troupe::invoke{"shop::price"})
         .then([rp](troupe::invoke_result& r) mutable {
-          rp.deliver(troupe::invoke_result::value(R"({"total":)" + r.body
-                                                  + "}"));
+          rp.deliver(
+            troupe::invoke_result::value(R"({"total":)" + r.body + "}"));
         });
       return rp;
     });

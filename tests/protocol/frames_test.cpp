@@ -22,7 +22,7 @@ std::string describe(const frame& f) {
 
 /// The frame parsed from `text` as a `T`; throws (GoogleTest reports it as
 /// a failure) when the parser produced something else.
-template<class T>
+template <class T>
 T parse_as(std::string_view text) {
   auto f = parse_frame(text);
   if (auto* x = std::get_if<T>(&f)) return std::move(*x);
@@ -30,9 +30,7 @@ T parse_as(std::string_view text) {
                            + std::string{text});
 }
 
-bad_frame parse_bad(std::string_view text) {
-  return parse_as<bad_frame>(text);
-}
+bad_frame parse_bad(std::string_view text) { return parse_as<bad_frame>(text); }
 
 void expect_same(const invoke_frame& a, const invoke_frame& b) {
   EXPECT_EQ(a.invocation_id, b.invocation_id);
@@ -55,28 +53,28 @@ void expect_same(const result_frame& a, const result_frame& b) {
 // -- real frames from the log -------------------------------------------------
 
 constexpr std::string_view register_add
-    = R"({"type":"registerfunction","description":"Add two numbers","metadata":{"owner":"test"},"id":"math::add"})";
+  = R"({"type":"registerfunction","description":"Add two numbers","metadata":{"owner":"test"},"id":"math::add"})";
 
 constexpr std::string_view register_trigger_line
-    = R"({"type":"registertrigger","function_id":"http::hello","config":{"api_path":"hello/:name","http_method":"POST"},"id":"ea907333-faee-43a7-9228-0acde4dc6f7b","message_type":"registertrigger","trigger_type":"http"})";
+  = R"({"type":"registertrigger","function_id":"http::hello","config":{"api_path":"hello/:name","http_method":"POST"},"id":"ea907333-faee-43a7-9228-0acde4dc6f7b","message_type":"registertrigger","trigger_type":"http"})";
 
 constexpr std::string_view sync_call
-    = R"({"type":"invokefunction","invocation_id":"e85a4394-c247-440b-8529-2d4ff9b1d278","function_id":"math::add","data":{"a":2,"b":3},"metadata":{"via":"sync"}})";
+  = R"({"type":"invokefunction","invocation_id":"e85a4394-c247-440b-8529-2d4ff9b1d278","function_id":"math::add","data":{"a":2,"b":3},"metadata":{"via":"sync"}})";
 
 constexpr std::string_view void_call
-    = R"({"type":"invokefunction","function_id":"math::add","data":{"a":1,"b":1},"action":{"type":"void"}})";
+  = R"({"type":"invokefunction","function_id":"math::add","data":{"a":1,"b":1},"action":{"type":"void"}})";
 
 constexpr std::string_view enqueue_call
-    = R"({"type":"invokefunction","invocation_id":"7ce9f1d0-ef83-41d2-8fdf-b1373f5cc256","function_id":"math::add","data":{"a":10,"b":20},"action":{"type":"enqueue","queue":"default"}})";
+  = R"({"type":"invokefunction","invocation_id":"7ce9f1d0-ef83-41d2-8fdf-b1373f5cc256","function_id":"math::add","data":{"a":10,"b":20},"action":{"type":"enqueue","queue":"default"}})";
 
 constexpr std::string_view workers_register
-    = R"~({"type":"invokefunction","function_id":"engine::workers::register","data":{"runtime":"node","version":"0.22.1","name":"callee","os":"linux 6.18.44-fc-v595 (x64)","pid":16627,"isolation":null,"telemetry":{"language":"en-US","project_name":"protocheck","framework":"iii-node"}},"action":{"type":"void"}})~";
+  = R"~({"type":"invokefunction","function_id":"engine::workers::register","data":{"runtime":"node","version":"0.22.1","name":"callee","os":"linux 6.18.44-fc-v595 (x64)","pid":16627,"isolation":null,"telemetry":{"language":"en-US","project_name":"protocheck","framework":"iii-node"}},"action":{"type":"void"}})~";
 
 constexpr std::string_view result_line
-    = R"({"type":"invocationresult","invocation_id":"e85a4394-c247-440b-8529-2d4ff9b1d278","function_id":"math::add","result":{"c":5}})";
+  = R"({"type":"invocationresult","invocation_id":"e85a4394-c247-440b-8529-2d4ff9b1d278","function_id":"math::add","result":{"c":5}})";
 
 constexpr std::string_view error_line
-    = R"({"type":"invocationresult","invocation_id":"d1cfb19c-a911-430b-bb02-739af7dec1a8","function_id":"does::not::exist","error":{"code":"function_not_found","message":"Function does::not::exist not found"}})";
+  = R"({"type":"invocationresult","invocation_id":"d1cfb19c-a911-430b-bb02-739af7dec1a8","function_id":"does::not::exist","error":{"code":"function_not_found","message":"Function does::not::exist not found"}})";
 
 TEST(parse_frame, registerfunction_with_description_and_metadata) {
   auto x = parse_as<register_function_frame>(register_add);
@@ -87,7 +85,7 @@ TEST(parse_frame, registerfunction_with_description_and_metadata) {
 
 TEST(parse_frame, bare_registerfunction) {
   auto x = parse_as<register_function_frame>(
-      R"({"type":"registerfunction","id":"boom"})");
+    R"({"type":"registerfunction","id":"boom"})");
   EXPECT_EQ(x.id, "boom");
   EXPECT_EQ(x.description, "");
   EXPECT_EQ(x.metadata, "");
@@ -95,7 +93,7 @@ TEST(parse_frame, bare_registerfunction) {
 
 TEST(parse_frame, unregisterfunction) {
   auto x = parse_as<unregister_function_frame>(
-      R"({"type":"unregisterfunction","id":"temp::fn"})");
+    R"({"type":"unregisterfunction","id":"temp::fn"})");
   EXPECT_EQ(x.id, "temp::fn");
 }
 
@@ -110,7 +108,7 @@ TEST(parse_frame, registertrigger_ignores_message_type) {
 
 TEST(parse_frame, registertrigger_engine_to_worker_with_empty_config) {
   auto x = parse_as<register_trigger_frame>(
-      R"({"type":"registertrigger","id":"t-1","trigger_type":"cron","function_id":"math::add","config":{}})");
+    R"({"type":"registertrigger","id":"t-1","trigger_type":"cron","function_id":"math::add","config":{}})");
   EXPECT_EQ(x.id, "t-1");
   EXPECT_EQ(x.trigger_type, "cron");
   EXPECT_EQ(x.config, "{}");
@@ -118,34 +116,34 @@ TEST(parse_frame, registertrigger_engine_to_worker_with_empty_config) {
 
 TEST(parse_frame, registertrigger_with_metadata) {
   auto x = parse_as<register_trigger_frame>(
-      R"({"type":"registertrigger","id":"t","trigger_type":"http","function_id":"f","config":{"api_path":"x"},"metadata":{"k":[1,2]}})");
+    R"({"type":"registertrigger","id":"t","trigger_type":"http","function_id":"f","config":{"api_path":"x"},"metadata":{"k":[1,2]}})");
   EXPECT_EQ(x.metadata, R"({"k":[1,2]})");
 }
 
 TEST(parse_frame, unregistertrigger) {
   auto x = parse_as<unregister_trigger_frame>(
-      R"({"type":"unregistertrigger","id":"3c8bceec-d514-422f-93c4-3e7ff665e1b7","message_type":"unregistertrigger","trigger_type":"http"})");
+    R"({"type":"unregistertrigger","id":"3c8bceec-d514-422f-93c4-3e7ff665e1b7","message_type":"unregistertrigger","trigger_type":"http"})");
   EXPECT_EQ(x.id, "3c8bceec-d514-422f-93c4-3e7ff665e1b7");
   EXPECT_EQ(x.trigger_type, "http");
 }
 
 TEST(parse_frame, unregistertrigger_without_trigger_type) {
   auto x = parse_as<unregister_trigger_frame>(
-      R"({"type":"unregistertrigger","id":"t"})");
+    R"({"type":"unregistertrigger","id":"t"})");
   EXPECT_EQ(x.id, "t");
   EXPECT_EQ(x.trigger_type, "");
 }
 
 TEST(parse_frame, registertriggertype_and_unregistertriggertype) {
   auto x = parse_as<register_trigger_type_frame>(
-      R"({"type":"registertriggertype","id":"cron","description":"Cron jobs"})");
+    R"({"type":"registertriggertype","id":"cron","description":"Cron jobs"})");
   EXPECT_EQ(x.id, "cron");
   EXPECT_EQ(x.description, R"("Cron jobs")");
   auto y = parse_as<register_trigger_type_frame>(
-      R"({"type":"registertriggertype","id":"cron"})");
+    R"({"type":"registertriggertype","id":"cron"})");
   EXPECT_EQ(y.description, "");
   auto z = parse_as<unregister_trigger_type_frame>(
-      R"({"type":"unregistertriggertype","id":"cron"})");
+    R"({"type":"unregistertriggertype","id":"cron"})");
   EXPECT_EQ(z.id, "cron");
 }
 
@@ -174,8 +172,8 @@ TEST(parse_frame, workers_register_keeps_data_member_order) {
   EXPECT_EQ(x.function_id, "engine::workers::register");
   EXPECT_EQ(x.action, invoke_action::void_call);
   EXPECT_EQ(
-      x.data,
-      R"~({"runtime":"node","version":"0.22.1","name":"callee","os":"linux 6.18.44-fc-v595 (x64)","pid":16627,"isolation":null,"telemetry":{"language":"en-US","project_name":"protocheck","framework":"iii-node"}})~");
+    x.data,
+    R"~({"runtime":"node","version":"0.22.1","name":"callee","os":"linux 6.18.44-fc-v595 (x64)","pid":16627,"isolation":null,"telemetry":{"language":"en-US","project_name":"protocheck","framework":"iii-node"}})~");
 }
 
 TEST(parse_frame, enqueue_invokefunction) {
@@ -188,7 +186,7 @@ TEST(parse_frame, enqueue_invokefunction) {
 
 TEST(parse_frame, invokefunction_with_trace_context) {
   auto x = parse_as<invoke_frame>(
-      R"({"type":"invokefunction","invocation_id":"i","function_id":"f","data":[1],"traceparent":"00-abc-def-01","baggage":"k=v"})");
+    R"({"type":"invokefunction","invocation_id":"i","function_id":"f","data":[1],"traceparent":"00-abc-def-01","baggage":"k=v"})");
   EXPECT_EQ(x.traceparent, "00-abc-def-01");
   EXPECT_EQ(x.baggage, "k=v");
   EXPECT_EQ(x.data, "[1]");
@@ -204,7 +202,7 @@ TEST(parse_frame, invocationresult_success) {
 
 TEST(parse_frame, invocationresult_string_result) {
   auto x = parse_as<result_frame>(
-      R"({"type":"invocationresult","invocation_id":"13bdf970-9feb-427d-879c-04f83de5fd68","function_id":"slow","result":"late"})");
+    R"({"type":"invocationresult","invocation_id":"13bdf970-9feb-427d-879c-04f83de5fd68","function_id":"slow","result":"late"})");
   EXPECT_FALSE(x.is_error);
   EXPECT_EQ(x.body, R"("late")");
 }
@@ -215,22 +213,22 @@ TEST(parse_frame, invocationresult_error) {
   EXPECT_EQ(x.function_id, "does::not::exist");
   EXPECT_TRUE(x.is_error);
   EXPECT_EQ(
-      x.body,
-      R"({"code":"function_not_found","message":"Function does::not::exist not found"})");
+    x.body,
+    R"({"code":"function_not_found","message":"Function does::not::exist not found"})");
 }
 
 TEST(parse_frame, invocationresult_error_keeps_escapes) {
   auto x = parse_as<result_frame>(
-      R"({"type":"invocationresult","invocation_id":"i","function_id":"boom","error":{"code":"invocation_failed","message":"kaboom","stacktrace":"Error: kaboom\n    at x"}})");
+    R"({"type":"invocationresult","invocation_id":"i","function_id":"boom","error":{"code":"invocation_failed","message":"kaboom","stacktrace":"Error: kaboom\n    at x"}})");
   EXPECT_TRUE(x.is_error);
   EXPECT_EQ(
-      x.body,
-      R"({"code":"invocation_failed","message":"kaboom","stacktrace":"Error: kaboom\n    at x"})");
+    x.body,
+    R"({"code":"invocation_failed","message":"kaboom","stacktrace":"Error: kaboom\n    at x"})");
 }
 
 TEST(parse_frame, reattach) {
   auto x = parse_as<reattach_frame>(
-      R"({"type":"reattach","previous_worker_id":"8b29f4c3-cb94-4d61-af16-3bf9c238347b","reattach_token":"3fc757c7-c6cb-49ed-9ac1-821e02c42e94"})");
+    R"({"type":"reattach","previous_worker_id":"8b29f4c3-cb94-4d61-af16-3bf9c238347b","reattach_token":"3fc757c7-c6cb-49ed-9ac1-821e02c42e94"})");
   EXPECT_EQ(x.previous_worker_id, "8b29f4c3-cb94-4d61-af16-3bf9c238347b");
   auto y = parse_as<reattach_frame>(R"({"type":"reattach"})");
   EXPECT_EQ(y.previous_worker_id, "");
@@ -240,27 +238,27 @@ TEST(parse_frame, reattach) {
 
 TEST(parse_frame, unknown_fields_are_ignored) {
   auto x = parse_as<invoke_frame>(
-      R"({"extra":{"deep":[1,{"type":"x"}]},"type":"invokefunction","invocation_id":"i","function_id":"f","data":1,"message_type":"junk","action":{"type":"enqueue","queue":"q","priority":9}})");
+    R"({"extra":{"deep":[1,{"type":"x"}]},"type":"invokefunction","invocation_id":"i","function_id":"f","data":1,"message_type":"junk","action":{"type":"enqueue","queue":"q","priority":9}})");
   EXPECT_EQ(x.action, invoke_action::enqueue);
   EXPECT_EQ(x.queue, "q");
   EXPECT_EQ(x.data, "1");
   auto y = parse_as<register_function_frame>(
-      R"({"type":"registerfunction","id":"f","request_format":{},"invocation":{"url":"u"}})");
+    R"({"type":"registerfunction","id":"f","request_format":{},"invocation":{"url":"u"}})");
   EXPECT_EQ(y.id, "f");
 }
 
 TEST(parse_frame, absent_data_is_null) {
   auto x = parse_as<invoke_frame>(
-      R"({"type":"invokefunction","invocation_id":"i","function_id":"f"})");
+    R"({"type":"invokefunction","invocation_id":"i","function_id":"f"})");
   EXPECT_EQ(x.data, "null");
   auto y = parse_as<invoke_frame>(
-      R"({"type":"invokefunction","invocation_id":"i","function_id":"f","data":null})");
+    R"({"type":"invokefunction","invocation_id":"i","function_id":"f","data":null})");
   EXPECT_EQ(y.data, "null");
 }
 
 TEST(parse_frame, absent_result_is_null) {
   auto x = parse_as<result_frame>(
-      R"({"type":"invocationresult","invocation_id":"i"})");
+    R"({"type":"invocationresult","invocation_id":"i"})");
   EXPECT_FALSE(x.is_error);
   EXPECT_EQ(x.body, "null");
   EXPECT_EQ(x.function_id, "");
@@ -268,25 +266,25 @@ TEST(parse_frame, absent_result_is_null) {
 
 TEST(parse_frame, null_error_is_success) {
   auto x = parse_as<result_frame>(
-      R"({"type":"invocationresult","invocation_id":"i","function_id":"f","error":null,"result":{"ok":true}})");
+    R"({"type":"invocationresult","invocation_id":"i","function_id":"f","error":null,"result":{"ok":true}})");
   EXPECT_FALSE(x.is_error);
   EXPECT_EQ(x.body, R"({"ok":true})");
   auto y = parse_as<result_frame>(
-      R"({"type":"invocationresult","invocation_id":"i","error":null})");
+    R"({"type":"invocationresult","invocation_id":"i","error":null})");
   EXPECT_FALSE(y.is_error);
   EXPECT_EQ(y.body, "null");
 }
 
 TEST(parse_frame, error_wins_over_result) {
   auto x = parse_as<result_frame>(
-      R"({"type":"invocationresult","invocation_id":"i","result":1,"error":"oops"})");
+    R"({"type":"invocationresult","invocation_id":"i","result":1,"error":"oops"})");
   EXPECT_TRUE(x.is_error);
   EXPECT_EQ(x.body, R"("oops")");
 }
 
 TEST(parse_frame, null_optionals_count_as_absent) {
   auto x = parse_as<invoke_frame>(
-      R"({"type":"invokefunction","invocation_id":"i","function_id":"f","metadata":null,"action":null,"traceparent":null,"baggage":null})");
+    R"({"type":"invokefunction","invocation_id":"i","function_id":"f","metadata":null,"action":null,"traceparent":null,"baggage":null})");
   EXPECT_EQ(x.metadata, "");
   EXPECT_EQ(x.action, invoke_action::sync);
   EXPECT_EQ(x.traceparent, "");
@@ -295,9 +293,9 @@ TEST(parse_frame, null_optionals_count_as_absent) {
 
 TEST(parse_frame, whitespace_and_utf8_survive) {
   auto x = parse_as<invoke_frame>(
-      " \n{ \"type\" : \"invokefunction\", \"invocation_id\" : \"i\","
-      " \"function_id\" : \"caf\xC3\xA9\", \"data\" : { \"s\" : "
-      "\"\xE2\x82\xAC\" } }\n");
+    " \n{ \"type\" : \"invokefunction\", \"invocation_id\" : \"i\","
+    " \"function_id\" : \"caf\xC3\xA9\", \"data\" : { \"s\" : "
+    "\"\xE2\x82\xAC\" } }\n");
   EXPECT_EQ(x.function_id, "caf\xC3\xA9");
   // The payload travels as the caller wrote it.
   EXPECT_EQ(x.data, "{ \"s\" : \"\xE2\x82\xAC\" }");
@@ -381,74 +379,74 @@ struct bad_field_case {
 
 TEST(parse_frame, wrong_or_missing_fields_are_bad_field) {
   const bad_field_case cases[] = {
-      // registerfunction
-      {R"({"type":"registerfunction"})", "registerfunction", "id",
-       "a non-empty string"},
-      {R"({"type":"registerfunction","id":7})", "registerfunction", "id",
-       "a non-empty string"},
-      {R"({"type":"registerfunction","id":""})", "registerfunction", "id",
-       "a non-empty string"},
-      // unregisterfunction
-      {R"({"type":"unregisterfunction"})", "unregisterfunction", "id",
-       "a string"},
-      {R"({"type":"unregisterfunction","id":{}})", "unregisterfunction", "id",
-       "a string"},
-      // registertrigger
-      {R"({"type":"registertrigger","trigger_type":"http","function_id":"f","config":{}})",
-       "registertrigger", "id", "a string"},
-      {R"({"type":"registertrigger","id":"t","trigger_type":1,"function_id":"f","config":{}})",
-       "registertrigger", "trigger_type", "a string"},
-      {R"({"type":"registertrigger","id":"t","trigger_type":"http","config":{}})",
-       "registertrigger", "function_id", "a string"},
-      {R"({"type":"registertrigger","id":"t","trigger_type":"http","function_id":"f"})",
-       "registertrigger", "config", "an object"},
-      {R"({"type":"registertrigger","id":"t","trigger_type":"http","function_id":"f","config":"x"})",
-       "registertrigger", "config", "an object"},
-      {R"({"type":"registertrigger","id":"t","trigger_type":"http","function_id":"f","config":[]})",
-       "registertrigger", "config", "an object"},
-      // unregistertrigger
-      {R"({"type":"unregistertrigger","trigger_type":"http"})",
-       "unregistertrigger", "id", "a string"},
-      {R"({"type":"unregistertrigger","id":"t","trigger_type":false})",
-       "unregistertrigger", "trigger_type", "a string"},
-      // registertriggertype / unregistertriggertype
-      {R"({"type":"registertriggertype","description":"d"})",
-       "registertriggertype", "id", "a string"},
-      {R"({"type":"unregistertriggertype","id":1.5})", "unregistertriggertype",
-       "id", "a string"},
-      // invokefunction
-      {R"({"type":"invokefunction","invocation_id":"i"})", "invokefunction",
-       "function_id", "a string"},
-      {R"({"type":"invokefunction","invocation_id":"i","function_id":3})",
-       "invokefunction", "function_id", "a string"},
-      {R"({"type":"invokefunction","invocation_id":5,"function_id":"f"})",
-       "invokefunction", "invocation_id", "a string"},
-      {R"({"type":"invokefunction","invocation_id":"i","function_id":"f","traceparent":1})",
-       "invokefunction", "traceparent", "a string"},
-      {R"({"type":"invokefunction","invocation_id":"i","function_id":"f","baggage":{}})",
-       "invokefunction", "baggage", "a string"},
-      {R"({"type":"invokefunction","invocation_id":"i","function_id":"f","action":"void"})",
-       "invokefunction", "action", "an object"},
-      {R"({"type":"invokefunction","invocation_id":"i","function_id":"f","action":{}})",
-       "invokefunction", "action.type", R"("void" or "enqueue")"},
-      {R"({"type":"invokefunction","invocation_id":"i","function_id":"f","action":{"type":"later"}})",
-       "invokefunction", "action.type", R"("void" or "enqueue")"},
-      {R"({"type":"invokefunction","invocation_id":"i","function_id":"f","action":{"type":"Void"}})",
-       "invokefunction", "action.type", R"("void" or "enqueue")"},
-      {R"({"type":"invokefunction","invocation_id":"i","function_id":"f","action":{"type":"enqueue"}})",
-       "invokefunction", "action.queue", "a string"},
-      {R"({"type":"invokefunction","invocation_id":"i","function_id":"f","action":{"type":"enqueue","queue":7}})",
-       "invokefunction", "action.queue", "a string"},
-      // invocationresult
-      {R"({"type":"invocationresult","result":1})", "invocationresult",
-       "invocation_id", "a string"},
-      {R"({"type":"invocationresult","invocation_id":1,"result":1})",
-       "invocationresult", "invocation_id", "a string"},
-      {R"({"type":"invocationresult","invocation_id":"i","function_id":[]})",
-       "invocationresult", "function_id", "a string"},
-      // reattach
-      {R"({"type":"reattach","previous_worker_id":42})", "reattach",
-       "previous_worker_id", "a string"},
+    // registerfunction
+    {R"({"type":"registerfunction"})", "registerfunction", "id",
+     "a non-empty string"},
+    {R"({"type":"registerfunction","id":7})", "registerfunction", "id",
+     "a non-empty string"},
+    {R"({"type":"registerfunction","id":""})", "registerfunction", "id",
+     "a non-empty string"},
+    // unregisterfunction
+    {R"({"type":"unregisterfunction"})", "unregisterfunction", "id",
+     "a string"},
+    {R"({"type":"unregisterfunction","id":{}})", "unregisterfunction", "id",
+     "a string"},
+    // registertrigger
+    {R"({"type":"registertrigger","trigger_type":"http","function_id":"f","config":{}})",
+     "registertrigger", "id", "a string"},
+    {R"({"type":"registertrigger","id":"t","trigger_type":1,"function_id":"f","config":{}})",
+     "registertrigger", "trigger_type", "a string"},
+    {R"({"type":"registertrigger","id":"t","trigger_type":"http","config":{}})",
+     "registertrigger", "function_id", "a string"},
+    {R"({"type":"registertrigger","id":"t","trigger_type":"http","function_id":"f"})",
+     "registertrigger", "config", "an object"},
+    {R"({"type":"registertrigger","id":"t","trigger_type":"http","function_id":"f","config":"x"})",
+     "registertrigger", "config", "an object"},
+    {R"({"type":"registertrigger","id":"t","trigger_type":"http","function_id":"f","config":[]})",
+     "registertrigger", "config", "an object"},
+    // unregistertrigger
+    {R"({"type":"unregistertrigger","trigger_type":"http"})",
+     "unregistertrigger", "id", "a string"},
+    {R"({"type":"unregistertrigger","id":"t","trigger_type":false})",
+     "unregistertrigger", "trigger_type", "a string"},
+    // registertriggertype / unregistertriggertype
+    {R"({"type":"registertriggertype","description":"d"})",
+     "registertriggertype", "id", "a string"},
+    {R"({"type":"unregistertriggertype","id":1.5})", "unregistertriggertype",
+     "id", "a string"},
+    // invokefunction
+    {R"({"type":"invokefunction","invocation_id":"i"})", "invokefunction",
+     "function_id", "a string"},
+    {R"({"type":"invokefunction","invocation_id":"i","function_id":3})",
+     "invokefunction", "function_id", "a string"},
+    {R"({"type":"invokefunction","invocation_id":5,"function_id":"f"})",
+     "invokefunction", "invocation_id", "a string"},
+    {R"({"type":"invokefunction","invocation_id":"i","function_id":"f","traceparent":1})",
+     "invokefunction", "traceparent", "a string"},
+    {R"({"type":"invokefunction","invocation_id":"i","function_id":"f","baggage":{}})",
+     "invokefunction", "baggage", "a string"},
+    {R"({"type":"invokefunction","invocation_id":"i","function_id":"f","action":"void"})",
+     "invokefunction", "action", "an object"},
+    {R"({"type":"invokefunction","invocation_id":"i","function_id":"f","action":{}})",
+     "invokefunction", "action.type", R"("void" or "enqueue")"},
+    {R"({"type":"invokefunction","invocation_id":"i","function_id":"f","action":{"type":"later"}})",
+     "invokefunction", "action.type", R"("void" or "enqueue")"},
+    {R"({"type":"invokefunction","invocation_id":"i","function_id":"f","action":{"type":"Void"}})",
+     "invokefunction", "action.type", R"("void" or "enqueue")"},
+    {R"({"type":"invokefunction","invocation_id":"i","function_id":"f","action":{"type":"enqueue"}})",
+     "invokefunction", "action.queue", "a string"},
+    {R"({"type":"invokefunction","invocation_id":"i","function_id":"f","action":{"type":"enqueue","queue":7}})",
+     "invokefunction", "action.queue", "a string"},
+    // invocationresult
+    {R"({"type":"invocationresult","result":1})", "invocationresult",
+     "invocation_id", "a string"},
+    {R"({"type":"invocationresult","invocation_id":1,"result":1})",
+     "invocationresult", "invocation_id", "a string"},
+    {R"({"type":"invocationresult","invocation_id":"i","function_id":[]})",
+     "invocationresult", "function_id", "a string"},
+    // reattach
+    {R"({"type":"reattach","previous_worker_id":42})", "reattach",
+     "previous_worker_id", "a string"},
   };
   for (const auto& c : cases) {
     auto b = parse_bad(c.text);
@@ -462,32 +460,32 @@ TEST(parse_frame, wrong_or_missing_fields_are_bad_field) {
 
 TEST(parse_frame, bad_field_message_says_what_was_found) {
   EXPECT_EQ(
-      parse_bad(
-          R"({"type":"invokefunction","invocation_id":"i","function_id":3})")
-          .message,
-      "invokefunction: field 'function_id' must be a string (got number)");
+    parse_bad(
+      R"({"type":"invokefunction","invocation_id":"i","function_id":3})")
+      .message,
+    "invokefunction: field 'function_id' must be a string (got number)");
   EXPECT_EQ(parse_bad(R"({"type":"unregisterfunction"})").message,
             "unregisterfunction: field 'id' must be a string (it is missing)");
   EXPECT_EQ(
-      parse_bad(
-          R"({"type":"invokefunction","invocation_id":"i","function_id":"f","action":{"type":"later"}})")
-          .message,
-      R"(invokefunction: field 'action.type' must be "void" or "enqueue" (got "later"))");
+    parse_bad(
+      R"({"type":"invokefunction","invocation_id":"i","function_id":"f","action":{"type":"later"}})")
+      .message,
+    R"(invokefunction: field 'action.type' must be "void" or "enqueue" (got "later"))");
 }
 
 TEST(parse_frame, sync_and_enqueue_need_an_invocation_id) {
   for (
-      auto text : {
-          R"({"type":"invokefunction","function_id":"math::add","data":{}})",
-          R"({"type":"invokefunction","function_id":"math::add","action":{"type":"enqueue","queue":"default"}})",
-          R"({"type":"invokefunction","invocation_id":"","function_id":"math::add"})",
-          R"({"type":"invokefunction","invocation_id":null,"function_id":"math::add"})",
-      }) {
+    auto text : {
+      R"({"type":"invokefunction","function_id":"math::add","data":{}})",
+      R"({"type":"invokefunction","function_id":"math::add","action":{"type":"enqueue","queue":"default"}})",
+      R"({"type":"invokefunction","invocation_id":"","function_id":"math::add"})",
+      R"({"type":"invokefunction","invocation_id":null,"function_id":"math::add"})",
+    }) {
     auto b = parse_bad(text);
     EXPECT_EQ(b.code, "bad_field") << text;
     EXPECT_EQ(b.type, "invokefunction");
     EXPECT_NE(b.message.find("'invocation_id' is required"), std::string::npos)
-        << b.message;
+      << b.message;
     EXPECT_NE(b.message.find("nobody"), std::string::npos) << b.message;
     EXPECT_EQ(b.function_id, "math::add");
   }
@@ -495,16 +493,16 @@ TEST(parse_frame, sync_and_enqueue_need_an_invocation_id) {
 
 TEST(parse_frame, bad_invokefunction_keeps_ids_for_the_answer) {
   auto b = parse_bad(
-      R"({"type":"invokefunction","invocation_id":"e85a","function_id":"math::add","action":{"type":"enqueue"}})");
+    R"({"type":"invokefunction","invocation_id":"e85a","function_id":"math::add","action":{"type":"enqueue"}})");
   EXPECT_EQ(b.code, "bad_field");
   EXPECT_EQ(b.invocation_id, "e85a");
   EXPECT_EQ(b.function_id, "math::add");
   auto c = parse_bad(
-      R"({"type":"invokefunction","invocation_id":"e85a","function_id":false})");
+    R"({"type":"invokefunction","invocation_id":"e85a","function_id":false})");
   EXPECT_EQ(c.invocation_id, "e85a");
   EXPECT_EQ(c.function_id, "");
   auto d = parse_bad(
-      R"({"type":"invokefunction","invocation_id":"e85a","function_id":"f","baggage":1})");
+    R"({"type":"invokefunction","invocation_id":"e85a","function_id":"f","baggage":1})");
   EXPECT_EQ(d.invocation_id, "e85a");
   EXPECT_EQ(d.function_id, "f");
   // An id that is not a string cannot be answered.
@@ -514,14 +512,14 @@ TEST(parse_frame, bad_invokefunction_keeps_ids_for_the_answer) {
 
 TEST(parse_frame, bad_invocationresult_keeps_its_ids) {
   auto b = parse_bad(
-      R"({"type":"invocationresult","invocation_id":"r1","function_id":1})");
+    R"({"type":"invocationresult","invocation_id":"r1","function_id":1})");
   EXPECT_EQ(b.invocation_id, "r1");
   EXPECT_EQ(b.function_id, "");
 }
 
 TEST(parse_frame, other_bad_frames_carry_no_ids) {
   auto b = parse_bad(
-      R"({"type":"registertrigger","id":"t","invocation_id":"i","function_id":"f"})");
+    R"({"type":"registertrigger","id":"t","invocation_id":"i","function_id":"f"})");
   EXPECT_EQ(b.code, "bad_field");
   EXPECT_EQ(b.invocation_id, "");
 }
@@ -535,7 +533,7 @@ TEST(to_json, forwarded_sync_call_matches_the_real_engine) {
 
 TEST(to_json, engine_call_without_metadata_matches_the_log) {
   constexpr std::string_view line
-      = R"({"type":"invokefunction","invocation_id":"787d7307-6dd0-4a54-94c5-d335c0275eec","function_id":"math::add","data":{"a":1,"b":1}})";
+    = R"({"type":"invokefunction","invocation_id":"787d7307-6dd0-4a54-94c5-d335c0275eec","function_id":"math::add","data":{"a":1,"b":1}})";
   invoke_frame x;
   x.invocation_id = "787d7307-6dd0-4a54-94c5-d335c0275eec";
   x.function_id = "math::add";
@@ -554,8 +552,8 @@ TEST(to_json, enqueue_receipt_matches_the_log) {
   x.function_id = "math::add";
   x.body = R"({"messageReceiptId":"b46a3736-7d52-46a1-b13f-aa8a7bdf6350"})";
   EXPECT_EQ(
-      to_json(x),
-      R"({"type":"invocationresult","invocation_id":"7ce9f1d0-ef83-41d2-8fdf-b1373f5cc256","function_id":"math::add","result":{"messageReceiptId":"b46a3736-7d52-46a1-b13f-aa8a7bdf6350"}})");
+    to_json(x),
+    R"({"type":"invocationresult","invocation_id":"7ce9f1d0-ef83-41d2-8fdf-b1373f5cc256","function_id":"math::add","result":{"messageReceiptId":"b46a3736-7d52-46a1-b13f-aa8a7bdf6350"}})");
 }
 
 TEST(to_json, void_and_enqueue_actions) {
@@ -670,29 +668,28 @@ TEST(round_trip, trigger_frames) {
 
 TEST(to_json, workerregistered_matches_the_log) {
   EXPECT_EQ(
-      workerregistered_json("8b29f4c3-cb94-4d61-af16-3bf9c238347b",
-                            "3fc757c7-c6cb-49ed-9ac1-821e02c42e94"),
-      R"({"type":"workerregistered","worker_id":"8b29f4c3-cb94-4d61-af16-3bf9c238347b","reattach_token":"3fc757c7-c6cb-49ed-9ac1-821e02c42e94"})");
+    workerregistered_json("8b29f4c3-cb94-4d61-af16-3bf9c238347b",
+                          "3fc757c7-c6cb-49ed-9ac1-821e02c42e94"),
+    R"({"type":"workerregistered","worker_id":"8b29f4c3-cb94-4d61-af16-3bf9c238347b","reattach_token":"3fc757c7-c6cb-49ed-9ac1-821e02c42e94"})");
   EXPECT_EQ(workerregistered_json("w", ""),
             R"({"type":"workerregistered","worker_id":"w"})");
 }
 
 TEST(to_json, trigger_registration_error_matches_the_log) {
   EXPECT_EQ(
-      trigger_registration_error_json("548706a2-a4f0-49d3-83a9-0d20cadeb928",
-                                      "http", "http::hello",
-                                      "trigger_registration_failed",
-                                      "api_path is required for http triggers"),
-      R"({"type":"triggerregistrationresult","id":"548706a2-a4f0-49d3-83a9-0d20cadeb928","trigger_type":"http","function_id":"http::hello","error":{"code":"trigger_registration_failed","message":"api_path is required for http triggers"}})");
+    trigger_registration_error_json(
+      "548706a2-a4f0-49d3-83a9-0d20cadeb928", "http", "http::hello",
+      "trigger_registration_failed", "api_path is required for http triggers"),
+    R"({"type":"triggerregistrationresult","id":"548706a2-a4f0-49d3-83a9-0d20cadeb928","trigger_type":"http","function_id":"http::hello","error":{"code":"trigger_registration_failed","message":"api_path is required for http triggers"}})");
 }
 
 TEST(to_json, error_frame_and_error_body) {
   EXPECT_EQ(
-      error_body_json("function_not_found", "Function \"x\" not found"),
-      R"({"code":"function_not_found","message":"Function \"x\" not found"})");
+    error_body_json("function_not_found", "Function \"x\" not found"),
+    R"({"code":"function_not_found","message":"Function \"x\" not found"})");
   EXPECT_EQ(
-      error_frame_json("bad_json", "frame is not valid JSON"),
-      R"({"type":"error","error":{"code":"bad_json","message":"frame is not valid JSON"}})");
+    error_frame_json("bad_json", "frame is not valid JSON"),
+    R"({"type":"error","error":{"code":"bad_json","message":"frame is not valid JSON"}})");
 }
 
 // -- quote --------------------------------------------------------------------
@@ -719,11 +716,10 @@ TEST(quote, utf8_passes_through) {
 
 TEST(quote, output_parses_back) {
   std::string all;
-  for (int c = 1; c < 128; ++c)
-    all += static_cast<char>(c);
+  for (int c = 1; c < 128; ++c) all += static_cast<char>(c);
   all += "\xC3\xA9";
   auto x = parse_as<unregister_function_frame>(
-      R"({"type":"unregisterfunction","id":)" + quote(all) + "}");
+    R"({"type":"unregisterfunction","id":)" + quote(all) + "}");
   EXPECT_EQ(x.id, all);
 }
 
@@ -753,9 +749,8 @@ TEST(with_member, leaves_other_values_alone) {
 
 TEST(with_member, result_is_a_valid_payload) {
   auto x = parse_as<invoke_frame>(
-      R"({"type":"invokefunction","invocation_id":"i","function_id":"f","data":)"
-      + with_member(R"({"a":{"b":[]}})", "_caller_worker_id", quote("w"))
-      + "}");
+    R"({"type":"invokefunction","invocation_id":"i","function_id":"f","data":)"
+    + with_member(R"({"a":{"b":[]}})", "_caller_worker_id", quote("w")) + "}");
   EXPECT_EQ(x.data, R"({"a":{"b":[]},"_caller_worker_id":"w"})");
 }
 

@@ -69,9 +69,9 @@ TEST(http_route_config, method_defaults_to_get_and_ignores_case) {
   EXPECT_EQ(route(R"({"api_path":"a","http_method":"post"})").method, "POST");
   for (auto m : {"GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"})
     EXPECT_EQ(
-        route(std::string{R"({"api_path":"a","http_method":")"} + m + "\"}")
-            .method,
-        m);
+      route(std::string{R"({"api_path":"a","http_method":")"} + m + "\"}")
+        .method,
+      m);
   EXPECT_EQ(route_error(R"({"api_path":"a","http_method":"trace"})"),
             "http_method 'trace' is not supported; use GET, POST, PUT, "
             "DELETE, PATCH, HEAD or OPTIONS");
@@ -200,7 +200,7 @@ TEST(http_request_object, malformed_json_body_is_an_error) {
   ASSERT_FALSE(data);
   auto msg = data.error().context().get_as<std::string>(0);
   EXPECT_EQ(msg.rfind("request body is not valid JSON: parse error", 0), 0u)
-      << msg;
+    << msg;
   req.body = std::string(600, '[');
   EXPECT_FALSE(http_request_json(req, r, {}));
 }
@@ -214,7 +214,7 @@ TEST(http_request_object, headers_last_wins_and_non_utf8_is_empty) {
   ASSERT_TRUE(data);
   EXPECT_NE(data->find(R"("headers":{"x-a":"2","x-bad":""})"),
             std::string::npos)
-      << *data;
+    << *data;
 }
 
 // -- the response ------------------------------------------------------------
@@ -240,12 +240,12 @@ TEST(http_response_mapping, status_code_must_be_an_integer_in_range) {
 
 TEST(http_response_mapping, headers_as_object_or_array) {
   auto obj = response_from_result(
-      R"({"headers":{"X-One":"1","X-Num":2,"Bad Name":"x","X-CR":"a\r\nb"}})");
+    R"({"headers":{"X-One":"1","X-Num":2,"Bad Name":"x","X-CR":"a\r\nb"}})");
   EXPECT_EQ(obj.headers, (http_fields{{"X-One", "1"},
                                       {"content-type", "application/json"}}));
   auto arr = response_from_result(
-      R"({"headers":["X-One: 1 ","  X-Two:two:2","nocolon",7,)"
-      R"("Content-Length: 99","Set-Cookie: a=1","Set-Cookie: b=2"]})");
+    R"({"headers":["X-One: 1 ","  X-Two:two:2","nocolon",7,)"
+    R"("Content-Length: 99","Set-Cookie: a=1","Set-Cookie: b=2"]})");
   EXPECT_EQ(arr.headers, (http_fields{{"X-One", "1"},
                                       {"X-Two", "two:2"},
                                       {"Set-Cookie", "a=1"},
@@ -257,17 +257,17 @@ TEST(http_response_mapping, headers_as_object_or_array) {
 
 TEST(http_response_mapping, body_follows_the_content_type_rules) {
   auto text = response_from_result(
-      R"({"headers":{"Content-Type":"text/plain"},"body":"plain text"})");
+    R"({"headers":{"Content-Type":"text/plain"},"body":"plain text"})");
   EXPECT_EQ(text.body, "plain text");
   EXPECT_EQ(text.headers, (http_fields{{"Content-Type", "text/plain"}}));
   auto json_string = response_from_result(
-      R"({"headers":["content-type: application/json"],"body":"hi"})");
+    R"({"headers":["content-type: application/json"],"body":"hi"})");
   EXPECT_EQ(json_string.body, "hi");
   auto null_body = response_from_result(
-      R"({"headers":{"content-type":"text/plain"},"body":null})");
+    R"({"headers":{"content-type":"text/plain"},"body":null})");
   EXPECT_EQ(null_body.body, "");
   auto object_body = response_from_result(
-      R"({"headers":{"content-type":"text/plain"},"body":{"b":1,"a":2}})");
+    R"({"headers":{"content-type":"text/plain"},"body":{"b":1,"a":2}})");
   EXPECT_EQ(object_body.body, R"({"b":1,"a":2})");
   auto quoted = response_from_result(R"({"body":"hi"})");
   EXPECT_EQ(quoted.body, R"("hi")");
@@ -275,14 +275,14 @@ TEST(http_response_mapping, body_follows_the_content_type_rules) {
   auto explicit_null = response_from_result(R"({"body":null})");
   EXPECT_EQ(explicit_null.body, "null");
   auto json_body = response_from_result(
-      R"({"status_code":201,"body":{"orderId":"o1","n":[1,2]}})");
+    R"({"status_code":201,"body":{"orderId":"o1","n":[1,2]}})");
   EXPECT_EQ(json_body.status, 201u);
   EXPECT_EQ(json_body.body, R"({"orderId":"o1","n":[1,2]})");
 }
 
 TEST(http_response_mapping, failures_and_errors) {
   auto failed = response_from_error(
-      R"({"code":"boom","message":"it broke","stacktrace":"..."})", "abc123");
+    R"({"code":"boom","message":"it broke","stacktrace":"..."})", "abc123");
   EXPECT_EQ(failed.status, 500u);
   EXPECT_EQ(failed.body, R"({"error":{"code":"boom","message":"it broke",)"
                          R"("error_id":"abc123"}})");

@@ -51,17 +51,51 @@ const std::vector<std::string> valid = {
 };
 
 const std::vector<std::string> invalid = {
-  "", " ", "[]", "\"str\"", "42", "{", "}", "{\"a\"}", "{\"a\":}",
-  "{\"a\":1,}", "{,}", "{\"a\":1 \"b\":2}", "{\"a\":01}", "{\"a\":1.}",
-  "{\"a\":.5}", "{\"a\":1e}", "{\"a\":+1}", "{\"a\":-}", "{\"a\":tru}",
-  "{\"a\":nul}", "{\"a\":\"unterminated}", "{\"a\":\"bad \\x escape\"}",
-  "{\"a\":\"\\u12G4\"}", "{\"a\":\"\\ud800\"}", "{\"a\":\"\\udc00\"}",
-  "{\"a\":\"\\ud800\\u0041\"}", "{\"a\":\"tab\there\"}", "{a:1}",
-  "{\"a\":1} x", "{\"a\":1}{}", "{\"a\":[1,2}", "{\"a\":{\"b\":1]}",
-  "{\"a\":\"\xC0\xAF\"}", "{\"a\":\"\xED\xA0\x80\"}", "{\"a\":\"\xF5\x80\x80\x80\"}",
-  "{\"a\":\"\xE2\x82\"}", "{\"a\":\"\x80\"}", "\xEF\xBB\xBF{}",
-  "{\"a\":NaN}", "{\"a\":Infinity}", "{'a':1}", std::string("{\"a\":1}\0", 8),
-  "{\"a\":1e999}", "{\"a\":-1.5E+400}", "{\"a\":" + std::string(400, '9') + "}",
+  "",
+  " ",
+  "[]",
+  "\"str\"",
+  "42",
+  "{",
+  "}",
+  "{\"a\"}",
+  "{\"a\":}",
+  "{\"a\":1,}",
+  "{,}",
+  "{\"a\":1 \"b\":2}",
+  "{\"a\":01}",
+  "{\"a\":1.}",
+  "{\"a\":.5}",
+  "{\"a\":1e}",
+  "{\"a\":+1}",
+  "{\"a\":-}",
+  "{\"a\":tru}",
+  "{\"a\":nul}",
+  "{\"a\":\"unterminated}",
+  "{\"a\":\"bad \\x escape\"}",
+  "{\"a\":\"\\u12G4\"}",
+  "{\"a\":\"\\ud800\"}",
+  "{\"a\":\"\\udc00\"}",
+  "{\"a\":\"\\ud800\\u0041\"}",
+  "{\"a\":\"tab\there\"}",
+  "{a:1}",
+  "{\"a\":1} x",
+  "{\"a\":1}{}",
+  "{\"a\":[1,2}",
+  "{\"a\":{\"b\":1]}",
+  "{\"a\":\"\xC0\xAF\"}",
+  "{\"a\":\"\xED\xA0\x80\"}",
+  "{\"a\":\"\xF5\x80\x80\x80\"}",
+  "{\"a\":\"\xE2\x82\"}",
+  "{\"a\":\"\x80\"}",
+  "\xEF\xBB\xBF{}",
+  "{\"a\":NaN}",
+  "{\"a\":Infinity}",
+  "{'a':1}",
+  std::string("{\"a\":1}\0", 8),
+  "{\"a\":1e999}",
+  "{\"a\":-1.5E+400}",
+  "{\"a\":" + std::string(400, '9') + "}",
 };
 
 } // namespace
@@ -95,8 +129,8 @@ TEST(json_scan, refuses_what_is_not_a_valid_object) {
 TEST(json_scan, refuses_nesting_deeper_than_the_limit) {
   std::vector<json_scan::member> m;
   auto nested = [](size_t levels) {
-    return "{\"a\":" + std::string(levels - 1, '[') + std::string(levels - 1, ']')
-           + "}";
+    return "{\"a\":" + std::string(levels - 1, '[')
+           + std::string(levels - 1, ']') + "}";
   };
   EXPECT_TRUE(json_scan::split_object(nested(8), m, 8));
   EXPECT_FALSE(json_scan::split_object(nested(9), m, 8));

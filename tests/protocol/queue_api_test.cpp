@@ -64,8 +64,7 @@ TEST(queue_api, redrive_refuses_data_that_is_not_an_object) {
   for (auto& data : not_objects) {
     auto x = parse_redrive(data);
     EXPECT_EQ(code(x), "invalid_argument") << data;
-    EXPECT_EQ(message(x).rfind("data must be an object", 0), 0u)
-      << message(x);
+    EXPECT_EQ(message(x).rfind("data must be an object", 0), 0u) << message(x);
   }
   EXPECT_EQ(message(parse_redrive("[1]")),
             "data must be an object (got array)");
@@ -122,8 +121,8 @@ TEST(queue_api, dlq_messages_reads_offset_and_limit) {
 }
 
 TEST(queue_api, dlq_messages_defaults_offset_0_and_limit_50) {
-  for (auto data : {R"({"queue":"q"})",
-                    R"({"queue":"q","offset":null,"limit":null})"}) {
+  for (auto data :
+       {R"({"queue":"q"})", R"({"queue":"q","offset":null,"limit":null})"}) {
     auto x = parse_dlq_messages(data);
     ASSERT_TRUE(x) << message(x);
     EXPECT_EQ(x->offset, 0u);
@@ -133,8 +132,8 @@ TEST(queue_api, dlq_messages_defaults_offset_0_and_limit_50) {
   ASSERT_TRUE(zero) << message(zero);
   EXPECT_EQ(zero->offset, 0u);
   EXPECT_EQ(zero->limit, 0u);
-  auto big = parse_dlq_messages(
-    R"({"queue":"q","offset":18446744073709551615})");
+  auto big
+    = parse_dlq_messages(R"({"queue":"q","offset":18446744073709551615})");
   ASSERT_TRUE(big) << message(big);
   EXPECT_EQ(big->offset, UINT64_MAX);
 }
@@ -225,7 +224,8 @@ TEST(queue_api, dlq_messages_embed_payload_and_error_as_json) {
   EXPECT_EQ(doc[0], json::parse(R"({"id":"id-a","function_id":"fn",
     "payload":{"n":[1,{"x":"é"}]},"error":{"code":"boom","message":"it broke"},
     "enqueued_at":1700000000000,"failed_at":1700000000500,"retries":3,
-    "size_bytes":)" + std::to_string(a.payload.size()) + "}"));
+    "size_bytes":)" + std::to_string(a.payload.size())
+                                + "}"));
   EXPECT_TRUE(doc[1]["payload"].is_null());
   EXPECT_TRUE(doc[1]["error"].is_null());
   EXPECT_EQ(doc[1]["size_bytes"], 0);
@@ -251,8 +251,7 @@ TEST(queue_api, stats_and_topics_have_their_shapes) {
   EXPECT_EQ(list[0], one);
   EXPECT_EQ(list[1]["queue"], "b");
   EXPECT_EQ(parsed(stats_list_json({})), json::array());
-  EXPECT_EQ(parsed(dlq_topics_json({a, b})),
-            json::parse(R"([
+  EXPECT_EQ(parsed(dlq_topics_json({a, b})), json::parse(R"([
               {"topic":"a","broker_type":"builtin","message_count":4},
               {"topic":"b","broker_type":"builtin","message_count":9}])"));
   EXPECT_EQ(parsed(dlq_topics_json({})), json::array());
@@ -342,8 +341,8 @@ TEST(queue_api, merged_topics_sum_message_counts) {
 TEST(queue_api, merged_dlq_messages_are_newest_first_with_their_node) {
   auto from_a = dlq_messages_json({dead("a2", 400), dead("a1", 100)});
   auto from_b = dlq_messages_json({dead("b2", 300), dead("b1", 200)});
-  answers as{{"a", true, from_a}, {"b", true, from_b},
-             {"c", false, timeout_error}};
+  answers as{
+    {"a", true, from_a}, {"b", true, from_b}, {"c", false, timeout_error}};
   auto ids = [&](uint64_t offset, uint64_t limit) {
     std::vector<std::string> out;
     for (auto& e : merged(merge_dlq_messages(as, {"q", offset, limit})))
@@ -414,7 +413,7 @@ TEST(queue_api, a_merge_fails_only_when_no_node_answered) {
   auto doc = merged(s);
   EXPECT_EQ(doc["nodes"][1]["error"]["code"], "bad_answer");
   EXPECT_EQ(doc["nodes"][2]["error"]["code"], "engine_error");
-  EXPECT_FALSE(merge_dlq_messages({{"a", true, R"([{"id":"x"}])"}}, {"q", 0, 5})
-                 .ok)
+  EXPECT_FALSE(
+    merge_dlq_messages({{"a", true, R"([{"id":"x"}])"}}, {"q", 0, 5}).ok)
     << "an entry without failed_at cannot be read";
 }

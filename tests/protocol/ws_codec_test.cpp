@@ -130,7 +130,9 @@ TEST(ws_codec, an_incomplete_frame_says_how_big_it_is) {
 
 TEST(ws_codec, close_frame_ends_decoding) {
   decoder d{4096};
-  std::string body{"\x03\xe8" "bye", 5};
+  std::string body{"\x03\xe8"
+                   "bye",
+                   5};
   auto bytes = client_frame(1, "last") + client_frame(8, body)
                + client_frame(1, "after close");
   auto r = decode_all(d, bytes);

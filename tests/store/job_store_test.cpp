@@ -26,8 +26,7 @@ protected:
 
   /// Closes and reopens a SQLite store; a memory store just stays.
   void reopen() {
-    if (GetParam() == backend::sqlite)
-      open_sqlite();
+    if (GetParam() == backend::sqlite) open_sqlite();
   }
 };
 
@@ -35,9 +34,7 @@ const char* to_string(backend x) {
   return x == backend::memory ? "memory" : "sqlite";
 }
 
-void PrintTo(backend x, std::ostream* out) {
-  *out << to_string(x);
-}
+void PrintTo(backend x, std::ostream* out) { *out << to_string(x); }
 
 std::string backend_name(const ::testing::TestParamInfo<backend>& x) {
   return to_string(x.param);
@@ -139,8 +136,8 @@ TEST_P(job_store_test, requeue_resets_and_moves_behind_later_jobs) {
 TEST_P(job_store_test, writes_to_unknown_ids_are_noops) {
   apply({put(make_job("a"))});
   auto before = stored();
-  for (auto op : {kind::ack, kind::retry, kind::dead, kind::requeue,
-                  kind::discard})
+  for (auto op :
+       {kind::ack, kind::retry, kind::dead, kind::requeue, kind::discard})
     apply({write_to(op, "nope", 1, 2, "e", 3)});
   EXPECT_EQ(stored(), before);
 }
@@ -222,8 +219,8 @@ TEST(make_write, only_a_put_copies_the_payload) {
   auto p = make_write(kind::put, x, 5);
   EXPECT_EQ(p.job.payload, x.payload);
   EXPECT_EQ(p.due_at, 5);
-  for (auto op : {kind::ack, kind::retry, kind::dead, kind::requeue,
-                  kind::discard}) {
+  for (auto op :
+       {kind::ack, kind::retry, kind::dead, kind::requeue, kind::discard}) {
     auto w = make_write(op, x, 5);
     EXPECT_EQ(w.op, op);
     EXPECT_EQ(w.job.id, "a");

@@ -25,8 +25,7 @@ protected:
   std::string open_error(const std::string& at) {
     auto x = open_sqlite_store(at);
     EXPECT_FALSE(x);
-    if (x)
-      return "";
+    if (x) return "";
     EXPECT_EQ(x.error(), errc::store_failure);
     return message(x.error());
   }
@@ -39,8 +38,7 @@ protected:
     sqlite3_stmt* x = nullptr;
     std::string result;
     auto rc = sqlite3_prepare_v2(db, sql.c_str(), -1, &x, nullptr);
-    if (rc == SQLITE_OK)
-      rc = sqlite3_step(x);
+    if (rc == SQLITE_OK) rc = sqlite3_step(x);
     if (rc == SQLITE_ROW)
       result = reinterpret_cast<const char*>(sqlite3_column_text(x, 0));
     else if (rc != SQLITE_DONE)
@@ -85,8 +83,8 @@ TEST_F(sqlite_store_test, creates_missing_parent_directories) {
 TEST_F(sqlite_store_test, uncreatable_directory_is_refused) {
   std::ofstream{dir.path() + "/plain"} << "a file";
   auto at = dir.path() + "/plain/store";
-  EXPECT_EQ(open_error(at), "cannot create store directory '" + at
-                              + "': Not a directory");
+  EXPECT_EQ(open_error(at),
+            "cannot create store directory '" + at + "': Not a directory");
 }
 
 TEST_F(sqlite_store_test, garbage_file_is_refused_naming_it) {
@@ -104,8 +102,8 @@ TEST_F(sqlite_store_test, corrupted_file_is_refused_naming_it) {
   auto size = std::filesystem::file_size(dir.db_file());
   ASSERT_GT(size, 3 * 4096u);
   // Overwrite everything after the header page with a pattern.
-  std::fstream out{dir.db_file(), std::ios::binary | std::ios::in
-                                    | std::ios::out};
+  std::fstream out{dir.db_file(),
+                   std::ios::binary | std::ios::in | std::ios::out};
   out.seekp(4096);
   out << std::string(size - 4096, '\x5a');
   out.close();

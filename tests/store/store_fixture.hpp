@@ -22,9 +22,9 @@ namespace troupe::store {
 
 inline auto fields(const stored_job& s) {
   auto& x = s.job;
-  return std::tie(x.id, x.queue, x.function_id, x.payload, x.group,
-                  x.attempts, x.enqueued_at, x.last_error, x.failed_at, s.seq,
-                  s.state, s.due_at);
+  return std::tie(x.id, x.queue, x.function_id, x.payload, x.group, x.attempts,
+                  x.enqueued_at, x.last_error, x.failed_at, s.seq, s.state,
+                  s.due_at);
 }
 
 inline bool operator==(const stored_job& x, const stored_job& y) {
@@ -33,11 +33,10 @@ inline bool operator==(const stored_job& x, const stored_job& y) {
 
 inline void PrintTo(const stored_job& s, std::ostream* out) {
   auto& x = s.job;
-  *out << "{id " << x.id << ", queue " << x.queue << ", seq " << s.seq
-       << ", " << to_string(s.state) << ", attempts " << x.attempts
-       << ", due_at " << s.due_at << ", failed_at " << x.failed_at
-       << ", last_error '" << x.last_error << "', payload of "
-       << x.payload.size() << " bytes}";
+  *out << "{id " << x.id << ", queue " << x.queue << ", seq " << s.seq << ", "
+       << to_string(s.state) << ", attempts " << x.attempts << ", due_at "
+       << s.due_at << ", failed_at " << x.failed_at << ", last_error '"
+       << x.last_error << "', payload of " << x.payload.size() << " bytes}";
 }
 
 } // namespace troupe::store
@@ -140,16 +139,14 @@ protected:
   /// The ids of all stored jobs, in seq order.
   std::vector<std::string> ids() {
     std::vector<std::string> result;
-    for (auto& x : stored())
-      result.push_back(x.job.id);
+    for (auto& x : stored()) result.push_back(x.job.id);
     return result;
   }
 
   /// The stored job `id`; a default job if there is none.
   stored_job find(const std::string& id) {
     for (auto& x : stored())
-      if (x.job.id == id)
-        return x;
+      if (x.job.id == id) return x;
     ADD_FAILURE() << "no job " << id;
     return {};
   }
