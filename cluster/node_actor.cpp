@@ -195,6 +195,7 @@ void node_state::accept(const node_hello& h, caf::actor remote) {
 
 void node_state::learn(const member_info& mi) {
   if (mi.name == cfg.name || mi.advertise.empty()) return;
+  if (forgotten.count(mi.advertise) > 0) return; // declared gone here
   auto i = members.find(mi.name);
   if (i != members.end() && i->second.status == member_status::up) return;
   if (i == members.end()) {
