@@ -7,10 +7,12 @@
 #      (examples/node_modules, `npm ci` in examples/), and checks what it
 #      prints: FIFO order kept through a retry, every job done, a call into
 #      Node and a call from Node into C++.
-# Usage: embedded_example.sh BUILD_DIR SOURCE_DIR
+# Usage: embedded_example.sh BUILD_DIR SOURCE_DIR [CXX_FLAGS]
+#   CXX_FLAGS: for a sanitizer build, the flags its libraries were built with
 set -euo pipefail
 build=$(cd "$1" && pwd)
 src=$(cd "$2" && pwd)
+flags=${3:-}
 tmp=$(mktemp -d)
 worker_pid=
 shop_pid=
@@ -30,6 +32,9 @@ expect() { # file, fixed string
 cmake_args=(-G Ninja -DCMAKE_PREFIX_PATH="$tmp/prefix"
             -DCMAKE_CXX_COMPILER="$(grep -m1 '^CMAKE_CXX_COMPILER:' \
               "$build/CMakeCache.txt" | cut -d= -f2)")
+if [[ -n "$flags" ]]; then
+  cmake_args+=(-DCMAKE_CXX_FLAGS="$flags" -DCMAKE_EXE_LINKER_FLAGS="$flags")
+fi
 
 echo "== install to $tmp/prefix"
 cmake --install "$build" --prefix "$tmp/prefix" > "$tmp/install.log"
