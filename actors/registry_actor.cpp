@@ -30,6 +30,16 @@ provider_list::iterator find_owner(provider_list& xs,
   });
 }
 
+/// Removes `*i` from `xs` so that the provider whose turn is next keeps it
+/// (`next` counts turns; its position is next % size).
+void erase_provider(provider_list& xs, provider_list::iterator i,
+                    size_t& next) {
+  auto at = static_cast<size_t>(i - xs.begin());
+  auto turn = xs.empty() ? 0 : next % xs.size();
+  xs.erase(i);
+  next = at < turn ? turn - 1 : turn;
+}
+
 /// The next provider of `xs` in turn. REQUIRES: `xs` is not empty.
 const caf::actor& next_of(const provider_list& xs, size_t& next) {
   return xs[next++ % xs.size()].owner;
@@ -113,11 +123,11 @@ void registry_state::drop_provider(const std::string& id,
   if (i == functions.end()) return;
   auto& entry = i->second;
   if (auto j = find_owner(entry.local, owner); j != entry.local.end()) {
-    entry.local.erase(j);
+    erase_provider(entry.local, j, entry.next_local);
     mark_dirty(id);
   } else if (auto k = find_owner(entry.remote, owner);
              k != entry.remote.end()) {
-    entry.remote.erase(k);
+    erase_provider(entry.remote, k, entry.next_remote);
   }
   if (entry.local.empty() && entry.remote.empty()) functions.erase(i);
 }

@@ -159,6 +159,17 @@ TEST_F(registry_test, calls_take_turns_over_the_local_providers) {
   EXPECT_EQ(script_c->calls.size(), 10u);
 }
 
+TEST_F(registry_test, a_removed_provider_does_not_skip_the_next_ones_turn) {
+  reg("f", a);
+  reg("f", b);
+  reg("f", c);
+  call("f"); // a; b's turn is next
+  unreg("f", a);
+  call("f");
+  EXPECT_EQ(script_b->calls.size(), 1u);
+  EXPECT_TRUE(script_c->calls.empty());
+}
+
 TEST_F(registry_test, a_local_provider_comes_before_remote_ones) {
   reg("f", b, "node-b");
   reg("f", a);
