@@ -10,20 +10,27 @@ import { sleep } from './util.mjs';
 export const MEMBERS_FUNCTION = 'engine::cluster::members';
 
 /**
- * `n` distinct ports free on 127.0.0.1 right now: all bound at once on port
- * 0 (so the OS cannot hand one out twice), then released. Seeds need their
- * ports before any node starts.
+ * `n` distinct ports free on 127.0.0.1 right now: picked at random, all
+ * bound at once (so none is handed out twice), then released. Seeds need
+ * their ports before any node starts.
  */
 export async function freePorts(n) {
+  // Below Linux's ephemeral range (32768-60999): a port released here must
+  // not be taken as the local port of some client socket before the engine
+  // binds it.
+  const LOW = 20000;
+  const HIGH = 32000;
   const servers = [];
   try {
-    for (let i = 0; i < n; i++) {
+    while (servers.length < n) {
+      const port = LOW + Math.floor(Math.random() * (HIGH - LOW));
+      if (servers.some((s) => s.address().port === port)) continue;
       const server = net.createServer();
-      servers.push(server);
-      await new Promise((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(0, '127.0.0.1', resolve);
+      const ok = await new Promise((resolve) => {
+        server.once('error', () => resolve(false));
+        server.listen(port, '127.0.0.1', () => resolve(true));
       });
+      if (ok) servers.push(server);
     }
     return servers.map((s) => s.address().port);
   } finally {
