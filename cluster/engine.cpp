@@ -61,9 +61,12 @@ struct engine::impl {
     return out;
   }
 
-  /// The supervisor of `queue`, or an unknown_queue error.
-  caf::expected<caf::actor> supervisor(const std::string& queue) const {
-    if (auto q = queues->find(queue)) return q->supervisor;
+  /// Sends `xs...` to the supervisor of `queue` and waits for the reply,
+  /// or an unknown_queue error when no queue has that name.
+  template <class T, class... Ts>
+  caf::expected<T> ask_queue(const std::string& queue, Ts&&... xs) {
+    if (auto q = queues->find(queue))
+      return ask<T>(q->supervisor, std::forward<Ts>(xs)...);
     return caf::make_error(errc::unknown_queue,
                            "Queue '" + queue + "' not found");
   }
@@ -303,9 +306,7 @@ caf::expected<std::string> engine::enqueue(const std::string& queue,
 // -- queue functions ----------------------------------------------------------
 
 caf::expected<queue_stats> engine::stats(const std::string& queue) {
-  auto sup = impl_->supervisor(queue);
-  if (!sup) return sup.error();
-  return impl_->ask<queue_stats>(*sup, atom::stats_v);
+  return impl_->ask_queue<queue_stats>(queue, atom::stats_v);
 }
 
 caf::expected<std::vector<queue_stats>> engine::stats() {
@@ -321,29 +322,21 @@ caf::expected<std::vector<queue_stats>> engine::stats() {
 caf::expected<std::vector<job>> engine::dead_letters(const std::string& queue,
                                                      uint64_t offset,
                                                      uint64_t limit) {
-  auto sup = impl_->supervisor(queue);
-  if (!sup) return sup.error();
-  return impl_->ask<std::vector<job>>(*sup, atom::list_v, offset, limit);
+  return impl_->ask_queue<std::vector<job>>(queue, atom::list_v, offset, limit);
 }
 
 caf::expected<uint64_t> engine::redrive(const std::string& queue) {
-  auto sup = impl_->supervisor(queue);
-  if (!sup) return sup.error();
-  return impl_->ask<uint64_t>(*sup, atom::redrive_v);
+  return impl_->ask_queue<uint64_t>(queue, atom::redrive_v);
 }
 
 caf::expected<uint64_t> engine::redrive(const std::string& queue,
                                         const std::string& id) {
-  auto sup = impl_->supervisor(queue);
-  if (!sup) return sup.error();
-  return impl_->ask<uint64_t>(*sup, atom::redrive_v, id);
+  return impl_->ask_queue<uint64_t>(queue, atom::redrive_v, id);
 }
 
 caf::expected<uint64_t> engine::discard(const std::string& queue,
                                         const std::string& id) {
-  auto sup = impl_->supervisor(queue);
-  if (!sup) return sup.error();
-  return impl_->ask<uint64_t>(*sup, atom::discard_v, id);
+  return impl_->ask_queue<uint64_t>(queue, atom::discard_v, id);
 }
 
 caf::expected<uint16_t> engine::listen_workers() {
@@ -434,12 +427,14 @@ void engine::stop(std::chrono::milliseconds grace) {
       caf::anon_send(kvp.second.supervisor, atom::drain_v);
     caf::scoped_actor self{d.sys};
     auto deadline = std::chrono::steady_clock::now() + grace;
+    // What is left of the grace period (at least 1 ms: a request needs it).
+    auto left = [deadline] {
+      return std::max(std::chrono::duration_cast<std::chrono::milliseconds>(
+                        deadline - std::chrono::steady_clock::now()),
+                      std::chrono::milliseconds(1));
+    };
     for (auto& kvp : d.queues->queues) {
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now());
-      self
-        ->request(kvp.second.supervisor,
-                  std::max(left, std::chrono::milliseconds(1)), atom::drain_v)
+      self->request(kvp.second.supervisor, left(), atom::drain_v)
         .receive([] {},
                  [&](caf::error&) {
                    log::warn("engine", "queue ", kvp.first,
@@ -450,11 +445,7 @@ void engine::stop(std::chrono::milliseconds grace) {
     // Calls other nodes sent here (their queue attempts and sync calls on
     // our workers) get the rest of the grace period too.
     if (d.node) {
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now());
-      self
-        ->request(d.node, std::max(left, std::chrono::milliseconds(1)),
-                  atom::drain_v)
+      self->request(d.node, left(), atom::drain_v)
         .receive([] {},
                  [](caf::error&) {
                    log::warn("engine", "calls of other nodes still running "

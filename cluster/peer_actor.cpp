@@ -17,6 +17,17 @@ namespace {
 /// bookkeeping of a call nobody answers.
 constexpr auto unbounded_call = std::chrono::milliseconds(24 * 3600 * 1000);
 
+/// Answers the open promise `id` of `open` with `x` and forgets it; an
+/// answer for a promise already answered (or failed) finds nothing.
+template <class T>
+void settle(std::unordered_map<uint64_t, caf::response_promise>& open,
+            uint64_t id, T&& x) {
+  auto i = open.find(id);
+  if (i == open.end()) return;
+  i->second.deliver(std::forward<T>(x));
+  open.erase(i);
+}
+
 } // namespace
 
 caf::result<invoke_result> peer_state::on_invoke(invoke& x) {
@@ -40,7 +51,7 @@ caf::result<invoke_result> peer_state::on_invoke(invoke& x) {
     .then(
       [this, call, retry](invoke_result& r) mutable {
         if (r.ok || r.error_code() != node_leaving_code) {
-          deliver(call, std::move(r));
+          settle(pending, call, std::move(r));
           return;
         }
         // Its functions go first (the registry then picks another
@@ -55,7 +66,7 @@ caf::result<invoke_result> peer_state::on_invoke(invoke& x) {
         promise.delegate(registry, std::move(retry));
       },
       [this, call, fn, timeout_ms](caf::error& err) {
-        deliver(call, request_failure(err, fn, timeout_ms));
+        settle(pending, call, request_failure(err, fn, timeout_ms));
       });
   return rp;
 }
@@ -67,25 +78,12 @@ caf::result<std::string> peer_state::on_forward(job& x) {
   self->request(remote, unbounded_call, atom::fwdenq_v, std::move(x))
     .then(
       [this, id](std::string& receipt) {
-        if (auto i = pending_jobs.find(id); i != pending_jobs.end()) {
-          i->second.deliver(std::move(receipt));
-          pending_jobs.erase(i);
-        }
+        settle(pending_jobs, id, std::move(receipt));
       },
       [this, id](caf::error& err) {
-        if (auto i = pending_jobs.find(id); i != pending_jobs.end()) {
-          i->second.deliver(std::move(err));
-          pending_jobs.erase(i);
-        }
+        settle(pending_jobs, id, std::move(err));
       });
   return rp;
-}
-
-void peer_state::deliver(uint64_t call, invoke_result r) {
-  auto i = pending.find(call);
-  if (i == pending.end()) return;
-  i->second.deliver(std::move(r));
-  pending.erase(i);
 }
 
 void peer_state::on_update(fn_update& u) {

@@ -60,9 +60,6 @@ struct peer_state {
   void on_withdraw();
   /// The remote node is gone: fails every call in flight and quits.
   void on_node_down(const caf::error& reason);
-
-private:
-  void deliver(uint64_t call, invoke_result r);
 };
 
 /// REQUIRES: `remote` is the node actor of node `node`; `registry` is the
