@@ -167,3 +167,28 @@ test('a restarted node can call functions that were registered before it joined'
     await stopAll(cluster);
   }
 });
+
+// engine::cluster::forget: an operator declares a lost member gone; bad
+// calls get clear errors.
+test('engine::cluster::forget drops a down member and refuses bad calls', { timeout: 30000 }, async () => {
+  const cluster = await startCluster({ heartbeatMs: HEARTBEAT_MS, peerTimeoutMs: PEER_TIMEOUT_MS });
+  try {
+    await waitForMesh(cluster.nodes, { timeoutMs: 3000 });
+    const { a } = cluster.nodes;
+    const caller = await connectWorker(a.url, { name: 'operator' });
+    const forget = (payload) => caller.trigger({ function_id: 'engine::cluster::forget', payload, timeoutMs: 2000 });
+    await assert.rejects(forget({}), (err) => err.code === 'invalid_argument');
+    await assert.rejects(forget({ node: 5 }), (err) => err.code === 'invalid_argument');
+    await assert.rejects(forget({ node: 'nobody' }), (err) => err.code === 'node_not_found');
+    await assert.rejects(forget({ node: 'b' }), (err) => err.code === 'node_is_up' && /is up/.test(err.message));
+    await cluster.nodes.b.kill9();
+    await waitForStatus(a, 'b', 'down', { timeoutMs: 1000 });
+    assert.deepEqual(await forget({ node: 'b' }), { node: 'b', forgotten: true });
+    await waitForLog(a, /\[cluster\] an operator declared b .* gone for good/);
+    const table = await a.members();
+    assert.deepEqual(table.map((m) => m.name).sort(), ['a', 'c'], JSON.stringify(table));
+    await closeWorker(caller);
+  } finally {
+    await stopAll(cluster);
+  }
+});
