@@ -1,5 +1,8 @@
 #include "actors/fifo_dispatch.hpp"
 
+#include <algorithm>
+#include <iterator>
+
 #include "actors/queue_actor.hpp"
 #include "actors/type_ids.hpp"
 #include "base/log.hpp"
@@ -11,6 +14,7 @@ void fifo_dispatch::add_waiting(job&& x) {
   auto& gs = groups_[group];
   gs.jobs.push_back(std::move(x));
   ++jobs_;
+  if (fresh_on_) ++gs.fresh;
   if (!gs.running && !gs.backing_off) queue_group(group, gs, false);
 }
 
@@ -33,7 +37,12 @@ void fifo_dispatch::dispatch() {
     if (i == groups_.end()) continue;
     auto& gs = i->second;
     gs.queued = false;
+    if (gs.jobs.empty() && !gs.running && !gs.actor) {
+      groups_.erase(i); // taken away while it was queued
+      continue;
+    }
     if (gs.jobs.empty() || gs.running || gs.backing_off) continue;
+    if (gate_ && !gate_(group)) continue; // reopen() queues it again
     if (!gs.actor) {
       gs.actor = q_.spawn_child(group);
       group_of_.emplace(gs.actor.address(), group);
@@ -60,6 +69,7 @@ bool fifo_dispatch::finish(const caf::actor_addr& who, attempt_done& x) {
     case queue_state::verdict::succeeded:
       gs.jobs.pop_front();
       --jobs_;
+      gs.fresh = std::min(gs.fresh, gs.jobs.size());
       next_in_group(group, gs);
       break;
     case queue_state::verdict::retry:
@@ -71,6 +81,7 @@ bool fifo_dispatch::finish(const caf::actor_addr& who, attempt_done& x) {
       auto dead = std::move(j);
       gs.jobs.pop_front();
       --jobs_;
+      gs.fresh = std::min(gs.fresh, gs.jobs.size());
       q_.to_dead_letters(std::move(dead));
       next_in_group(group, gs);
       break;
@@ -133,6 +144,87 @@ void fifo_dispatch::children(std::vector<caf::actor>& out) const {
 void fifo_dispatch::stop(const caf::error& reason) {
   for (auto& kvp : groups_)
     if (kvp.second.actor) q_.self->send_exit(kvp.second.actor, reason);
+}
+
+void fifo_dispatch::set_gate(std::function<bool(const std::string&)> may_run) {
+  gate_ = std::move(may_run);
+}
+
+void fifo_dispatch::reopen() {
+  for (auto& [group, gs] : groups_)
+    if (!gs.jobs.empty() && !gs.running && !gs.backing_off)
+      queue_group(group, gs, false);
+}
+
+void fifo_dispatch::set_fresh(bool on) {
+  fresh_on_ = on;
+  if (!on)
+    for (auto& kvp : groups_) kvp.second.fresh = 0;
+}
+
+size_t fifo_dispatch::first_movable(const group_state& gs) {
+  return !gs.jobs.empty() && (gs.running || gs.backing_off) ? 1 : 0;
+}
+
+void fifo_dispatch::add_handed(job&& x) {
+  auto group = x.group;
+  auto& gs = groups_[group];
+  auto at = std::max(first_movable(gs), gs.jobs.size() - gs.fresh);
+  gs.jobs.insert(gs.jobs.begin() + static_cast<std::ptrdiff_t>(at),
+                 std::move(x));
+  ++jobs_;
+  if (!gs.running && !gs.backing_off) queue_group(group, gs, false);
+}
+
+bool fifo_dispatch::contains(const std::string& group,
+                             const std::string& id) const {
+  auto i = groups_.find(group);
+  if (i == groups_.end()) return false;
+  for (auto& x : i->second.jobs)
+    if (x.id == id) return true;
+  return false;
+}
+
+bool fifo_dispatch::running(const std::string& group) const {
+  auto i = groups_.find(group);
+  return i != groups_.end() && i->second.running;
+}
+
+bool fifo_dispatch::has_jobs(const std::string& group) const {
+  auto i = groups_.find(group);
+  return i != groups_.end() && !i->second.jobs.empty();
+}
+
+std::deque<job> fifo_dispatch::take(const std::string& group,
+                                    bool& was_delayed) {
+  was_delayed = false;
+  auto i = groups_.find(group);
+  if (i == groups_.end() || i->second.running) return {};
+  auto& gs = i->second;
+  was_delayed = gs.backing_off && !gs.jobs.empty();
+  auto out = std::move(gs.jobs);
+  jobs_ -= out.size();
+  gs.jobs.clear();
+  gs.backing_off = false;
+  gs.fresh = 0;
+  next_in_group(group, gs); // stops the actor; drops the group unless queued
+  return out;
+}
+
+void fifo_dispatch::put_back(const std::string& group, std::deque<job>&& xs) {
+  if (xs.empty()) return;
+  auto& gs = groups_[group];
+  auto at = static_cast<std::ptrdiff_t>(first_movable(gs));
+  jobs_ += xs.size();
+  gs.jobs.insert(gs.jobs.begin() + at, std::make_move_iterator(xs.begin()),
+                 std::make_move_iterator(xs.end()));
+  if (!gs.running && !gs.backing_off) queue_group(group, gs, false);
+}
+
+void fifo_dispatch::for_each_group(
+  const std::function<void(const std::string&, size_t)>& f) const {
+  for (auto& [group, gs] : groups_)
+    if (!gs.jobs.empty()) f(group, gs.jobs.size());
 }
 
 void fifo_dispatch::queue_group(const std::string& group, group_state& gs,

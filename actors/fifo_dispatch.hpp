@@ -3,12 +3,15 @@
 // at a time, in enqueue order even through retries (a failed job stays at
 // its group's front and the group waits for the timer (retry, group, id));
 // at most `concurrency` groups running at once, taken in the order they
-// became ready.
+// became ready. In a cluster the supervisor sets a gate (only groups this
+// node owns run, and only once the other nodes have handed theirs over)
+// and moves whole groups in and out: take() and add_handed().
 #pragma once
 
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -40,6 +43,35 @@ public:
   void children(std::vector<caf::actor>& out) const override;
   void stop(const caf::error& reason) override;
 
+  // -- in a cluster ------------------------------------------------------------
+
+  /// Only groups for which `may_run` says yes start attempts; the others
+  /// keep their jobs. Call reopen() whenever its answers may have changed.
+  void set_gate(std::function<bool(const std::string&)> may_run);
+  /// Queues every idle group that has jobs again.
+  void reopen();
+  /// While on, jobs added with add_waiting() count as fresh: add_handed()
+  /// puts handed-over jobs in front of them. Off clears the marks.
+  void set_fresh(bool on);
+  /// Adds a job another node handed over: behind the group's older jobs,
+  /// in front of the fresh ones.
+  void add_handed(job&& x);
+  /// True if a job of `group` with this id is here.
+  bool contains(const std::string& group, const std::string& id) const;
+  bool running(const std::string& group) const;
+  /// True if `group` has jobs here.
+  bool has_jobs(const std::string& group) const;
+  /// Removes all of `group`'s jobs and returns them in order; the group's
+  /// actor stops. Sets `was_delayed` if its first job waited for a retry
+  /// timer (the timer then finds nothing). REQUIRES: !running(group).
+  std::deque<job> take(const std::string& group, bool& was_delayed);
+  /// Puts jobs back in front of `group`'s (behind a running or delayed
+  /// first one), in order.
+  void put_back(const std::string& group, std::deque<job>&& xs);
+  /// Calls `f(group, number of jobs)` for every group that has jobs.
+  void for_each_group(
+    const std::function<void(const std::string&, size_t)>& f) const;
+
 private:
   /// One message group.
   struct group_state {
@@ -54,7 +86,13 @@ private:
     bool queued = false;
     /// When the running attempt started.
     time_point since;
+    /// The last `fresh` jobs were added while fresh marking was on.
+    size_t fresh = 0;
   };
+
+  /// Where a job can go in front of others of `gs`: not before a first
+  /// job that is running or waits for its retry.
+  static size_t first_movable(const group_state& gs);
 
   void queue_group(const std::string& group, group_state& gs, bool front);
   /// After the front job of `group` left: queues the next one, or stops an
@@ -69,6 +107,8 @@ private:
   uint32_t running_groups_ = 0;
   /// Jobs in all groups, running and backing off ones included.
   uint64_t jobs_ = 0;
+  std::function<bool(const std::string&)> gate_;
+  bool fresh_on_ = false;
 };
 
 } // namespace troupe

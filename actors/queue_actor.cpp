@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <chrono>
+#include <iterator>
+
+#include <caf/send.hpp>
 
 #include "actors/dead_letter_actor.hpp"
 #include "actors/delivery_actor.hpp"
@@ -30,10 +33,19 @@ void queue_state::init(queue_actor_type::pointer self_ptr, queue_config q,
   log_name = "queue " + spec.name;
   dead_letters = self->spawn(dead_letter_actor, spec.name,
                              caf::actor_cast<caf::actor>(self));
-  if (spec.type == queue_type::fifo)
-    policy = std::make_unique<fifo_dispatch>(*this);
-  else
+  if (spec.type == queue_type::fifo) {
+    auto p = std::make_unique<fifo_dispatch>(*this);
+    fifo = p.get();
+    policy = std::move(p);
+    clustered = links.clustered;
+  } else {
     policy = std::make_unique<standard_dispatch>(*this);
+  }
+  if (clustered) {
+    // Nothing runs before the node actor says which groups are ours.
+    fifo->set_gate([this](const std::string& g) { return may_run(g); });
+    self->delayed_send(self, startup_grace, atom::settled_v);
+  }
 }
 
 caf::actor queue_state::spawn_child(const std::string& group) {
@@ -89,10 +101,12 @@ caf::result<std::string> queue_state::on_enqueue(enqueue& x) {
 }
 
 caf::result<std::string> queue_state::on_enqueue(job& x) {
-  if (spec.type != queue_type::fifo || view.size() < 2 || draining)
+  if (!clustered || node_name.empty() || draining) return accept_here(x);
+  auto owner = owner_of(x.group);
+  // Kept here: our own group; a group whose owner is away (it waits for
+  // the owner's older jobs); or one whose jobs here go to the owner first.
+  if (owner == node_name || !is_up(owner) || fifo->has_jobs(x.group))
     return accept_here(x);
-  auto owner = fifo_owner(view, spec.name, x.group);
-  if (owner == node_name) return accept_here(x);
   // The group's owner stores the job and answers with the receipt.
   log::debug(log_name, "job ", x.id, " of group ", x.group, " goes to ", owner);
   auto rp = self->make_response_promise<std::string>();
@@ -114,7 +128,8 @@ caf::result<std::string> queue_state::on_enqueue(job& x) {
 }
 
 void queue_state::on_members(std::string& self_name,
-                             std::vector<std::string>& up) {
+                             std::vector<std::string>& up,
+                             std::vector<std::string>& all_owners) {
   node = caf::actor_cast<caf::actor>(self->current_sender());
   node_name = std::move(self_name);
   view = std::move(up);
@@ -122,33 +137,214 @@ void queue_state::on_members(std::string& self_name,
     joined = true;
     grace_until = std::max(grace_until, self->clock().now() + startup_grace);
   }
+  if (!clustered) return;
+  if (joined) hold_over = true;
+  if (owners != all_owners) {
+    owners = std::move(all_owners);
+    log::debug(log_name, "group owners now ", owners.size(), " nodes");
+  }
+  for (auto i = settled_by.begin(); i != settled_by.end();)
+    i = is_up(i->first) ? std::next(i) : settled_by.erase(i);
+  settled_to.clear(); // told again under this view
+  rebalance();
+  update_gate();
 }
 
-caf::result<std::string> queue_state::accept_here(job& x) {
+caf::result<std::string> queue_state::on_handover(job& x) {
+  if (!fifo) // a standard queue never hands jobs over
+    return caf::make_error(errc::enqueue_rejected,
+                           "queue '" + spec.name + "' is not a FIFO queue");
+  if (fifo->contains(x.group, x.id)) return x.id; // handed over before
+  return accept_here(x, true);
+}
+
+void queue_state::on_settled(const std::string& from,
+                             std::vector<std::string>& under) {
+  if (!clustered) return;
+  settled_by[from] = std::move(under);
+  update_gate();
+}
+
+void queue_state::on_hold_over() {
+  if (!clustered || hold_over) return;
+  hold_over = true;
+  if (!joined)
+    log::warn(log_name, "no other node joined within the start-up grace "
+                        "period; FIFO groups run by the members known so far");
+  update_gate();
+}
+
+bool queue_state::gate_open() const {
+  return hold_over && !node_name.empty() && settled();
+}
+
+bool queue_state::may_run(const std::string& group) const {
+  return gate_open() && owner_of(group) == node_name;
+}
+
+void queue_state::update_gate() {
+  auto open = gate_open();
+  fifo->set_fresh(!open);
+  if (!open) return;
+  fifo->reopen();
+  dispatch();
+}
+
+std::string queue_state::owner_of(const std::string& group) const {
+  if (owners.empty()) return node_name;
+  return fifo_owner(owners, spec.name, group);
+}
+
+bool queue_state::is_up(const std::string& name) const {
+  return std::binary_search(view.begin(), view.end(), name);
+}
+
+bool queue_state::settled() const {
+  for (auto& m : view) {
+    if (m == node_name) continue;
+    auto i = settled_by.find(m);
+    if (i == settled_by.end() || i->second != owners) return false;
+  }
+  return true;
+}
+
+void queue_state::rebalance() {
+  if (!clustered || node_name.empty()) return;
+  std::vector<std::pair<std::string, std::string>> leaving;
+  std::map<std::string, std::pair<size_t, size_t>> away; // groups, jobs
+  fifo->for_each_group([&](const std::string& g, size_t n) {
+    auto o = owner_of(g);
+    if (o == node_name) return;
+    if (is_up(o)) {
+      leaving.emplace_back(g, o);
+      return;
+    }
+    auto& a = away[o];
+    ++a.first;
+    a.second += n;
+  });
+  for (auto& [o, a] : away)
+    log::info(log_name, a.first, " groups (", a.second, " jobs) wait here for ",
+              o, ", which owns them and is away");
+  size_t n_groups = 0;
+  for (auto& [g, o] : leaving) {
+    if (fifo->running(g)) {
+      moving.insert(g); // after its attempt
+      continue;
+    }
+    hand_over(g, o);
+    ++n_groups;
+  }
+  if (n_groups > 0)
+    log::info(log_name, "handed ", n_groups, " groups over to their owners");
+  send_settled();
+}
+
+void queue_state::move_finished() {
+  if (moving.empty()) return;
+  for (auto i = moving.begin(); i != moving.end();) {
+    if (fifo->running(*i)) {
+      ++i;
+      continue;
+    }
+    auto g = *i;
+    i = moving.erase(i);
+    auto o = owner_of(g);
+    if (o != node_name && is_up(o)) hand_over(g, o);
+  }
+  send_settled();
+}
+
+void queue_state::hand_over(const std::string& group, const std::string& to) {
+  bool was_delayed = false;
+  auto jobs = fifo->take(group, was_delayed);
+  if (was_delayed && delayed > 0) --delayed;
+  moving.erase(group);
+  waiting_logged.erase(group);
+  if (jobs.empty()) return;
+  log::debug(log_name, "group ", group, ": ", jobs.size(), " jobs go to ", to);
+  auto& transit = in_transit[group];
+  for (auto& j : jobs) {
+    auto id = j.id;
+    transit.push_back(j);
+    self->request(node, caf::infinite, atom::handover_v, to, std::move(j))
+      .then(
+        [this, group, id](std::string&) {
+          auto i = in_transit.find(group);
+          if (i == in_transit.end()) return;
+          auto& q = i->second;
+          auto k = std::find_if(q.begin(), q.end(),
+                                [&](const job& x) { return x.id == id; });
+          if (k == q.end()) return;
+          persist(store::store_write::kind::ack, *k);
+          q.erase(k);
+          if (q.empty()) in_transit.erase(i);
+        },
+        [this, group, id](caf::error& err) {
+          handover_failed(group, id, err);
+        });
+  }
+}
+
+void queue_state::handover_failed(const std::string& group,
+                                  const std::string& id,
+                                  const caf::error& err) {
+  auto i = in_transit.find(group);
+  if (i == in_transit.end()) return;
+  auto& q = i->second;
+  auto k = std::find_if(q.begin(), q.end(),
+                        [&](const job& x) { return x.id == id; });
+  if (k == q.end()) return; // went back with an earlier one
+  std::deque<job> back(std::make_move_iterator(k),
+                       std::make_move_iterator(q.end()));
+  q.erase(k, q.end());
+  if (q.empty()) in_transit.erase(i);
+  log::warn(log_name, "group ", group, ": ", back.size(),
+            " jobs could not be handed over (", error_text(err),
+            "); they are kept here until the owner is back");
+  fifo->put_back(group, std::move(back));
+  dispatch();
+}
+
+void queue_state::send_settled() {
+  if (!node) return;
+  for (auto& m : view) {
+    if (m == node_name || settled_to.count(m) > 0) continue;
+    auto pending
+      = std::any_of(moving.begin(), moving.end(),
+                    [&](const std::string& g) { return owner_of(g) == m; });
+    if (pending) continue;
+    settled_to.insert(m);
+    caf::anon_send(node, atom::settled_v, spec.name, m, owners);
+  }
+}
+
+caf::result<std::string> queue_state::accept_here(job& x, bool adopted) {
   if (draining)
     return caf::make_error(errc::shutting_down,
                            "queue '" + spec.name
                              + "' is stopping and takes no new jobs");
-  ++enqueued_total;
+  if (!adopted) ++enqueued_total; // counted where it was enqueued
   auto id = x.id;
-  log::debug(log_name, "job ", id, " enqueued for ", x.function_id);
+  log::debug(log_name, "job ", id, adopted ? " handed over" : " enqueued",
+             " for ", x.function_id);
   if (!store) {
-    accept(std::move(x));
+    accept(std::move(x), adopted);
     return id;
   }
   // The receipt is a promise: send it only once the job is on disk.
   auto rp = self->make_response_promise<std::string>();
-  self
-    ->request(store, caf::infinite, atom::persist_v,
-              store::make_write(store::store_write::kind::put, x))
+  auto op = adopted ? store::store_write::kind::adopt
+                    : store::store_write::kind::put;
+  self->request(store, caf::infinite, atom::persist_v, store::make_write(op, x))
     .then(
-      [this, rp, x]() mutable {
+      [this, rp, x, adopted]() mutable {
         auto receipt = x.id;
-        accept(std::move(x));
+        accept(std::move(x), adopted);
         rp.deliver(std::move(receipt));
       },
-      [this, rp](caf::error& err) mutable {
-        --enqueued_total;
+      [this, rp, adopted](caf::error& err) mutable {
+        if (!adopted) --enqueued_total;
         rp.deliver(
           caf::make_error(errc::store_failure, "the job could not be stored: "
                                                  + caf::to_string(err)));
@@ -161,7 +357,7 @@ void queue_state::on_requeue(job& x) {
   x.last_error.clear();
   x.failed_at = 0;
   persist(store::store_write::kind::requeue, x);
-  accept(std::move(x));
+  accept(std::move(x), false);
 }
 
 caf::result<uint64_t> queue_state::on_discard(const std::string& id) {
@@ -186,8 +382,24 @@ void queue_state::persist(store::store_write::kind op, const job& x,
     caf::anon_send(store, atom::persist_v, store::make_write(op, x, due_at));
 }
 
-void queue_state::accept(job&& x) {
-  policy->add_waiting(std::move(x));
+void queue_state::accept(job&& x, bool handed) {
+  if (handed) {
+    fifo->add_handed(std::move(x));
+  } else if (clustered && !node_name.empty()) {
+    auto group = x.group;
+    policy->add_waiting(std::move(x));
+    auto o = owner_of(group);
+    if (o != node_name) {
+      if (is_up(o) && !fifo->running(group)) {
+        hand_over(group, o);
+      } else if (!is_up(o) && waiting_logged.insert(group).second) {
+        log::info(log_name, "group ", group, " waits for ", o,
+                  ", which owns it and is away; its jobs are kept here");
+      }
+    }
+  } else {
+    policy->add_waiting(std::move(x));
+  }
   dispatch();
 }
 
@@ -273,6 +485,7 @@ void queue_state::finish_attempt(const caf::actor_addr& sender,
                                  attempt_done& x) {
   if (!policy->finish(sender, x)) return;
   check_drained();
+  move_finished();
   dispatch();
 }
 
@@ -318,6 +531,7 @@ void queue_state::on_child_down(const caf::down_msg& dm) {
   }
   if (!policy->child_down(dm)) return;
   check_drained();
+  move_finished();
   dispatch();
 }
 
@@ -333,6 +547,15 @@ queue_stats queue_state::local_stats() const {
   s.succeeded_total = succeeded_total;
   s.failed_attempts_total = failed_attempts_total;
   s.dead_total = dead_total;
+  if (clustered && !node_name.empty()) {
+    fifo->for_each_group([&](const std::string& g, size_t n) {
+      auto o = owner_of(g);
+      if (o == node_name) return;
+      s.held += n;
+      ++s.waiting_on[o];
+    });
+    s.waiting = s.waiting > s.held ? s.waiting - s.held : 0;
+  }
   return s;
 }
 
@@ -381,9 +604,16 @@ queue_actor(queue_actor_type::stateful_pointer<queue_state> self,
     [self](enqueue& x) { return self->state.on_enqueue(x); },
     [self](job& x) { return self->state.on_enqueue(x); },
     [self](atom::fwdenq, job& x) { return self->state.accept_here(x); },
-    [self](atom::members, std::string& name, std::vector<std::string>& up) {
-      self->state.on_members(name, up);
+    [self](atom::members, std::string& name, std::vector<std::string>& up,
+           std::vector<std::string>& owners) {
+      self->state.on_members(name, up, owners);
     },
+    [self](atom::handover, job& x) { return self->state.on_handover(x); },
+    [self](atom::settled, const std::string& from,
+           std::vector<std::string>& under) {
+      self->state.on_settled(from, under);
+    },
+    [self](atom::settled) { self->state.on_hold_over(); },
     [self](atom::requeue, job& x) { self->state.on_requeue(x); },
     [self](attempt_done& x) { self->state.on_attempt_done(x); },
     [self](atom::sweep) { self->state.on_sweep(); },

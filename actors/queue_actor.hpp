@@ -16,7 +16,10 @@
 
 #include <chrono>
 #include <cstdint>
+#include <deque>
+#include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -40,6 +43,8 @@
 
 namespace troupe {
 
+class fifo_dispatch;
+
 /// How soon a job is tried again when its function is missing during the
 /// start-up grace period.
 constexpr std::chrono::milliseconds startup_retry{250};
@@ -52,11 +57,27 @@ constexpr std::chrono::milliseconds startup_retry{250};
 ///  - (sweep), (retry, job), (retry, group, id): its own timers;
 ///  - (drain): stop dispatching; reply once nothing is in flight;
 ///  - (children): its current child actors (tests, diagnostics);
-///  - (members, self, view) from the cluster's node actor: the nodes that
-///    are up; a FIFO queue then hands each job to the owner of its group,
-///    and the start-up grace period counts from the first join;
+///  - (members, self, up, owners) from the cluster's node actor: the nodes
+///    that are up and those that own FIFO groups; the start-up grace period
+///    counts from the first join;
 ///  - (fwdenq, job): a job another node forwarded because this node owns
-///    its group; accepted here, never forwarded again.
+///    its group; accepted here, never forwarded again;
+///  - (handover, job): a job another node kept for a group of this node
+///    while it was away (or that moved here), stored only once;
+///  - (settled, from, owners): node `from` has handed over everything it
+///    kept for this node's groups; (settled): the start-up hold is over.
+///
+/// FIFO queues in a cluster: every group has an owner, fifo_owner() over
+/// the `owners` (the members not declared gone, up or not), and only the
+/// owner runs the group's jobs. An enqueue for a group whose owner is up
+/// is forwarded there (unless jobs of the group are still here, which go
+/// first); for a group whose owner is down or left it is kept here (stored,
+/// receipted) and waits: the owner's own jobs are older. When the owner is
+/// back, the kept jobs are handed over in order, then this node sends it
+/// (settled). An owner runs its groups only once every member that is up
+/// has settled with it under the same owners (so handed-over jobs are in
+/// place first), and not before its first join or the end of the start-up
+/// grace period.
 using queue_actor_type = queue_handle::extend<
   caf::replies_to<job>::with<std::string>, caf::reacts_to<atom::requeue, job>,
   caf::reacts_to<attempt_done>, caf::reacts_to<atom::sweep>,
@@ -64,8 +85,12 @@ using queue_actor_type = queue_handle::extend<
   caf::reacts_to<atom::retry, std::string, std::string>,
   caf::replies_to<atom::drain>::with<void>,
   caf::replies_to<atom::children>::with<std::vector<caf::actor>>,
-  caf::reacts_to<atom::members, std::string, std::vector<std::string>>,
-  caf::replies_to<atom::fwdenq, job>::with<std::string>>;
+  caf::reacts_to<atom::members, std::string, std::vector<std::string>,
+                 std::vector<std::string>>,
+  caf::replies_to<atom::fwdenq, job>::with<std::string>,
+  caf::replies_to<atom::handover, job>::with<std::string>,
+  caf::reacts_to<atom::settled, std::string, std::vector<std::string>>,
+  caf::reacts_to<atom::settled>>;
 
 /// What a queue supervisor works with besides its own configuration.
 struct queue_links {
@@ -77,6 +102,9 @@ struct queue_links {
   std::chrono::milliseconds startup_grace{10000};
   /// Largest payload an `enqueue` may carry (max_payload_bytes).
   size_t max_payload_bytes = 1024 * 1024;
+  /// The engine is a cluster node: a FIFO queue holds its jobs until the
+  /// node actor's view says which groups are its own.
+  bool clustered = false;
 };
 
 struct queue_state {
@@ -88,12 +116,31 @@ struct queue_state {
   store_handle store;
   size_t max_payload_bytes = 1024 * 1024;
   std::string log_name;
-  // In a cluster (FIFO queues only): the node actor, this node's name and
-  // the names of the nodes that are up, this one included. Empty outside a
-  // cluster: every group is local.
+  // In a cluster (FIFO queues only): the node actor, this node's name, the
+  // names of the nodes that are up and of the group owners (this one
+  // included in both; sorted). Empty outside a cluster: every group is
+  // local.
   caf::actor node;
   std::string node_name;
   std::vector<std::string> view;
+  std::vector<std::string> owners;
+  /// See queue_links::clustered; FIFO queues only.
+  bool clustered = false;
+  /// The start-up hold is over: first join, or the grace period ended.
+  bool hold_over = false;
+  /// Per member: the owners it last settled with us under.
+  std::map<std::string, std::vector<std::string>> settled_by;
+  /// Members told (settled) under the current owners.
+  std::set<std::string> settled_to;
+  /// Groups of another node that is up, waiting for their running attempt
+  /// to end before they are handed over.
+  std::set<std::string> moving;
+  /// Jobs handed over and not confirmed yet, per group, in order.
+  std::map<std::string, std::deque<job>> in_transit;
+  /// Groups whose waiting for their owner was logged.
+  std::set<std::string> waiting_logged;
+  /// The FIFO policy (also in `policy`); null for a standard queue.
+  fifo_dispatch* fifo = nullptr;
   /// Keeps the waiting jobs and the children; chosen by spec.type.
   std::unique_ptr<queue_dispatch> policy;
 
@@ -129,10 +176,20 @@ struct queue_state {
   /// A new job. Reply: its receipt id. In a cluster, a FIFO job whose group
   /// another node owns goes there (the receipt comes from that node).
   caf::result<std::string> on_enqueue(job& x);
-  /// Accepts `x` on this node: stores it, then replies with its receipt.
-  caf::result<std::string> accept_here(job& x);
+  /// Accepts `x` on this node: stores it (once, if `adopted`: a handed-over
+  /// job), then replies with its receipt.
+  caf::result<std::string> accept_here(job& x, bool adopted = false);
   /// The cluster's view changed.
-  void on_members(std::string& self_name, std::vector<std::string>& up);
+  void on_members(std::string& self_name, std::vector<std::string>& up,
+                  std::vector<std::string>& all_owners);
+  /// A job another node hands over (see the type's comment).
+  caf::result<std::string> on_handover(job& x);
+  /// Member `from` settled with this node under `under`.
+  void on_settled(const std::string& from, std::vector<std::string>& under);
+  /// The start-up hold ends.
+  void on_hold_over();
+  /// In a cluster: true if this node may run FIFO group `group` now.
+  bool may_run(const std::string& group) const;
   /// A new job not validated yet (the public enqueue). Reply: its receipt
   /// id, or errc::enqueue_rejected with the worker's enqueue_error text.
   caf::result<std::string> on_enqueue(enqueue& x);
@@ -176,8 +233,15 @@ struct queue_state {
   void to_dead_letters(job&& x);
 
 private:
-  /// Adds `x` behind the waiting jobs (of its group) and dispatches.
-  void accept(job&& x);
+  /// Adds `x` behind the waiting jobs (of its group), or as a handed-over
+  /// job, and dispatches.
+  void accept(job&& x, bool handed);
+  /// Open: the start-up hold is over and every member up has settled.
+  bool gate_open() const;
+  /// Sets the fresh marks and, once open, lets the groups run.
+  void update_gate();
+  /// Hands over moving groups whose attempt ended.
+  void move_finished();
   void dispatch();
   /// Ends the attempt that `who` ran, with outcome `x`.
   void finish_attempt(const caf::actor_addr& who, attempt_done& x);
@@ -189,6 +253,21 @@ private:
   /// Sends a write to the store actor (nothing without a durable store).
   void persist(store::store_write::kind op, const job& x, int64_t due_at = 0);
   void check_drained();
+  /// The owner of `group` (FIFO in a cluster).
+  std::string owner_of(const std::string& group) const;
+  bool is_up(const std::string& name) const;
+  /// Every member up has settled with us under `owners`.
+  bool settled() const;
+  /// Hands over the groups of other nodes that are up (those not running),
+  /// then tells each member up with nothing left for it (settled).
+  void rebalance();
+  /// Hands `group`'s jobs to its owner, in order.
+  void hand_over(const std::string& group, const std::string& to);
+  /// The handover of `id` of `group` failed: it and those after it are
+  /// kept here again, in front, in order.
+  void handover_failed(const std::string& group, const std::string& id,
+                       const caf::error& err);
+  void send_settled();
 };
 
 /// Jobs recovered from the store for one queue, handed over at spawn.

@@ -58,15 +58,27 @@ CAF_BEGIN_TYPE_ID_BLOCK(troupe, caf::first_custom_type_id)
   /// The store actor commits what it has collected; the registry tells its
   /// watchers what changed.
   CAF_ADD_ATOM(troupe, troupe::atom, flush, "flush")
-  /// (members, self, view) from the node actor to a FIFO supervisor: the
-  /// names of the nodes that are up (self included); (members) to the node
-  /// actor: its member table.
+  /// (members, self, up, owners) from the node actor to a queue supervisor:
+  /// the names of the nodes that are up and of those that own FIFO groups
+  /// (self included in both); (members) to the node actor: its member
+  /// table.
   CAF_ADD_ATOM(troupe, troupe::atom, members, "members")
   /// (fwdenq, owner, job) to the node actor: a FIFO enqueue for a group
   /// another node owns; (fwdenq, job) to the owner's supervisor: accept it
   /// here, never forward again. Reply: the receipt, after the owner's
   /// commit.
   CAF_ADD_ATOM(troupe, troupe::atom, fwdenq, "fwdenq")
+  /// (handover, owner, job) to the node actor, (handover, job) to the
+  /// owner's supervisor: a job this node kept for a group of another node,
+  /// handed to that node now that it is up (it may have been handed over
+  /// before: the owner stores it only once). Reply: the receipt.
+  CAF_ADD_ATOM(troupe, troupe::atom, handover, "handover")
+  /// (settled, queue, to, owners) from a FIFO supervisor to the node
+  /// actor, which sends it on to member `to` as (settled, queue, owners,
+  /// from); (settled, from, owners) to that member's supervisor: `from` has
+  /// handed over every job it kept for the receiver's groups under
+  /// `owners`. (settled) to itself: a supervisor's start-up hold is over.
+  CAF_ADD_ATOM(troupe, troupe::atom, settled, "settled")
   /// (worker, worker_id) to the registry: the sending session serves that
   /// worker (its workerregistered id).
   CAF_ADD_ATOM(troupe, troupe::atom, worker, "worker")

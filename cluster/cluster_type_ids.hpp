@@ -42,6 +42,9 @@ CAF_BEGIN_TYPE_ID_BLOCK(troupe_cluster, caf::id_block::troupe::end)
   /// (dialseeds) to the node actor: start dialling the seeds. ("join" is
   /// CAF's own join_atom: the same text is the same atom in CAF 0.17.)
   CAF_ADD_ATOM(troupe_cluster, troupe::atom, dialseeds, "dialseeds")
+  /// (forgetnode, name, by) to the other members' node actors: node `by`'s
+  /// operator declared member `name` gone for good (engine::cluster::forget).
+  CAF_ADD_ATOM(troupe_cluster, troupe::atom, forgetnode, "forgetnode")
   /// (dial, address) to itself: the node actor's redial timer.
   CAF_ADD_ATOM(troupe_cluster, troupe::atom, dial, "dial")
 

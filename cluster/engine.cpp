@@ -164,7 +164,7 @@ engine::engine(caf::actor_system& sys, engine_config cfg,
     auto i = b->recovered.find(q.name);
     queue_links links{d.registry, d.store,
                       std::chrono::milliseconds(d.cfg.queue.startup_grace_ms),
-                      d.cfg.queue.max_payload_bytes};
+                      d.cfg.queue.max_payload_bytes, d.cfg.cluster.enabled};
     auto sup = sys.spawn(queue_actor, q, links,
                          i == b->recovered.end() ? recovered_jobs{}
                                                  : i->second);

@@ -351,35 +351,67 @@ void node_state::on_down(const caf::down_msg& dm) {
 
 void node_state::push_view() {
   std::vector<std::string> up{cfg.name};
-  for (auto& [name, m] : members)
+  std::vector<std::string> owners{cfg.name};
+  for (auto& [name, m] : members) {
     if (m.status == member_status::up) up.push_back(name);
+    // Every member known by name owns its FIFO groups, also while it is
+    // away, until an operator declares it gone (forget). A refused node is
+    // not a member.
+    if (m.status != member_status::refused && !m.incarnation.empty())
+      owners.push_back(name);
+  }
   std::sort(up.begin(), up.end());
+  std::sort(owners.begin(), owners.end());
   for (auto& kvp : dir->queues)
-    self->send(kvp.second.supervisor, atom::members_v, cfg.name, up);
+    self->send(kvp.second.supervisor, atom::members_v, cfg.name, up, owners);
 }
 
 // -- FIFO jobs ----------------------------------------------------------------
 
 caf::result<std::string> node_state::on_forward(const std::string& owner,
-                                                job& x) {
+                                                job& x, bool handover) {
   auto i = members.find(owner);
-  if (i == members.end() || i->second.status != member_status::up)
+  if (i == members.end() || i->second.status != member_status::up
+      || !i->second.peer)
     return caf::make_error(errc::enqueue_rejected,
                            "node " + owner + ", which owns group " + x.group
                              + " of queue '" + x.queue + "', is not up");
   auto rp = self->make_response_promise();
-  rp.delegate(i->second.peer, atom::fwdenq_v, std::move(x));
+  if (handover)
+    rp.delegate(i->second.peer, atom::handover_v, std::move(x));
+  else
+    rp.delegate(i->second.peer, atom::fwdenq_v, std::move(x));
   return rp;
 }
 
-caf::result<std::string> node_state::on_forwarded(job& x) {
+caf::result<std::string> node_state::on_forwarded(job& x, bool handover) {
   auto q = dir->find(x.queue);
   if (!q)
     return caf::make_error(errc::enqueue_rejected,
                            "Queue '" + x.queue + "' not found");
   auto rp = self->make_response_promise();
-  rp.delegate(q->supervisor, atom::fwdenq_v, std::move(x));
+  if (handover)
+    rp.delegate(q->supervisor, atom::handover_v, std::move(x));
+  else
+    rp.delegate(q->supervisor, atom::fwdenq_v, std::move(x));
   return rp;
+}
+
+void node_state::on_settle_out(std::string& queue, const std::string& to,
+                               std::vector<std::string>& owners) {
+  auto i = members.find(to);
+  if (i == members.end() || i->second.status != member_status::up
+      || !i->second.peer)
+    return; // it is told again when it is back
+  self->send(i->second.peer, atom::settled_v, std::move(queue),
+             std::move(owners), cfg.name);
+}
+
+void node_state::on_settle_in(const std::string& queue,
+                              std::vector<std::string>& owners,
+                              const std::string& from) {
+  if (auto q = dir->find(queue))
+    self->send(q->supervisor, atom::settled_v, from, std::move(owners));
 }
 
 // -- queue functions ----------------------------------------------------------
@@ -539,25 +571,44 @@ invoke_result node_state::forget(const std::string& data) {
       || arg.value.empty())
     return invoke_result::error("invalid_argument",
                                 "node must be a member's name (a string)");
-  auto i = members.find(arg.value);
+  auto result = forget_member(arg.value, "an operator");
+  if (!result.ok) return result;
+  // Every other member forgets it too: its groups get new owners
+  // everywhere at once.
+  for (auto& kvp : members)
+    if (kvp.second.status == member_status::up)
+      self->send(kvp.second.node, atom::forgetnode_v, arg.value, cfg.name);
+  return result;
+}
+
+void node_state::on_forget_from(const std::string& name,
+                                const std::string& by) {
+  auto r = forget_member(name, "node " + by);
+  if (!r.ok)
+    log::warn(log_name, "node ", by, " declared ", name,
+              " gone, but it is not forgotten here: ", r.body);
+}
+
+invoke_result node_state::forget_member(const std::string& name,
+                                        const std::string& by) {
+  auto i = members.find(name);
   if (i == members.end())
     return invoke_result::error("node_not_found",
-                                "no member is named '" + arg.value + "'");
+                                "no member is named '" + name + "'");
   if (i->second.status == member_status::up)
     return invoke_result::error("node_is_up",
-                                "node '" + arg.value
+                                "node '" + name
                                   + "' is up; only a node that is down or "
                                     "left can be declared gone");
-  log::warn(log_name, "an operator declared ", arg.value, " (",
-            i->second.advertise,
-            ") gone for good; it is no longer "
-            "redialled (it may join again by itself)");
+  log::warn(log_name, by, " declared ", name, " (", i->second.advertise,
+            ") gone for good; it is no longer redialled (it may join again "
+            "by itself), and its FIFO groups now run on other nodes");
   forgotten.insert(i->second.advertise);
   if (i->second.peer) // a member that left may still have its link
     self->send_exit(i->second.peer, caf::exit_reason::user_shutdown);
   members.erase(i);
   push_view();
-  return invoke_result::value(R"({"node":)" + protocol::quote(arg.value)
+  return invoke_result::value(R"({"node":)" + protocol::quote(name)
                               + R"(,"forgotten":true})");
 }
 
@@ -621,9 +672,26 @@ caf::behavior node_actor(caf::stateful_actor<node_state>* self,
     [self](atom::members) { return self->state.on_members(); },
     [self](invoke& x) { return self->state.on_invoke(x); },
     [self](atom::fwdenq, const std::string& owner, job& x) {
-      return self->state.on_forward(owner, x);
+      return self->state.on_forward(owner, x, false);
     },
-    [self](atom::fwdenq, job& x) { return self->state.on_forwarded(x); },
+    [self](atom::fwdenq, job& x) { return self->state.on_forwarded(x, false); },
+    [self](atom::handover, const std::string& owner, job& x) {
+      return self->state.on_forward(owner, x, true);
+    },
+    [self](atom::handover, job& x) {
+      return self->state.on_forwarded(x, true);
+    },
+    [self](atom::settled, std::string& queue, const std::string& to,
+           std::vector<std::string>& owners) {
+      self->state.on_settle_out(queue, to, owners);
+    },
+    [self](atom::settled, const std::string& queue,
+           std::vector<std::string>& owners, const std::string& from) {
+      self->state.on_settle_in(queue, owners, from);
+    },
+    [self](atom::forgetnode, const std::string& name, const std::string& by) {
+      self->state.on_forget_from(name, by);
+    },
     [self](atom::qcluster, caf::actor& functions) {
       self->state.on_queue_functions(std::move(functions));
     },

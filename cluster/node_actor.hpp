@@ -30,7 +30,14 @@
 //    is told to withdraw this node's functions;
 //  - (fwdenq, owner, job) from a local FIFO supervisor: the job's group
 //    belongs to `owner`; it goes there through the peer; (fwdenq, job) from
-//    a remote node: a job for a group this node owns, for its supervisor.
+//    a remote node: a job for a group this node owns, for its supervisor;
+//  - (handover, owner, job) and (handover, job): the same for a job the
+//    supervisor kept while `owner` was away;
+//  - (settled, queue, to, owners) from a local FIFO supervisor, sent on to
+//    member `to` through its peer, arriving as (settled, queue, owners,
+//    from) for that node's supervisor (see actors/queue_actor.hpp);
+//  - (forgetnode, name, by) from member `by`: its operator declared `name`
+//    gone; forgotten here too.
 //  - (qcluster, queue_functions) from the engine: this node's queue
 //    functions actor;
 //  - (fanout, invoke) from the queue functions actor: a worker's queue
@@ -40,9 +47,10 @@
 //    reply: one node_answer per node, this node first;
 //  - (qlocal, invoke) from a remote node: this node's own answer, from the
 //    queue functions actor.
-//  Queue supervisors get (members, self, names of the nodes up) on every
+//  Queue supervisors get (members, self, nodes up, group owners) on every
 //  change of the view (FIFO ones route by it; all restart their start-up
-//  grace period at the first join).
+//  grace period at the first join). The owners are this node and every
+//  member known by name, up or not, that was not refused or declared gone.
 #pragma once
 
 #include <cstdint>
@@ -147,16 +155,30 @@ struct node_state {
   void on_bye();
   std::vector<member_info> on_members() const;
   caf::result<invoke_result> on_invoke(invoke& x);
-  /// engine::cluster::forget.
+  /// engine::cluster::forget: forgets the member here and tells every
+  /// member up to forget it too.
   invoke_result forget(const std::string& data);
+  /// Another member's operator declared `name` gone.
+  void on_forget_from(const std::string& name, const std::string& by);
+  /// Forgets member `name` (declared gone by `by`, for the log).
+  invoke_result forget_member(const std::string& name, const std::string& by);
   void on_dial(const std::string& address);
   void on_down(const caf::down_msg& dm);
   /// A node we accepted refused our hello in turn: drop it again.
   void on_refusal(hello_refusal& r);
-  /// A local FIFO supervisor's job for a group `owner` owns.
-  caf::result<std::string> on_forward(const std::string& owner, job& x);
+  /// A local FIFO supervisor's job for a group `owner` owns: new, or
+  /// (`handover`) one it kept for it.
+  caf::result<std::string> on_forward(const std::string& owner, job& x,
+                                      bool handover);
   /// A remote node's job for a group this node owns.
-  caf::result<std::string> on_forwarded(job& x);
+  caf::result<std::string> on_forwarded(job& x, bool handover);
+  /// A local FIFO supervisor settled with member `to`: sent through its
+  /// peer, behind the jobs handed over before.
+  void on_settle_out(std::string& queue, const std::string& to,
+                     std::vector<std::string>& owners);
+  /// Member `from` settled with this node's supervisor of `queue`.
+  void on_settle_in(const std::string& queue, std::vector<std::string>& owners,
+                    const std::string& from);
   /// The engine's queue functions actor; ignored from another process (the
   /// node actor is published).
   void on_queue_functions(caf::actor functions);

@@ -71,11 +71,13 @@ caf::result<invoke_result> peer_state::on_invoke(invoke& x) {
   return rp;
 }
 
-caf::result<std::string> peer_state::on_forward(job& x) {
+caf::result<std::string> peer_state::on_forward(job& x, bool handover) {
   auto rp = self->make_response_promise<std::string>();
   auto id = next_call++;
   pending_jobs.emplace(id, rp);
-  self->request(remote, unbounded_call, atom::fwdenq_v, std::move(x))
+  auto msg = handover ? caf::make_message(atom::handover_v, std::move(x))
+                      : caf::make_message(atom::fwdenq_v, std::move(x));
+  self->request(remote, unbounded_call, std::move(msg))
     .then(
       [this, id](std::string& receipt) {
         settle(pending_jobs, id, std::move(receipt));
@@ -146,7 +148,14 @@ caf::behavior peer_actor(caf::stateful_actor<peer_state>* self,
     [self](caf::exit_msg& em) { self->state.on_node_down(em.reason); });
   return {
     [self](invoke& x) { return self->state.on_invoke(x); },
-    [self](atom::fwdenq, job& x) { return self->state.on_forward(x); },
+    [self](atom::fwdenq, job& x) { return self->state.on_forward(x, false); },
+    [self](atom::handover, job& x) { return self->state.on_forward(x, true); },
+    // After the jobs handed over before it, on the same link.
+    [self](atom::settled, std::string& queue, std::vector<std::string>& under,
+           std::string& from) {
+      self->send(self->state.remote, atom::settled_v, std::move(queue),
+                 std::move(under), std::move(from));
+    },
     [self](atom::fnupdate, fn_update& u) { self->state.on_update(u); },
     [self](atom::bye) { self->state.on_withdraw(); },
     // The answer to a Void call that the remote node answered anyway.

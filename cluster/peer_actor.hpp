@@ -49,10 +49,11 @@ struct peer_state {
   /// Forwards a call to the remote node. Reply: its answer, or
   /// invocation_stopped when the node is lost first.
   caf::result<invoke_result> on_invoke(invoke& x);
-  /// Forwards a FIFO job to the remote node, which owns its group. Reply:
-  /// the receipt after the owner stored it, or enqueue_rejected when the
-  /// node is lost first.
-  caf::result<std::string> on_forward(job& x);
+  /// Forwards a FIFO job to the remote node, which owns its group, as a
+  /// new job or (`handover`) as one this node kept for it. Reply: the
+  /// receipt after the owner stored it, or enqueue_rejected when the node
+  /// is lost first. Jobs, handovers and (settled) keep their order.
+  caf::result<std::string> on_forward(job& x, bool handover);
   /// The remote node's functions changed: registers and unregisters them.
   void on_update(fn_update& u);
   /// The remote node leaves on purpose: withdraws its functions now; calls

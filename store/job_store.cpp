@@ -10,7 +10,7 @@ store_write make_write(store_write::kind op, const troupe::job& x,
   store_write w;
   w.op = op;
   w.due_at = due_at;
-  if (op == kind::put) {
+  if (op == kind::put || op == kind::adopt) {
     w.job = x;
     return w;
   }
@@ -41,6 +41,7 @@ std::string to_string(store_write::kind x) {
     case kind::dead: return "dead";
     case kind::requeue: return "requeue";
     case kind::discard: return "discard";
+    case kind::adopt: return "adopt";
   }
   return "store_write::kind(" + std::to_string(static_cast<int>(x)) + ")";
 }

@@ -66,6 +66,11 @@ struct store_write {
     requeue,
     /// Deletes the job: discarded from the DLQ.
     discard,
+    /// Like put, but a no-op when the id is stored already: a job another
+    /// node hands over, which may have been handed over before (the sender
+    /// crashed before it deleted its copy). Appended last so that stored
+    /// kinds keep their values.
+    adopt,
   };
   kind op = kind::put;
   troupe::job job;
@@ -101,7 +106,8 @@ public:
   /// durable when this returns (SQLite: one transaction, one fsync); on error
   /// none of them happened. Each put and each requeue takes the next seq, in
   /// batch order; seqs only grow, also across restarts, and are never
-  /// reused (there may be gaps). Returns the seq of each put, in order.
+  /// reused (there may be gaps). Returns the seq of each put and adopt, in
+  /// order (an adopt of a stored id still takes one).
   virtual caf::expected<std::vector<uint64_t>>
   apply(const std::vector<store_write>& batch) = 0;
 

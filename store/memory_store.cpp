@@ -67,6 +67,7 @@ private:
             return store_error("put of job " + id + ": id already stored");
           present[id] = true;
           break;
+        case kind::adopt: present[id] = true; break;
         case kind::ack:
         case kind::discard: present[id] = false; break;
         case kind::retry:
@@ -83,10 +84,13 @@ private:
   // REQUIRES: check() accepted the batch `w` is in.
   void write(const store_write& w, std::vector<uint64_t>& seqs) {
     // Like the SQLite store: a requeue takes a seq even for an unknown id.
-    auto seq = w.op == kind::put || w.op == kind::requeue ? next_seq_++ : 0;
-    if (w.op == kind::put) {
+    auto seq = w.op == kind::put || w.op == kind::adopt || w.op == kind::requeue
+                 ? next_seq_++
+                 : 0;
+    if (w.op == kind::put || w.op == kind::adopt) {
       seqs.push_back(seq);
-      jobs_[w.job.id] = stored_job{w.job, seq, job_state::waiting, w.due_at};
+      jobs_.emplace(w.job.id,
+                    stored_job{w.job, seq, job_state::waiting, w.due_at});
       return;
     }
     auto i = jobs_.find(w.job.id);

@@ -63,6 +63,10 @@ constexpr const char* put
   = "INSERT INTO jobs (seq, id, queue, grp, function_id, state, attempts,"
     " enqueued_at, due_at, failed_at, last_error, payload)"
     " VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6, ?7, ?8, ?9, ?10, ?11)";
+constexpr const char* adopt
+  = "INSERT OR IGNORE INTO jobs (seq, id, queue, grp, function_id, state,"
+    " attempts, enqueued_at, due_at, failed_at, last_error, payload)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6, ?7, ?8, ?9, ?10, ?11)";
 constexpr const char* remove = "DELETE FROM jobs WHERE id = ?1";
 constexpr const char* retry
   = "UPDATE jobs SET attempts = ?2, state = 1, due_at = ?3, last_error = ?4"

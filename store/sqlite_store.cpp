@@ -247,10 +247,10 @@ private:
     std::pair<stmt_ptr*, const char*> table[] = {
       {&begin_, sql::begin},       {&commit_, sql::commit},
       {&rollback_, sql::rollback}, {&save_next_seq_, sql::save_next_seq},
-      {&put_, sql::put},           {&remove_, sql::remove},
-      {&retry_, sql::retry},       {&dead_, sql::dead},
-      {&requeue_, sql::requeue},   {&all_jobs_, sql::all_jobs},
-      {&count_, sql::count},
+      {&put_, sql::put},           {&adopt_, sql::adopt},
+      {&remove_, sql::remove},     {&retry_, sql::retry},
+      {&dead_, sql::dead},         {&requeue_, sql::requeue},
+      {&all_jobs_, sql::all_jobs}, {&count_, sql::count},
     };
     for (auto& [out, text] : table) {
       sqlite3_stmt* raw = nullptr;
@@ -287,7 +287,7 @@ private:
   caf::error write(const store_write& w, std::vector<uint64_t>& seqs) {
     auto& x = w.job;
     auto seq = int64_t{0};
-    if (w.op == kind::put || w.op == kind::requeue)
+    if (w.op == kind::put || w.op == kind::adopt || w.op == kind::requeue)
       seq = static_cast<int64_t>(next_seq_++);
     auto attempts = static_cast<int64_t>(x.attempts);
     int rc;
@@ -295,6 +295,11 @@ private:
       case kind::put:
         seqs.push_back(static_cast<uint64_t>(seq));
         rc = run(put_, seq, x.id, x.queue, x.group, x.function_id, attempts,
+                 x.enqueued_at, w.due_at, x.failed_at, x.last_error, x.payload);
+        break;
+      case kind::adopt:
+        seqs.push_back(static_cast<uint64_t>(seq));
+        rc = run(adopt_, seq, x.id, x.queue, x.group, x.function_id, attempts,
                  x.enqueued_at, w.due_at, x.failed_at, x.last_error, x.payload);
         break;
       case kind::ack:
@@ -324,6 +329,7 @@ private:
   stmt_ptr rollback_;
   stmt_ptr save_next_seq_;
   stmt_ptr put_;
+  stmt_ptr adopt_;
   stmt_ptr remove_;
   stmt_ptr retry_;
   stmt_ptr dead_;

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <string_view>
 
@@ -105,6 +106,11 @@ struct queue_stats {
   uint64_t succeeded_total = 0;
   uint64_t failed_attempts_total = 0;
   uint64_t dead_total = 0;
+  /// FIFO queues in a cluster: jobs kept on this node for groups whose
+  /// owner is away (down or left), not counted in `waiting`.
+  uint64_t held = 0;
+  /// Per node that is away: the number of its groups whose jobs wait here.
+  std::map<std::string, uint64_t> waiting_on = {};
 };
 
 template <class Inspector>
@@ -138,7 +144,7 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, queue_stats& x) {
   return f(caf::meta::type_name("troupe::queue_stats"), x.queue, x.waiting,
            x.in_flight, x.delayed, x.dlq, x.enqueued_total, x.succeeded_total,
-           x.failed_attempts_total, x.dead_total);
+           x.failed_attempts_total, x.dead_total, x.held, x.waiting_on);
 }
 
 } // namespace troupe

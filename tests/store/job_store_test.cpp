@@ -91,6 +91,29 @@ TEST_P(job_store_test, ack_and_discard_delete) {
   EXPECT_EQ(ids(), (std::vector<std::string>{"b"}));
 }
 
+TEST_P(job_store_test, adopt_inserts_once_and_keeps_the_stored_job) {
+  auto x = make_job("a", "q", "g");
+  x.attempts = 1;
+  apply({write_to(kind::ack, "none")});
+  auto adopt = [](troupe::job j) { return make_write(kind::adopt, j); };
+  auto first = apply({adopt(x)});
+  ASSERT_EQ(first.size(), 1u);
+  EXPECT_EQ(find("a"), (stored_job{x, first[0], job_state::waiting, 0}));
+  // Again, with other fields, in a batch with a put: a no-op that fails
+  // nothing.
+  auto again = x;
+  again.attempts = 5;
+  again.payload = "{}";
+  apply({write_to(kind::dead, "a", 3, 0, "e", 9)});
+  auto dead = find("a");
+  auto second = apply({adopt(again), put(make_job("b"))});
+  EXPECT_EQ(second.size(), 2u);
+  EXPECT_EQ(find("a"), dead);
+  EXPECT_EQ(ids(), (std::vector<std::string>{"a", "b"}));
+  reopen();
+  EXPECT_EQ(find("a"), dead);
+}
+
 TEST_P(job_store_test, retry_sets_attempts_due_at_and_error) {
   apply({put(make_job("a"))});
   auto before = find("a");
