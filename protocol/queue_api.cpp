@@ -135,14 +135,26 @@ std::string dead_job_json(const job& x) {
          + R"(,"size_bytes":)" + n(x.payload.size()) + "}";
 }
 
-/// `,"waiting":n,...,"dead_total":n`: the counters of stats_json.
+/// `"node":groups,...` of queue_stats::waiting_on.
+std::string waiting_on_members(const std::map<std::string, uint64_t>& xs) {
+  std::string out;
+  for (auto& [node, groups] : xs) {
+    if (!out.empty()) out += ',';
+    out += quote(node) + ':' + n(groups);
+  }
+  return out;
+}
+
+/// `,"waiting":n,...,"dead_total":n,"held":n,"waiting_on":{..}`: the
+/// counters of stats_json.
 std::string stats_counts(const queue_stats& x) {
   return R"(,"waiting":)" + n(x.waiting) + R"(,"in_flight":)" + n(x.in_flight)
          + R"(,"delayed":)" + n(x.delayed) + R"(,"dlq":)" + n(x.dlq)
          + R"(,"enqueued_total":)" + n(x.enqueued_total)
          + R"(,"succeeded_total":)" + n(x.succeeded_total)
          + R"(,"failed_attempts_total":)" + n(x.failed_attempts_total)
-         + R"(,"dead_total":)" + n(x.dead_total);
+         + R"(,"dead_total":)" + n(x.dead_total) + R"(,"held":)" + n(x.held)
+         + R"(,"waiting_on":{)" + waiting_on_members(x.waiting_on) + "}";
 }
 
 std::string topic_json(const queue_stats& x) {
@@ -270,6 +282,16 @@ bool read_string(const json& obj, const char* key, std::string& out) {
   return true;
 }
 
+bool read_waiting_on(const json& obj, queue_stats& x) {
+  auto i = obj.find("waiting_on");
+  if (i == obj.end() || !i->is_object()) return false;
+  for (auto& [node, groups] : i->items()) {
+    if (!groups.is_number_unsigned()) return false;
+    x.waiting_on[node] = groups.get<uint64_t>();
+  }
+  return true;
+}
+
 /// One stats_json object.
 bool read_stats(const json& obj, queue_stats& x) {
   return read_string(obj, "queue", x.queue)
@@ -280,7 +302,8 @@ bool read_stats(const json& obj, queue_stats& x) {
          && read_count(obj, "enqueued_total", x.enqueued_total)
          && read_count(obj, "succeeded_total", x.succeeded_total)
          && read_count(obj, "failed_attempts_total", x.failed_attempts_total)
-         && read_count(obj, "dead_total", x.dead_total);
+         && read_count(obj, "dead_total", x.dead_total)
+         && read_count(obj, "held", x.held) && read_waiting_on(obj, x);
 }
 
 void add(queue_stats& sum, const queue_stats& x) {
@@ -292,6 +315,8 @@ void add(queue_stats& sum, const queue_stats& x) {
   sum.succeeded_total += x.succeeded_total;
   sum.failed_attempts_total += x.failed_attempts_total;
   sum.dead_total += x.dead_total;
+  sum.held += x.held;
+  for (auto& [node, groups] : x.waiting_on) sum.waiting_on[node] += groups;
 }
 
 /// A node's answer, read: `value` when `ok`, else `error` (the JSON of

@@ -233,7 +233,7 @@ TEST(queue_api, dlq_messages_embed_payload_and_error_as_json) {
 }
 
 TEST(queue_api, stats_and_topics_have_their_shapes) {
-  troupe::queue_stats a{"a", 1, 2, 3, 4, 5, 6, 7, 8};
+  troupe::queue_stats a{"a", 1, 2, 3, 4, 5, 6, 7, 8, 9, {{"c", 2}, {"d", 1}}};
   troupe::queue_stats b{"b", 0, 0, 0, 9, 0, 0, 0, 0};
   auto one = parsed(stats_json(a));
   EXPECT_EQ(one, json({{"queue", "a"},
@@ -244,7 +244,10 @@ TEST(queue_api, stats_and_topics_have_their_shapes) {
                        {"enqueued_total", 5},
                        {"succeeded_total", 6},
                        {"failed_attempts_total", 7},
-                       {"dead_total", 8}}));
+                       {"dead_total", 8},
+                       {"held", 9},
+                       {"waiting_on", {{"c", 2}, {"d", 1}}}}));
+  EXPECT_EQ(parsed(stats_json(b))["waiting_on"], json::object());
   auto list = parsed(stats_list_json({a, b}));
   ASSERT_TRUE(list.is_array());
   ASSERT_EQ(list.size(), 2u);
@@ -284,21 +287,23 @@ troupe::job dead(std::string id, int64_t failed_at) {
 } // namespace
 
 TEST(queue_api, merged_stats_sum_the_nodes_and_list_each) {
-  troupe::queue_stats a{"q", 1, 2, 3, 4, 5, 6, 7, 8};
-  troupe::queue_stats b{"q", 10, 20, 30, 40, 50, 60, 70, 80};
+  troupe::queue_stats a{"q", 1, 2, 3, 4, 5, 6, 7, 8, 9, {{"c", 2}}};
+  troupe::queue_stats b{"q", 10, 20, 30, 40, 50, 60, 70, 80, 90,
+                        {{"c", 3}, {"a", 1}}};
   auto doc = merged(merge_stats({{"a", true, stats_json(a)},
                                  {"b", true, stats_json(b)},
                                  {"c", false, timeout_error}},
                                 "q"));
   EXPECT_EQ(doc, json::parse(R"({"queue":"q","waiting":11,"in_flight":22,
     "delayed":33,"dlq":44,"enqueued_total":55,"succeeded_total":66,
-    "failed_attempts_total":77,"dead_total":88,"nodes":[
+    "failed_attempts_total":77,"dead_total":88,"held":99,
+    "waiting_on":{"a":1,"c":5},"nodes":[
     {"node":"a","waiting":1,"in_flight":2,"delayed":3,"dlq":4,
      "enqueued_total":5,"succeeded_total":6,"failed_attempts_total":7,
-     "dead_total":8},
+     "dead_total":8,"held":9,"waiting_on":{"c":2}},
     {"node":"b","waiting":10,"in_flight":20,"delayed":30,"dlq":40,
      "enqueued_total":50,"succeeded_total":60,"failed_attempts_total":70,
-     "dead_total":80},
+     "dead_total":80,"held":90,"waiting_on":{"a":1,"c":3}},
     {"node":"c","error":{"code":"timeout","message":"node c did not answer"}}
     ]})"));
 }
