@@ -100,8 +100,8 @@ struct cluster_fifo_test : queue_fixture {
     for (auto& h : node_log->handovers)
       if (h.to == to) {
         auto from = h.x.payload.find(R"("n":")") + 5;
-        out.push_back(h.x.payload.substr(from, h.x.payload.find('"', from)
-                                                 - from));
+        out.push_back(
+          h.x.payload.substr(from, h.x.payload.find('"', from) - from));
       }
     return out;
   }
@@ -146,7 +146,8 @@ TEST_F(cluster_fifo_test, groups_run_only_once_every_member_up_settled) {
   EXPECT_EQ(node_log->settled[1], (std::pair<std::string, names>{"c", abc}));
 }
 
-TEST_F(cluster_fifo_test, jobs_of_an_away_owner_wait_here_and_go_to_it_in_order) {
+TEST_F(cluster_fifo_test,
+       jobs_of_an_away_owner_wait_here_and_go_to_it_in_order) {
   start();
   view({"a", "b"}, abc); // c is down
   settle("b", abc);
@@ -173,7 +174,8 @@ TEST_F(cluster_fifo_test, jobs_of_an_away_owner_wait_here_and_go_to_it_in_order)
   EXPECT_EQ(call_order(), (names{"m"}));
 }
 
-TEST_F(cluster_fifo_test, handed_over_jobs_go_behind_older_ones_and_before_fresh_ones) {
+TEST_F(cluster_fifo_test,
+       handed_over_jobs_go_behind_older_ones_and_before_fresh_ones) {
   start();
   auto mine = group_of("a", abc);
   view(abc, abc);

@@ -288,8 +288,8 @@ troupe::job dead(std::string id, int64_t failed_at) {
 
 TEST(queue_api, merged_stats_sum_the_nodes_and_list_each) {
   troupe::queue_stats a{"q", 1, 2, 3, 4, 5, 6, 7, 8, 9, {{"c", 2}}};
-  troupe::queue_stats b{"q", 10, 20, 30, 40, 50, 60, 70, 80, 90,
-                        {{"c", 3}, {"a", 1}}};
+  troupe::queue_stats b{
+    "q", 10, 20, 30, 40, 50, 60, 70, 80, 90, {{"c", 3}, {"a", 1}}};
   auto doc = merged(merge_stats({{"a", true, stats_json(a)},
                                  {"b", true, stats_json(b)},
                                  {"c", false, timeout_error}},
