@@ -23,6 +23,13 @@ std::string describe(const protocol::http_route& r) {
   return out;
 }
 
+/// "GET /hello/:name of node b" for the logs.
+std::string describe(const http_router_state::route_entry& e) {
+  auto out = describe(e.route);
+  if (!e.node.empty()) out += " of node " + e.node;
+  return out;
+}
+
 /// A random hex id that ties a 500 answer to its log line.
 std::string make_error_id() {
   auto id = make_uuid();
@@ -63,18 +70,21 @@ http_router_state::on_register_trigger(const register_trigger& x) {
                            + describe(e.route) + " (function " + e.function_id
                            + "): same path shape, different parameter "
                              "names");
-  on_unregister_trigger(unregister_trigger{x.id, x.owner});
+  on_unregister_trigger(unregister_trigger{x.id, x.owner, {}});
   if (auto old = routes.find(key); old != routes.end()) {
     log::info(log_name, "route ", describe(*r), " taken over by ",
               x.function_id, " (was ", old->second.function_id,
               "; the last registration wins)");
     by_trigger.erase(old->second.trigger_id);
+    announce(old->second, false);
   } else {
     log::info(log_name, "route ", describe(*r), " -> ", x.function_id);
   }
   by_trigger[x.id] = key;
-  routes[key] = route_entry{std::move(*r), x.id, x.owner, x.function_id,
-                            x.metadata};
+  auto& e = routes[key];
+  e = route_entry{std::move(*r), x.id,     x.owner, x.function_id,
+                  x.metadata,    x.config, {},      ++next_seq};
+  announce(e, true);
   return caf::unit;
 }
 
@@ -86,6 +96,7 @@ void http_router_state::on_unregister_trigger(const unregister_trigger& x) {
     // Another actor's trigger of the same id: its owner removes it.
     if (r->second.owner != x.owner) return;
     log::info(log_name, "route ", describe(r->second.route), " removed");
+    announce(r->second, false);
     routes.erase(r);
   }
   // Removed, or the route is gone or serves another trigger by now.
@@ -98,16 +109,24 @@ http_router_state::find(const std::string& method,
                         protocol::http_params& params) const {
   const route_entry* best = nullptr;
   protocol::http_params candidate;
-  for (auto& kvp : routes) {
-    auto& e = kvp.second;
+  // More specific first; on a tie local before remote, then the latest.
+  auto better = [](const route_entry& e, const route_entry& than) {
+    if (protocol::more_specific(e.route, than.route)) return true;
+    if (protocol::more_specific(than.route, e.route)) return false;
+    if (e.node.empty() != than.node.empty()) return e.node.empty();
+    return e.seq > than.seq;
+  };
+  auto consider = [&](const route_entry& e) {
     if (e.route.method != method
         || !protocol::match_route(e.route, segments, candidate))
-      continue;
-    if (!best || protocol::more_specific(e.route, best->route)) {
+      return;
+    if (!best || better(e, *best)) {
       best = &e;
       params.swap(candidate);
     }
-  }
+  };
+  for (auto& kvp : routes) consider(kvp.second);
+  for (auto& kvp : remote_routes) consider(kvp.second);
   return best;
 }
 
@@ -163,10 +182,99 @@ void http_router_state::on_http_call(http_call& x) {
       });
 }
 
+// -- other nodes' routes ------------------------------------------------------
+
+void http_router_state::on_remote_route(register_trigger& x) {
+  if (x.node.empty() || !x.owner) return; // not a remote route
+  auto r = protocol::parse_http_route(x.config);
+  if (!r) {
+    log::warn(log_name, "ignored http trigger ", x.id, " of node ", x.node,
+              ": ", error_text(r.error()));
+    return;
+  }
+  auto addr = x.owner.address();
+  if (remote_owners.emplace(addr, x.node).second) self->monitor(x.owner);
+  auto& e = remote_routes[{x.node, x.id}];
+  e = route_entry{std::move(*r), x.id,       std::move(x.owner),
+                  x.function_id, x.metadata, x.config,
+                  x.node,        ++next_seq};
+  auto local = routes.find(protocol::route_key(e.route));
+  log::info(log_name, "route ", describe(e), " -> ", e.function_id,
+            local != routes.end() ? " (this node's own route of that path "
+                                    "wins while it exists)"
+                                  : "");
+}
+
+void http_router_state::on_remote_unroute(const unregister_trigger& x) {
+  auto i = remote_routes.find({x.node, x.id});
+  if (i == remote_routes.end() || i->second.owner != x.owner) return;
+  log::info(log_name, "route ", describe(i->second), " removed");
+  remote_routes.erase(i);
+}
+
+// -- watchers and departures --------------------------------------------------
+
+void http_router_state::announce(const route_entry& e, bool added) {
+  if (!e.node.empty()) return; // never pass on what another node told us
+  for (auto& w : watchers) {
+    if (added)
+      self->send(
+        w, atom::httproute_v,
+        register_trigger{
+          e.trigger_id, "http", e.function_id, e.config, e.metadata, {}, {}});
+    else
+      self->send(w, atom::httproute_v,
+                 unregister_trigger{e.trigger_id, {}, {}});
+  }
+}
+
+void http_router_state::on_watch(caf::actor watcher) {
+  if (!watcher
+      || std::find(watchers.begin(), watchers.end(), watcher) != watchers.end())
+    return;
+  self->monitor(watcher);
+  watchers.push_back(watcher);
+  // Who serves the other nodes' routes here (sent by the router itself, so
+  // that the node actor sees a local sender).
+  self->send(watcher, atom::httprouter_v, caf::actor{self});
+  for (auto& kvp : routes) {
+    auto& e = kvp.second;
+    self->send(
+      watcher, atom::httproute_v,
+      register_trigger{
+        e.trigger_id, "http", e.function_id, e.config, e.metadata, {}, {}});
+  }
+}
+
+void http_router_state::on_down(const caf::down_msg& dm) {
+  watchers.erase(std::remove_if(watchers.begin(), watchers.end(),
+                                [&](const caf::actor& w) {
+                                  return w.address() == dm.source;
+                                }),
+                 watchers.end());
+  auto owner = remote_owners.find(dm.source);
+  if (owner == remote_owners.end()) return;
+  size_t dropped = 0;
+  for (auto i = remote_routes.begin(); i != remote_routes.end();) {
+    if (i->second.owner.address() == dm.source) {
+      i = remote_routes.erase(i);
+      ++dropped;
+    } else {
+      ++i;
+    }
+  }
+  if (dropped > 0)
+    log::info(log_name, "removed the ", dropped, " routes of node ",
+              owner->second, " (its link is gone)");
+  remote_owners.erase(owner);
+}
+
 caf::behavior http_router_actor(caf::stateful_actor<http_router_state>* self,
                                 caf::actor registry,
                                 std::chrono::milliseconds default_timeout) {
   self->state.init(self, std::move(registry), default_timeout);
+  self->set_down_handler(
+    [self](caf::down_msg& dm) { self->state.on_down(dm); });
   return {
     [self](const register_trigger& x) {
       return self->state.on_register_trigger(x);
@@ -175,6 +283,13 @@ caf::behavior http_router_actor(caf::stateful_actor<http_router_state>* self,
       self->state.on_unregister_trigger(x);
     },
     [self](http_call& x) { self->state.on_http_call(x); },
+    [self](atom::httproute, register_trigger& x) {
+      self->state.on_remote_route(x);
+    },
+    [self](atom::httproute, const unregister_trigger& x) {
+      self->state.on_remote_unroute(x);
+    },
+    [self](atom::watch, caf::actor& w) { self->state.on_watch(std::move(w)); },
   };
 }
 

@@ -26,12 +26,18 @@ struct register_trigger {
   std::string config;
   std::string metadata;
   caf::actor owner;
+  /// Empty for a trigger of this node's workers; else the remote node whose
+  /// worker registered it (HTTP routes mirrored across a cluster, which a
+  /// peer actor owns here).
+  std::string node;
 };
 
-/// Removes trigger `id` if `owner` registered it.
+/// Removes trigger `id` if `owner` registered it. `node`: as in
+/// register_trigger.
 struct unregister_trigger {
   std::string id;
   caf::actor owner;
+  std::string node;
 };
 
 /// One HTTP request for the HTTP router, from the server's I/O thread; the
@@ -77,12 +83,13 @@ typename Inspector::result_type inspect(Inspector& f, attempt_done& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, register_trigger& x) {
   return f(caf::meta::type_name("troupe::register_trigger"), x.id, x.type,
-           x.function_id, x.config, x.metadata, x.owner);
+           x.function_id, x.config, x.metadata, x.owner, x.node);
 }
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, unregister_trigger& x) {
-  return f(caf::meta::type_name("troupe::unregister_trigger"), x.id, x.owner);
+  return f(caf::meta::type_name("troupe::unregister_trigger"), x.id, x.owner,
+           x.node);
 }
 
 template <class Inspector>

@@ -198,7 +198,7 @@ caf::result<void> registry_state::on_register_trigger(register_trigger& x) {
     if (auto j = owners.find(old->second.owner.address()); j != owners.end())
       j->second.triggers.erase(x.id);
     caf::anon_send(old->second.provider,
-                   unregister_trigger{x.id, old->second.owner});
+                   unregister_trigger{x.id, old->second.owner, {}});
   }
   holdings_of(x.owner).triggers.insert(x.id);
   triggers[x.id] = trigger_entry{x.owner, provider->second};
@@ -211,7 +211,8 @@ void registry_state::drop_trigger(const std::string& id,
                                   const caf::actor_addr& owner) {
   auto i = triggers.find(id);
   if (i == triggers.end() || i->second.owner.address() != owner) return;
-  caf::anon_send(i->second.provider, unregister_trigger{id, i->second.owner});
+  caf::anon_send(i->second.provider,
+                 unregister_trigger{id, i->second.owner, {}});
   triggers.erase(i);
 }
 

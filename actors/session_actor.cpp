@@ -112,9 +112,13 @@ void session_state::handle(protocol::register_trigger_frame& x) {
   auto fn = x.function_id;
   self
     ->request(ctx.registry, caf::infinite,
-              register_trigger{std::move(x.id), std::move(x.trigger_type),
-                               std::move(x.function_id), std::move(x.config),
-                               std::move(x.metadata), caf::actor{self}})
+              register_trigger{std::move(x.id),
+                               std::move(x.trigger_type),
+                               std::move(x.function_id),
+                               std::move(x.config),
+                               std::move(x.metadata),
+                               caf::actor{self},
+                               {}})
     .then([] {},
           [this, id, type, fn](caf::error& err) {
             auto msg = error_text(err);
@@ -127,7 +131,7 @@ void session_state::handle(protocol::register_trigger_frame& x) {
 
 void session_state::handle(protocol::unregister_trigger_frame& x) {
   self->send(ctx.registry,
-             unregister_trigger{std::move(x.id), caf::actor{self}});
+             unregister_trigger{std::move(x.id), caf::actor{self}, {}});
 }
 
 void session_state::handle(protocol::register_trigger_type_frame& x) {

@@ -110,5 +110,17 @@ CAF_BEGIN_TYPE_ID_BLOCK(troupe, caf::first_custom_type_id)
   CAF_ADD_ATOM(troupe, troupe::atom, fanout, "fanout")
   /// An HTTP request for the HTTP router (local only).
   CAF_ADD_TYPE_ID(troupe, (troupe::http_call))
+  /// HTTP routes across a cluster. (httproute, register_trigger) and
+  /// (httproute, unregister_trigger): from the HTTP router to its watcher
+  /// (the node actor), a route of this node's workers added or removed;
+  /// from a peer actor to the HTTP router, a route of the peer's node
+  /// (`node` set) added or removed. (httproute, http_update) between node
+  /// actors and from the node actor to a peer: a node's routes changed.
+  /// (watch, watcher) to the HTTP router subscribes `watcher` to its feed.
+  CAF_ADD_ATOM(troupe, troupe::atom, httproute, "httproute")
+  /// (httprouter, router) from the HTTP router to its watcher (the node
+  /// actor), and from the node actor to each peer: the HTTP router that
+  /// serves other nodes' routes on this node.
+  CAF_ADD_ATOM(troupe, troupe::atom, httprouter, "httprouter")
 
 CAF_END_TYPE_ID_BLOCK(troupe)

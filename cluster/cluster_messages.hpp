@@ -1,7 +1,8 @@
 // The messages engine nodes exchange with each other's node actors: the
 // join handshake (node_hello, answered by a node_hello or a hello_refusal),
-// the member table gossip (member_info) and the deltas of the functions a
-// node serves (fn_update). Plain structs with inspect(); their type IDs and
+// the member table gossip (member_info), the deltas of the functions a
+// node serves (fn_update) and of the HTTP routes its workers registered
+// (http_update). Plain structs with inspect(); their type IDs and
 // atoms are in cluster/cluster_type_ids.hpp, registered on every node.
 //
 // The cookie: a node never sends its cookie, only cookie_proof() of it
@@ -95,6 +96,30 @@ struct fn_update {
   std::vector<std::string> removed;
 };
 
+/// An `http` trigger of one of the sender's workers, as registered there:
+/// every node that serves iii-http serves it too, calling `function_id`
+/// through its own registry.
+struct http_route_msg {
+  /// The trigger id (unique per node, not across nodes).
+  std::string id;
+  std::string function_id;
+  /// The trigger's config, raw JSON (api_path, http_method).
+  std::string config;
+  /// JSON text or empty, sent with every call.
+  std::string metadata;
+};
+
+/// A change of the HTTP routes the sender's workers registered, sent as
+/// (atom::httproute, http_update) in order: the full set to a node that
+/// joins, then each change to every member that is up. Only routes of the
+/// sender's own workers, never routes it learned from another node.
+struct http_update {
+  /// New or re-registered triggers (a known id replaces its route).
+  std::vector<http_route_msg> added;
+  /// Trigger ids the sender no longer serves.
+  std::vector<std::string> removed;
+};
+
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, member_info& x) {
   return f(caf::meta::type_name("troupe::member_info"), x.name, x.advertise,
@@ -122,6 +147,17 @@ typename Inspector::result_type inspect(Inspector& f, function_info_msg& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, fn_update& x) {
   return f(caf::meta::type_name("troupe::fn_update"), x.added, x.removed);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, http_route_msg& x) {
+  return f(caf::meta::type_name("troupe::http_route_msg"), x.id, x.function_id,
+           x.config, x.metadata);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, http_update& x) {
+  return f(caf::meta::type_name("troupe::http_update"), x.added, x.removed);
 }
 
 } // namespace troupe

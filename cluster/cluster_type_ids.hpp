@@ -48,4 +48,10 @@ CAF_BEGIN_TYPE_ID_BLOCK(troupe_cluster, caf::id_block::troupe::end)
   /// (dial, address) to itself: the node actor's redial timer.
   CAF_ADD_ATOM(troupe_cluster, troupe::atom, dial, "dial")
 
+  /// (httproute, http_update) to a remote node actor: the sender's HTTP
+  /// routes changed (the atom is in actors/type_ids.hpp: the HTTP router
+  /// uses it too).
+  CAF_ADD_TYPE_ID(troupe_cluster, (troupe::http_route_msg))
+  CAF_ADD_TYPE_ID(troupe_cluster, (troupe::http_update))
+
 CAF_END_TYPE_ID_BLOCK(troupe_cluster)

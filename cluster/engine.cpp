@@ -390,6 +390,11 @@ caf::expected<uint16_t> engine::listen_http() {
     return port.error();
   }
   d.http_router = std::move(router);
+  if (d.node) {
+    // Our workers' routes go to the other nodes, and theirs are served here
+    // (the router introduces itself to the node actor).
+    caf::anon_send(d.http_router, atom::watch_v, d.node);
+  }
   log::info("engine", "serving http triggers on http://", hc.host, ":", *port);
   return port;
 }

@@ -190,6 +190,7 @@ void node_state::accept(const node_hello& h, caf::actor remote) {
   fn_update ours;
   for (auto& id : local_functions) ours.added.push_back({id, {}, {}});
   if (!ours.added.empty()) self->send(remote, atom::fnupdate_v, ours);
+  http_joined(m);
   for (auto& mi : h.members) learn(mi);
 }
 
@@ -637,6 +638,63 @@ caf::result<invoke_result> node_state::on_invoke(invoke& x) {
   return invoke_result::value(std::move(out));
 }
 
+// -- HTTP routes --------------------------------------------------------------
+
+bool node_state::from_here() const {
+  auto& sender = self->current_sender();
+  return sender && sender->node() == self->node();
+}
+
+void node_state::on_http_router(caf::actor router) {
+  if (!from_here() || !router
+      || self->current_sender()
+           != caf::actor_cast<caf::strong_actor_ptr>(router))
+    return;
+  http_router = std::move(router);
+  for (auto& kvp : members)
+    if (kvp.second.peer)
+      self->send(kvp.second.peer, atom::httprouter_v, http_router);
+}
+
+void node_state::http_joined(const member& m) {
+  if (http_router && m.peer)
+    self->send(m.peer, atom::httprouter_v, http_router);
+  if (local_routes.empty() || !m.node) return;
+  http_update ours;
+  for (auto& kvp : local_routes) ours.added.push_back(kvp.second);
+  self->send(m.node, atom::httproute_v, ours);
+}
+
+void node_state::send_routes(const http_update& u) {
+  for (auto& kvp : members)
+    if (kvp.second.status == member_status::up && kvp.second.node)
+      self->send(kvp.second.node, atom::httproute_v, u);
+}
+
+void node_state::on_local_route(const register_trigger& x) {
+  if (!from_here() || !x.node.empty()) return; // only our own workers'
+  http_route_msg r{x.id, x.function_id, x.config, x.metadata};
+  local_routes[x.id] = r;
+  http_update u;
+  u.added.push_back(std::move(r));
+  send_routes(u);
+}
+
+void node_state::on_local_unroute(const unregister_trigger& x) {
+  if (!from_here() || !x.node.empty()) return;
+  if (local_routes.erase(x.id) == 0) return;
+  http_update u;
+  u.removed.push_back(x.id);
+  send_routes(u);
+}
+
+void node_state::on_remote_routes(http_update& u) {
+  auto m
+    = find_by_node(caf::actor_cast<caf::actor_addr>(self->current_sender()));
+  if (!m || !m->peer) return; // not a member we know as up
+  self->send(m->peer, atom::httproute_v, std::move(u));
+}
+
 caf::behavior node_actor(caf::stateful_actor<node_state>* self,
                          cluster_config cfg,
                          std::shared_ptr<const queue_directory> queues,
@@ -698,6 +756,18 @@ caf::behavior node_actor(caf::stateful_actor<node_state>* self,
     [self](atom::fanout, invoke& x) { return self->state.on_fanout(x); },
     [self](atom::qlocal, invoke& x) { return self->state.on_qlocal(x); },
     [self](hello_refusal& r) { self->state.on_refusal(r); },
+    [self](atom::httprouter, caf::actor& router) {
+      self->state.on_http_router(std::move(router));
+    },
+    [self](atom::httproute, const register_trigger& x) {
+      self->state.on_local_route(x);
+    },
+    [self](atom::httproute, const unregister_trigger& x) {
+      self->state.on_local_unroute(x);
+    },
+    [self](atom::httproute, http_update& u) {
+      self->state.on_remote_routes(u);
+    },
     [self](atom::dial, const std::string& address) {
       self->state.dials[address].pending = false;
       self->state.on_dial(address);

@@ -46,7 +46,16 @@
 //    through (qlocal, invoke) to its node actor, within a timeout each;
 //    reply: one node_answer per node, this node first;
 //  - (qlocal, invoke) from a remote node: this node's own answer, from the
-//    queue functions actor.
+//    queue functions actor;
+//  - (httprouter, router) from the local HTTP router, which the engine
+//    subscribed us to (it serves iii-http): every peer gets it, to register
+//    its node's routes;
+//  - (httproute, register_trigger / unregister_trigger) from the local HTTP
+//    router (its watch feed): a route of our workers added or removed,
+//    sent on to every member that is up as (httproute, http_update), and
+//    all of them to a node that joins;
+//  - (httproute, http_update) from a remote node: its routes changed, for
+//    its peer actor.
 //  Queue supervisors get (members, self, nodes up, group owners) on every
 //  change of the view (FIFO ones route by it; all restart their start-up
 //  grace period at the first join). The owners are this node and every
@@ -68,6 +77,7 @@
 #include <caf/result.hpp>
 #include <caf/stateful_actor.hpp>
 
+#include "actors/messages.hpp"
 #include "actors/queue_directory.hpp"
 #include "base/membership.hpp"
 #include "cluster/cluster_messages.hpp"
@@ -136,6 +146,11 @@ struct node_state {
   std::vector<caf::response_promise> drain_waiters;
   /// Addresses of members an operator declared gone: not redialled.
   std::set<std::string> forgotten;
+  /// This node's HTTP router, when it serves iii-http.
+  caf::actor http_router;
+  /// The HTTP routes of this node's own workers (the router's watch feed),
+  /// by trigger id.
+  std::map<std::string, http_route_msg> local_routes;
 
   static inline const char* name = "troupe.node";
 
@@ -186,6 +201,14 @@ struct node_state {
   caf::result<std::vector<protocol::node_answer>> on_fanout(invoke& x);
   /// A remote node asks for this node's answer to a queue call.
   caf::result<invoke_result> on_qlocal(invoke& x);
+  /// This node's HTTP router; ignored unless the router itself sends it.
+  void on_http_router(caf::actor router);
+  /// A route of this node's workers, from the local router: to every member
+  /// that is up.
+  void on_local_route(const register_trigger& x);
+  void on_local_unroute(const unregister_trigger& x);
+  /// A remote node's routes changed: for its peer.
+  void on_remote_routes(http_update& u);
 
   /// Our hello for a node whose incarnation is `to` ("" when unknown).
   node_hello make_hello(const std::string& to) const;
@@ -204,6 +227,12 @@ private:
   member* find_by_node(const caf::actor_addr& addr);
   /// Tells every queue supervisor which nodes are up now.
   void push_view();
+  /// A member just joined: its peer gets our router, its node our routes.
+  void http_joined(const member& m);
+  /// Sends `u` to every member that is up.
+  void send_routes(const http_update& u);
+  /// The current message comes from this process.
+  bool from_here() const;
 };
 
 caf::behavior node_actor(caf::stateful_actor<node_state>* self,

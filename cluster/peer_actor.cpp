@@ -101,6 +101,32 @@ void peer_state::on_update(fn_update& u) {
   }
 }
 
+void peer_state::on_routes(http_update& u) {
+  for (auto& id : u.removed) {
+    if (routes.erase(id) == 0 || !router) continue;
+    self->send(router, atom::httproute_v,
+               unregister_trigger{id, caf::actor{self}, node});
+  }
+  for (auto& r : u.added) {
+    auto& kept = routes[r.id];
+    kept = std::move(r);
+    if (router)
+      self->send(router, atom::httproute_v,
+                 register_trigger{kept.id, "http", kept.function_id,
+                                  kept.config, kept.metadata, caf::actor{self},
+                                  node});
+  }
+}
+
+void peer_state::on_router(caf::actor r) {
+  if (!r || r == router) return;
+  router = std::move(r);
+  for (auto& [id, kept] : routes)
+    self->send(router, atom::httproute_v,
+               register_trigger{id, "http", kept.function_id, kept.config,
+                                kept.metadata, caf::actor{self}, node});
+}
+
 void peer_state::on_withdraw() {
   for (auto& id : functions)
     self->send(registry, unregister_function{id, caf::actor{self}});
@@ -108,6 +134,14 @@ void peer_state::on_withdraw() {
     log::info(log_name, "withdrew ", functions.size(), " functions of ", node,
               ", which is leaving");
   functions.clear();
+  if (router)
+    for (auto& kvp : routes)
+      self->send(router, atom::httproute_v,
+                 unregister_trigger{kvp.first, caf::actor{self}, node});
+  if (!routes.empty())
+    log::info(log_name, "withdrew ", routes.size(), " http routes of ", node,
+              ", which is leaving");
+  routes.clear();
 }
 
 void peer_state::on_node_down(const caf::error& reason) {
@@ -157,6 +191,10 @@ caf::behavior peer_actor(caf::stateful_actor<peer_state>* self,
                  std::move(under), std::move(from));
     },
     [self](atom::fnupdate, fn_update& u) { self->state.on_update(u); },
+    [self](atom::httproute, http_update& u) { self->state.on_routes(u); },
+    [self](atom::httprouter, caf::actor& r) {
+      self->state.on_router(std::move(r));
+    },
     [self](atom::bye) { self->state.on_withdraw(); },
     // The answer to a Void call that the remote node answered anyway.
     [](invoke_result&) {},

@@ -8,9 +8,15 @@
 // timeouts. The node actor spawns it on a join, feeds it the remote node's
 // function updates, and stops it when the node goes down; the registry
 // then drops everything the peer registered.
+//
+// It also owns the remote node's HTTP routes on this node: it keeps them
+// (http_update from the node actor) and registers them with the local HTTP
+// router once the node actor names one ((httprouter, router)); the router
+// monitors it, so they vanish when it stops.
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -43,6 +49,10 @@ struct peer_state {
   std::unordered_map<uint64_t, caf::response_promise> pending_jobs;
   uint64_t next_call = 0;
   std::string log_name;
+  /// The remote node's HTTP routes by trigger id.
+  std::map<std::string, http_route_msg> routes;
+  /// The local HTTP router (null on a node without iii-http).
+  caf::actor router;
 
   static inline const char* name = "troupe.peer";
 
@@ -56,8 +66,12 @@ struct peer_state {
   caf::result<std::string> on_forward(job& x, bool handover);
   /// The remote node's functions changed: registers and unregisters them.
   void on_update(fn_update& u);
-  /// The remote node leaves on purpose: withdraws its functions now; calls
-  /// in flight still get their answers.
+  /// The remote node's HTTP routes changed: passes them on to the router.
+  void on_routes(http_update& u);
+  /// The HTTP router to serve the remote node's routes (all of them now).
+  void on_router(caf::actor r);
+  /// The remote node leaves on purpose: withdraws its functions and HTTP
+  /// routes now; calls in flight still get their answers.
   void on_withdraw();
   /// The remote node is gone: fails every call in flight and quits.
   void on_node_down(const caf::error& reason);

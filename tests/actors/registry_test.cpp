@@ -119,7 +119,7 @@ TEST_F(registry_test, unknown_function_is_function_not_found) {
 TEST_F(registry_test, trigger_of_an_unprovided_type_is_rejected) {
   caf::scoped_actor self{sys};
   auto h = self->request(registry, caf::infinite,
-                         register_trigger{"t1", "cron", "f", "{}", {}, a});
+                         register_trigger{"t1", "cron", "f", "{}", {}, a, {}});
   run();
   std::string why;
   h.receive([] { ADD_FAILURE() << "accepted"; },
@@ -344,7 +344,8 @@ TEST_F(registry_test, a_reattach_replaces_the_old_connections_registrations) {
   reg("f", a);
   reg("only_old", a);
   reg("f", c); // another worker: kept
-  caf::anon_send(registry, register_trigger{"t1", "cron", "f", "{}", {}, a});
+  caf::anon_send(registry,
+                 register_trigger{"t1", "cron", "f", "{}", {}, a, {}});
   run();
   // `b` is worker w-1 on its new connection; `a` still looks alive.
   caf::send_as(b, registry, atom::worker_v, std::string{"w-3"});

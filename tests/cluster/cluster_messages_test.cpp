@@ -127,12 +127,41 @@ TEST_F(cluster_messages, fn_update_and_refusal_round_trip) {
   expect_equal(members[1], sample_hello().members[1]);
 }
 
+TEST_F(cluster_messages, http_update_round_trips_inside_a_message) {
+  http_update x{{{"t-1", "orders::create",
+                  R"({"api_path":"/orders","http_method":"POST"})",
+                  R"({"team":"x"})"},
+                 {"t-2", "f", "{}", ""}},
+                {"t-0"}};
+  auto msg = caf::make_message(atom::httproute_v, x);
+  std::vector<char> buf;
+  caf::binary_serializer sink{sys, buf};
+  auto err = sink(msg);
+  ASSERT_FALSE(err) << sys.render(err);
+  caf::message copy;
+  caf::binary_deserializer source{sys, buf};
+  err = source(copy);
+  ASSERT_FALSE(err) << sys.render(err);
+  ASSERT_TRUE((copy.match_elements<atom::httproute, http_update>()));
+  auto& y = copy.get_as<http_update>(1);
+  ASSERT_EQ(y.added.size(), 2u);
+  EXPECT_EQ(y.added[0].id, "t-1");
+  EXPECT_EQ(y.added[0].function_id, "orders::create");
+  EXPECT_EQ(y.added[0].config, x.added[0].config);
+  EXPECT_EQ(y.added[0].metadata, R"({"team":"x"})");
+  EXPECT_EQ(y.added[1].metadata, "");
+  EXPECT_EQ(y.removed, std::vector<std::string>{"t-0"});
+}
+
 TEST(cluster_type_ids, block_follows_the_engine_block) {
   EXPECT_EQ(caf::id_block::troupe_cluster::begin, caf::id_block::troupe::end);
   EXPECT_EQ(caf::type_id<member_info>::value, caf::id_block::troupe::end);
   EXPECT_EQ(caf::id_block::troupe_cluster::end
               - caf::id_block::troupe_cluster::begin,
-            6);
+            8);
+  // Appended, so that the earlier types keep their ids.
+  EXPECT_EQ(caf::type_id<http_update>::value + 1,
+            caf::id_block::troupe_cluster::end);
   EXPECT_STREQ(caf::type_name<node_hello>::value, "troupe::node_hello");
 }
 
@@ -140,7 +169,7 @@ TEST(cluster_type_ids, atom_texts_are_unique_project_wide) {
   std::vector<caf::atom_value> all{
     // cluster/cluster_type_ids.hpp
     atom::hello::value, atom::bye::value, atom::setup::value,
-    atom::dialseeds::value, atom::dial::value,
+    atom::dialseeds::value, atom::dial::value, atom::qlocal::value,
     // actors/type_ids.hpp
     atom::frame::value, atom::write_out::value, atom::closed::value,
     atom::sweep::value, atom::provide::value, atom::retry::value,
@@ -149,6 +178,8 @@ TEST(cluster_type_ids, atom_texts_are_unique_project_wide) {
     atom::flush::value, atom::members::value, atom::fwdenq::value,
     atom::worker::value, atom::reattach::value, atom::localcall::value,
     atom::watch::value, atom::fnupdate::value, atom::providers::value,
+    atom::qcluster::value, atom::fanout::value, atom::httproute::value,
+    atom::httprouter::value,
     // include/troupe/messages.hpp
     atom::list::value, atom::stats::value, atom::redrive::value,
     atom::discard::value};

@@ -53,8 +53,9 @@ export function clusterEntry({ name, port, seeds = [], heartbeatMs = 200, peerTi
 /**
  * Starts one node: engineConfig(engineOptions) with the troupe-cluster
  * entry added. Resolves once the engine listens for workers (the cluster
- * listener opens before that) with {name, engine, url, clusterPort,
- * address: '127.0.0.1:PORT', members(), stop(signal), kill9()}.
+ * listener opens before that) with {name, engine, url, httpUrl (null
+ * without `http` in engineOptions), clusterPort, address: '127.0.0.1:PORT',
+ * members(), stop(signal), kill9()}.
  */
 export async function startNode({ name, port, seeds, heartbeatMs, peerTimeoutMs, cookie, extra, ...engineOptions }) {
   const config = engineConfig(engineOptions);
@@ -65,6 +66,7 @@ export async function startNode({ name, port, seeds, heartbeatMs, peerTimeoutMs,
     name,
     engine,
     url: engine.url,
+    httpUrl: engine.httpUrl,
     clusterPort: port,
     address: `127.0.0.1:${port}`,
     /** This node's member table (engine::cluster::members), itself first. */
@@ -102,8 +104,8 @@ const perNode = (value, name) => (typeof value === 'function' ? value(name) : va
  *    for it to join);
  *  - `seedsOf(name, addressOf)` -> the node's seeds (default: every node
  *    seeds with the first name's address, the first one with none);
- *  - `queues`, `storePath`, `cookie`: a value for every node or a function
- *    of the name; `extra` ({name: {...}}, or a function of the name):
+ *  - `queues`, `storePath`, `cookie`, `http` (engineConfig's, for iii-http
+ *    on a free port): a value for every node or a function of the name; `extra` ({name: {...}}, or a function of the name):
  *    troupe-cluster fields added or overridden for that node;
  *  - `heartbeatMs` (200), `peerTimeoutMs` (1000).
  * Resolves with {nodes: {name: node}, ports: {name: port}, addressOf(name),
@@ -117,6 +119,7 @@ export async function startCluster({
   queues,
   storePath,
   cookie,
+  http,
   extra = {},
   heartbeatMs = 200,
   peerTimeoutMs = 1000,
@@ -135,6 +138,7 @@ export async function startCluster({
     extra: (typeof extra === 'function' ? extra(n) : extra[n]) ?? {},
     queues: perNode(queues, n),
     storePath: perNode(storePath, n),
+    http: perNode(http, n),
   });
   const cluster = {
     nodes: {},
