@@ -132,6 +132,16 @@ struct node_actor_test : actor_fixture {
     return h;
   }
 
+  /// A fake remote named b that joined; null if it was refused.
+  caf::actor join_b(std::shared_ptr<inbox> in) {
+    auto outcome = std::make_shared<std::string>();
+    auto remote = spawn(fake_remote, in, node, hello_from("b", "inc-b"),
+                        outcome);
+    run();
+    EXPECT_EQ(*outcome, "up:a");
+    return *outcome == "up:a" ? remote : caf::actor{};
+  }
+
   std::vector<member_info> members() {
     return ask<std::vector<member_info>>(node, atom::members_v);
   }
@@ -149,11 +159,7 @@ struct node_actor_test : actor_fixture {
 } // namespace
 
 TEST_F(node_actor_test, a_good_hello_is_answered_with_our_own) {
-  auto in = std::make_shared<inbox>();
-  auto outcome = std::make_shared<std::string>();
-  auto remote = spawn(fake_remote, in, node, hello_from("b", "inc-b"), outcome);
-  run();
-  EXPECT_EQ(*outcome, "up:a");
+  ASSERT_TRUE(join_b(std::make_shared<inbox>()));
   auto table = members();
   ASSERT_EQ(table.size(), 2u);
   EXPECT_EQ(table[0].name, "a");
@@ -214,10 +220,8 @@ TEST_F(node_actor_test, a_second_live_node_with_a_members_name_is_refused) {
 
 TEST_F(node_actor_test, a_lost_node_fails_calls_and_jobs_in_flight_at_once) {
   auto in = std::make_shared<inbox>();
-  auto outcome = std::make_shared<std::string>();
-  auto remote = spawn(fake_remote, in, node, hello_from("b", "inc-b"), outcome);
-  run();
-  ASSERT_EQ(*outcome, "up:a");
+  auto remote = join_b(in);
+  ASSERT_TRUE(remote);
   // b serves "svc": a's registry now has b's peer as its provider.
   fn_update u;
   u.added.push_back({"svc", {}, {}});
@@ -271,10 +275,8 @@ TEST_F(node_actor_test, a_lost_node_fails_calls_and_jobs_in_flight_at_once) {
 
 TEST_F(node_actor_test, settled_and_handovers_go_through_the_peer_in_order) {
   auto in = std::make_shared<inbox>();
-  auto outcome = std::make_shared<std::string>();
-  auto remote = spawn(fake_remote, in, node, hello_from("b", "inc-b"), outcome);
-  run();
-  ASSERT_EQ(*outcome, "up:a");
+  auto remote = join_b(in);
+  ASSERT_TRUE(remote);
   job j;
   j.id = "j1";
   j.queue = "orders";
