@@ -2,7 +2,9 @@
 // join handshake (node_hello, answered by a node_hello or a hello_refusal),
 // the member table gossip (member_info), the deltas of the functions a
 // node serves (fn_update) and of the HTTP routes its workers registered
-// (http_update). Plain structs with inspect(); their type IDs and
+// (http_update), and the calls a peer actor forwards to the node that
+// serves them (call_batch, answered by result_batch). Plain structs with
+// inspect(); their type IDs and
 // atoms are in cluster/cluster_type_ids.hpp, registered on every node.
 //
 // The cookie: a node never sends its cookie, only cookie_proof() of it
@@ -21,16 +23,14 @@
 
 #include <caf/meta/type_name.hpp>
 
+#include "troupe/messages.hpp"
+
 namespace troupe {
 
 /// The node_hello protocol this build speaks. Nodes refuse a hello with
 /// another number; bump it whenever a cluster message or a rule in
 /// cluster/membership.hpp changes.
-constexpr uint32_t cluster_protocol = 2;
-
-/// The error code of a call a leaving node no longer takes; the caller's
-/// peer actor then sends the call to another provider.
-constexpr const char* node_leaving_code = "node_leaving";
+constexpr uint32_t cluster_protocol = 3;
 
 /// One entry of a node's member table, as gossiped to its peers. A
 /// receiver dials members it does not know at their `advertise` address.
@@ -120,6 +120,39 @@ struct http_update {
   std::vector<std::string> removed;
 };
 
+/// One call a peer actor forwards to the node that serves the function.
+struct remote_call {
+  /// The peer's id for the call, echoed in its call_result (0 for a Void
+  /// call).
+  uint64_t id = 0;
+  /// False for a Void call: the serving node sends no answer.
+  bool reply = true;
+  invoke call;
+};
+
+/// The calls a peer actor received since its last flush, in their order,
+/// sent as one message to the node actor of the node it stands for (a
+/// plain send: each call is answered in a result_batch). Batching them
+/// costs one BASP message per mailbox drain instead of one per call.
+struct call_batch {
+  std::vector<remote_call> calls;
+};
+
+/// The answer to the remote_call `id`.
+struct call_result {
+  uint64_t id = 0;
+  invoke_result result;
+};
+
+/// The answers a serving node actor collected for one peer since its last
+/// flush, sent to the peer that sent the calls.
+struct result_batch {
+  std::vector<call_result> results;
+  /// Calls a leaving node did not take, as they came: the peer withdraws
+  /// the node's functions and sends them to another provider.
+  std::vector<remote_call> refused;
+};
+
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, member_info& x) {
   return f(caf::meta::type_name("troupe::member_info"), x.name, x.advertise,
@@ -158,6 +191,26 @@ typename Inspector::result_type inspect(Inspector& f, http_route_msg& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, http_update& x) {
   return f(caf::meta::type_name("troupe::http_update"), x.added, x.removed);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, remote_call& x) {
+  return f(caf::meta::type_name("troupe::remote_call"), x.id, x.reply, x.call);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, call_batch& x) {
+  return f(caf::meta::type_name("troupe::call_batch"), x.calls);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, call_result& x) {
+  return f(caf::meta::type_name("troupe::call_result"), x.id, x.result);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, result_batch& x) {
+  return f(caf::meta::type_name("troupe::result_batch"), x.results, x.refused);
 }
 
 } // namespace troupe

@@ -54,4 +54,11 @@ CAF_BEGIN_TYPE_ID_BLOCK(troupe_cluster, caf::id_block::troupe::end)
   CAF_ADD_TYPE_ID(troupe_cluster, (troupe::http_route_msg))
   CAF_ADD_TYPE_ID(troupe_cluster, (troupe::http_update))
 
+  /// call_batch from a peer actor to the node actor it stands for; answered
+  /// with result_batch from that node actor to the peer (plain sends).
+  CAF_ADD_TYPE_ID(troupe_cluster, (troupe::remote_call))
+  CAF_ADD_TYPE_ID(troupe_cluster, (troupe::call_batch))
+  CAF_ADD_TYPE_ID(troupe_cluster, (troupe::call_result))
+  CAF_ADD_TYPE_ID(troupe_cluster, (troupe::result_batch))
+
 CAF_END_TYPE_ID_BLOCK(troupe_cluster)

@@ -499,38 +499,50 @@ void node_state::on_local_update(std::vector<std::string>& added,
       self->send(kvp.second.node, atom::fnupdate_v, u);
 }
 
-caf::result<invoke_result> node_state::on_localcall(invoke& x) {
-  auto rp = self->make_response_promise<invoke_result>();
-  if (!rp.pending()) { // a Void call: nothing to wait for
-    caf::anon_send(registry, atom::localcall_v, std::move(x));
-    return rp;
+void node_state::on_calls(call_batch& b) {
+  auto peer = caf::actor_cast<caf::actor>(self->current_sender());
+  std::vector<remote_call> refused;
+  for (auto& c : b.calls) {
+    if (!c.reply) { // a Void call: nothing to wait for, nobody to answer
+      caf::anon_send(registry, atom::localcall_v, std::move(c.call));
+      continue;
+    }
+    // A leaving node takes no new calls: the caller's peer sends them to
+    // another provider (peer_state::on_results).
+    if (leaving) {
+      refused.push_back(std::move(c));
+      continue;
+    }
+    // Counted, not delegated: a leaving node waits for these (on_drain).
+    ++serving;
+    auto id = c.id;
+    self->request(registry, caf::infinite, atom::localcall_v, std::move(c.call))
+      .then(
+        [this, peer, id](invoke_result& r) { served(peer, id, std::move(r)); },
+        [this, peer, id](caf::error& err) {
+          served(peer, id,
+                 invoke_result::error("invocation_stopped", error_text(err)));
+        });
   }
-  // A leaving node takes no new calls: the caller's peer sends them to
-  // another provider (peer_state::on_invoke).
-  if (leaving) {
-    rp.deliver(invoke_result::error(
-      node_leaving_code, "node " + cfg.name + " is leaving the cluster"));
-    return rp;
-  }
-  // Counted, not delegated: a leaving node waits for these (on_drain).
-  ++serving;
-  self->request(registry, caf::infinite, atom::localcall_v, std::move(x))
-    .then(
-      [this, rp](invoke_result& r) mutable {
-        rp.deliver(std::move(r));
-        served();
-      },
-      [this, rp](caf::error& err) mutable {
-        rp.deliver(invoke_result::error("invocation_stopped", error_text(err)));
-        served();
-      });
-  return rp;
+  if (!refused.empty() && peer)
+    self->send(peer, result_batch{{}, std::move(refused)});
 }
 
-void node_state::served() {
+void node_state::served(const caf::actor& peer, uint64_t id, invoke_result r) {
+  if (peer) {
+    if (answers.empty()) self->send(self, atom::flush_v);
+    answers[peer].results.push_back(call_result{id, std::move(r)});
+  }
   if (--serving > 0) return;
+  // The answers leave before the engine hears that none is running.
+  on_flush();
   for (auto& rp : drain_waiters) rp.deliver(caf::unit);
   drain_waiters.clear();
+}
+
+void node_state::on_flush() {
+  for (auto& [peer, batch] : answers) self->send(peer, std::move(batch));
+  answers.clear();
 }
 
 caf::result<void> node_state::on_drain() {
@@ -724,7 +736,8 @@ caf::behavior node_actor(caf::stateful_actor<node_state>* self,
            std::vector<std::string>& removed) {
       self->state.on_local_update(added, removed);
     },
-    [self](atom::localcall, invoke& x) { return self->state.on_localcall(x); },
+    [self](call_batch& b) { self->state.on_calls(b); },
+    [self](atom::flush) { self->state.on_flush(); },
     [self](atom::bye) { self->state.on_bye(); },
     [self](atom::drain) { return self->state.on_drain(); },
     [self](atom::members) { return self->state.on_members(); },

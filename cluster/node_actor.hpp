@@ -19,7 +19,9 @@
 //  - (fnupdate, fn_update) from a remote node: its functions changed;
 //  - (fnupdate, added, removed) from the local registry (its watch feed):
 //    our functions changed, sent on to every member that is up;
-//  - (localcall, invoke) from a remote peer: a call for a local provider;
+//  - call_batch from a remote peer: calls for local providers, each
+//    answered (a leaving node refuses them) in a result_batch to the peer,
+//    the answers of one mailbox drain together ((flush) to itself);
 //  - (bye) from a remote node: it leaves; its functions are withdrawn;
 //  - hello_refusal from a node we accepted: its check of our answer failed,
 //    so it is dropped again;
@@ -143,6 +145,8 @@ struct node_state {
   std::map<std::string, std::string> refusals;
   /// Calls of other nodes this node is running for them.
   uint64_t serving = 0;
+  /// Answers to send at the next (flush), by the peer that sent the calls.
+  std::map<caf::actor, result_batch> answers;
   std::vector<caf::response_promise> drain_waiters;
   /// Addresses of members an operator declared gone: not redialled.
   std::set<std::string> forgotten;
@@ -163,7 +167,12 @@ struct node_state {
   void on_remote_update(fn_update& u);
   void on_local_update(std::vector<std::string>& added,
                        std::vector<std::string>& removed);
-  caf::result<invoke_result> on_localcall(invoke& x);
+  /// Runs each call of a remote peer on a local provider (Void calls as
+  /// plain sends); a leaving node refuses the others at once.
+  void on_calls(call_batch& b);
+  /// Sends the answers collected since the last flush, one result_batch
+  /// per peer.
+  void on_flush();
   /// Reply once no call of another node is running here (a leaving node
   /// waits for them before it closes its worker connections).
   caf::result<void> on_drain();
@@ -221,7 +230,8 @@ private:
   void learn(const member_info& m);
   void schedule_dial(const std::string& address);
   void dial_failed(const std::string& address, const std::string& why);
-  void served();
+  /// A call of `peer` ended with `r`: queued for the next flush.
+  void served(const caf::actor& peer, uint64_t id, invoke_result r);
   void log_refusal(const std::string& name, const std::string& address,
                    const std::string& why);
   member* find_by_node(const caf::actor_addr& addr);

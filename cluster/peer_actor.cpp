@@ -2,6 +2,8 @@
 
 #include <chrono>
 
+#include <caf/sec.hpp>
+
 #include "actors/call_error.hpp"
 #include "actors/type_ids.hpp"
 #include "base/errc.hpp"
@@ -16,6 +18,11 @@ namespace {
 /// node's loss ends it sooner (on_node_down), so this only bounds the
 /// bookkeeping of a call nobody answers.
 constexpr auto unbounded_call = std::chrono::milliseconds(24 * 3600 * 1000);
+
+/// How often calls in flight are checked against their deadlines: one
+/// timer per peer instead of a request timeout per call, which would cost
+/// the clock thread an insert and a cancel for every call.
+constexpr auto sweep_interval = std::chrono::seconds(1);
 
 /// Answers the open promise `id` of `open` with `x` and forgets it; an
 /// answer for a promise already answered (or failed) finds nothing.
@@ -32,43 +39,70 @@ void settle(std::unordered_map<uint64_t, caf::response_promise>& open,
 
 caf::result<invoke_result> peer_state::on_invoke(invoke& x) {
   auto rp = self->make_response_promise<invoke_result>();
+  if (outbox.empty()) self->send(self, atom::flush_v);
   if (!rp.pending()) {
-    // A Void call: nobody waits for an answer.
-    self->send(remote, atom::localcall_v, std::move(x));
+    // A Void call: nobody waits for an answer, the remote node sends none.
+    outbox.push_back(remote_call{0, false, std::move(x)});
     return rp;
   }
-  auto call = next_call++;
-  pending.emplace(call, rp);
-  auto fn = x.function_id;
-  auto timeout_ms = x.timeout_ms;
-  // The caller's own timer fires first; the extra second only keeps this
-  // request from failing before the caller hears of it.
-  auto limit = timeout_ms > 0 ? std::chrono::milliseconds(timeout_ms + 1000)
-                              : std::chrono::milliseconds(unbounded_call);
-  // Kept for a second try elsewhere if the node turns out to be leaving.
-  auto retry = x;
-  self->request(remote, limit, atom::localcall_v, std::move(x))
-    .then(
-      [this, call, retry](invoke_result& r) mutable {
-        if (r.ok || r.error_code() != node_leaving_code) {
-          settle(pending, call, std::move(r));
-          return;
-        }
-        // Its functions go first (the registry then picks another
-        // provider, or answers function_not_found), then the call again;
-        // the answer goes straight to the caller, whatever happens to the
-        // leaving node.
-        auto i = pending.find(call);
-        if (i == pending.end()) return;
-        auto promise = std::move(i->second);
-        pending.erase(i);
-        on_withdraw();
-        promise.delegate(registry, std::move(retry));
-      },
-      [this, call, fn, timeout_ms](caf::error& err) {
-        settle(pending, call, request_failure(err, fn, timeout_ms));
-      });
+  auto id = ++next_call;
+  auto limit = x.timeout_ms > 0 ? std::chrono::milliseconds(x.timeout_ms)
+                                    + std::chrono::seconds(1)
+                                : unbounded_call;
+  pending.emplace(id, pending_call{rp, self->clock().now() + limit,
+                                   x.function_id, x.timeout_ms});
+  outbox.push_back(remote_call{id, true, std::move(x)});
+  if (!sweep_armed) {
+    sweep_armed = true;
+    self->delayed_send(self, sweep_interval, atom::sweep_v);
+  }
   return rp;
+}
+
+void peer_state::on_flush() {
+  if (outbox.empty()) return;
+  self->send(remote, call_batch{std::move(outbox)});
+  outbox.clear();
+}
+
+void peer_state::on_results(result_batch& b) {
+  for (auto& r : b.results) {
+    auto i = pending.find(r.id);
+    if (i == pending.end()) continue; // timed out meanwhile
+    i->second.promise.deliver(std::move(r.result));
+    pending.erase(i);
+  }
+  if (b.refused.empty()) return;
+  // Its functions go first (the registry then picks another provider, or
+  // answers function_not_found), then the calls again; their answers go
+  // straight to the callers, whatever happens to the leaving node.
+  on_withdraw();
+  for (auto& c : b.refused) {
+    auto i = pending.find(c.id);
+    if (i == pending.end()) continue;
+    auto promise = std::move(i->second.promise);
+    pending.erase(i);
+    promise.delegate(registry, std::move(c.call));
+  }
+}
+
+void peer_state::on_sweep() {
+  sweep_armed = false;
+  auto now = self->clock().now();
+  for (auto i = pending.begin(); i != pending.end();) {
+    if (i->second.deadline <= now) {
+      i->second.promise.deliver(
+        request_failure(caf::make_error(caf::sec::request_timeout),
+                        i->second.function_id, i->second.timeout_ms));
+      i = pending.erase(i);
+    } else {
+      ++i;
+    }
+  }
+  if (!pending.empty()) {
+    sweep_armed = true;
+    self->delayed_send(self, sweep_interval, atom::sweep_v);
+  }
 }
 
 caf::result<std::string> peer_state::on_forward(job& x, bool handover) {
@@ -150,8 +184,9 @@ void peer_state::on_node_down(const caf::error& reason) {
               " failed: the node is gone (", caf::to_string(reason), ")");
   auto stopped = invoke_result::error(
     "invocation_stopped", "Invocation stopped: node " + node + " is gone");
-  for (auto& kvp : pending) kvp.second.deliver(stopped);
+  for (auto& kvp : pending) kvp.second.promise.deliver(stopped);
   pending.clear();
+  outbox.clear();
   auto lost = caf::make_error(errc::enqueue_rejected,
                               "node " + node
                                 + ", which owns the job's "
@@ -182,6 +217,12 @@ caf::behavior peer_actor(caf::stateful_actor<peer_state>* self,
     [self](caf::exit_msg& em) { self->state.on_node_down(em.reason); });
   return {
     [self](invoke& x) { return self->state.on_invoke(x); },
+    [self](atom::flush) { self->state.on_flush(); },
+    [self](result_batch& b) {
+      auto from = caf::actor_cast<caf::actor_addr>(self->current_sender());
+      if (from == self->state.remote.address()) self->state.on_results(b);
+    },
+    [self](atom::sweep) { self->state.on_sweep(); },
     [self](atom::fwdenq, job& x) { return self->state.on_forward(x, false); },
     [self](atom::handover, job& x) { return self->state.on_forward(x, true); },
     // After the jobs handed over before it, on the same link.
@@ -196,8 +237,6 @@ caf::behavior peer_actor(caf::stateful_actor<peer_state>* self,
       self->state.on_router(std::move(r));
     },
     [self](atom::bye) { self->state.on_withdraw(); },
-    // The answer to a Void call that the remote node answered anyway.
-    [](invoke_result&) {},
   };
 }
 

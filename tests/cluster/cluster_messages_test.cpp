@@ -153,14 +153,55 @@ TEST_F(cluster_messages, http_update_round_trips_inside_a_message) {
   EXPECT_EQ(y.removed, std::vector<std::string>{"t-0"});
 }
 
+TEST_F(cluster_messages, call_and_result_batches_round_trip_inside_a_message) {
+  call_batch x{{{7, true,
+                 invoke{"svc::echo", R"({"s":"h\u00e9"})", R"({"trace":"t"})",
+                        "00-ab-cd-01", "k=v", 5000}},
+                {0, false, invoke{"svc::sink", "null", {}, {}, {}, 0}}}};
+  std::vector<char> buf;
+  caf::binary_serializer sink{sys, buf};
+  auto err = sink(caf::make_message(x));
+  ASSERT_FALSE(err) << sys.render(err);
+  caf::message copy;
+  caf::binary_deserializer source{sys, buf};
+  err = source(copy);
+  ASSERT_FALSE(err) << sys.render(err);
+  ASSERT_TRUE((copy.match_elements<call_batch>()));
+  auto& y = copy.get_as<call_batch>(0);
+  ASSERT_EQ(y.calls.size(), 2u);
+  EXPECT_EQ(y.calls[0].id, 7u);
+  EXPECT_TRUE(y.calls[0].reply);
+  EXPECT_EQ(y.calls[0].call.function_id, "svc::echo");
+  EXPECT_EQ(y.calls[0].call.data, x.calls[0].call.data);
+  EXPECT_EQ(y.calls[0].call.metadata, R"({"trace":"t"})");
+  EXPECT_EQ(y.calls[0].call.traceparent, "00-ab-cd-01");
+  EXPECT_EQ(y.calls[0].call.baggage, "k=v");
+  EXPECT_EQ(y.calls[0].call.timeout_ms, 5000u);
+  EXPECT_FALSE(y.calls[1].reply);
+
+  result_batch r{{{7, invoke_result{false, R"({"code":"x"})"}},
+                  {8, invoke_result{true, "[1]"}}},
+                 {y.calls[0]}};
+  auto z = round_trip(r);
+  ASSERT_EQ(z.results.size(), 2u);
+  EXPECT_EQ(z.results[0].id, 7u);
+  EXPECT_FALSE(z.results[0].result.ok);
+  EXPECT_EQ(z.results[0].result.body, R"({"code":"x"})");
+  EXPECT_EQ(z.results[1].result.body, "[1]");
+  ASSERT_EQ(z.refused.size(), 1u);
+  EXPECT_EQ(z.refused[0].call.baggage, "k=v");
+}
+
 TEST(cluster_type_ids, block_follows_the_engine_block) {
   EXPECT_EQ(caf::id_block::troupe_cluster::begin, caf::id_block::troupe::end);
   EXPECT_EQ(caf::type_id<member_info>::value, caf::id_block::troupe::end);
   EXPECT_EQ(caf::id_block::troupe_cluster::end
               - caf::id_block::troupe_cluster::begin,
-            8);
+            12);
   // Appended, so that the earlier types keep their ids.
   EXPECT_EQ(caf::type_id<http_update>::value + 1,
+            caf::type_id<remote_call>::value);
+  EXPECT_EQ(caf::type_id<result_batch>::value + 1,
             caf::id_block::troupe_cluster::end);
   EXPECT_STREQ(caf::type_name<node_hello>::value, "troupe::node_hello");
 }

@@ -48,8 +48,8 @@ void record_the_rest(caf::event_based_actor* self, std::shared_ptr<inbox> in) {
 }
 
 /// Stands in for another node's node actor: joins `node` with `h`, records
-/// everything, holds every call (localcall) and FIFO job (fwdenq) it is
-/// sent unanswered, and sends `node` what the test gives it
+/// everything (each call of a call_batch as (localcall, invoke)), answers
+/// no call, holds every FIFO job (fwdenq) it is sent unanswered, and sends `node` what the test gives it
 /// ((fanout, message): relay()), as the remote node actor.
 caf::behavior fake_remote(caf::event_based_actor* self,
                           std::shared_ptr<inbox> in, caf::actor node,
@@ -59,11 +59,10 @@ caf::behavior fake_remote(caf::event_based_actor* self,
     .then([outcome](node_hello& r) { *outcome = "up:" + r.name; },
           [outcome](caf::error& e) { *outcome = error_text(e); });
   return {
-    [self, in](atom::localcall, invoke& x) -> caf::result<invoke_result> {
-      in->messages.push_back(caf::make_message(atom::localcall_v, x));
-      auto rp = self->make_response_promise<invoke_result>();
-      in->held.push_back(rp);
-      return rp;
+    // Calls arrive in batches and are never answered.
+    [in](call_batch& b) {
+      for (auto& c : b.calls)
+        in->messages.push_back(caf::make_message(atom::localcall_v, c.call));
     },
     [self, in](atom::fwdenq, job& x) -> caf::result<std::string> {
       in->messages.push_back(caf::make_message(atom::fwdenq_v, x));
