@@ -8,10 +8,7 @@
 
 namespace troupe {
 
-standard_dispatch::standard_dispatch(queue_state& q) : q_(q) {
-  for (uint32_t i = 0; i < q_.spec.concurrency; ++i)
-    idle_.push_back(q_.spawn_child({}));
-}
+standard_dispatch::standard_dispatch(queue_state& q) : q_(q) {}
 
 void standard_dispatch::add_waiting(job&& x) { ready_.push_back(std::move(x)); }
 
@@ -21,7 +18,13 @@ bool standard_dispatch::add_delayed(job& x, std::chrono::milliseconds wait) {
 }
 
 void standard_dispatch::dispatch() {
-  while (!idle_.empty() && !ready_.empty()) {
+  while (!ready_.empty()) {
+    // Delivery actors are spawned when a job needs one, up to
+    // `concurrency`: a large limit costs nothing while the queue is idle.
+    if (idle_.empty()) {
+      if (busy_.size() >= q_.spec.concurrency) break;
+      idle_.push_back(q_.spawn_child({}));
+    }
     auto child = std::move(idle_.back());
     idle_.pop_back();
     auto x = std::move(ready_.front());
@@ -76,8 +79,7 @@ bool standard_dispatch::child_down(const caf::down_msg& dm) {
     log::warn(q_.log_name, "idle delivery actor died (",
               caf::to_string(dm.reason), ")");
   }
-  idle_.push_back(q_.spawn_child({}));
-  return true;
+  return true; // dispatch() spawns another one when a job needs it
 }
 
 void standard_dispatch::for_each_running(

@@ -1,6 +1,7 @@
-// The dispatch policy of a standard queue: a fixed pool of `concurrency`
-// delivery actors, spawned at start and replaced when one dies, taking the
-// waiting jobs in order; attempts complete in any order. A failed job waits
+// The dispatch policy of a standard queue: a pool of at most `concurrency`
+// delivery actors, spawned when a waiting job finds none idle (an idle
+// queue holds none, whatever its limit) and kept for the next jobs, taking
+// the waiting jobs in order; attempts complete in any order. A failed job waits
 // for its retry in a timer message (retry, job), outside the ready list.
 #pragma once
 
@@ -17,7 +18,7 @@ struct queue_state;
 
 class standard_dispatch final : public queue_dispatch {
 public:
-  /// Spawns the pool. `q` owns this policy and outlives it.
+  /// `q` owns this policy and outlives it.
   explicit standard_dispatch(queue_state& q);
 
   void add_waiting(job&& x) override;

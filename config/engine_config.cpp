@@ -295,8 +295,11 @@ private:
   }
 
   template <class T>
-  caf::error read_uint(const field& f, T& out, uint64_t min = 0) const {
-    constexpr uint64_t max = std::numeric_limits<T>::max();
+  caf::error read_uint(const field& f, T& out, uint64_t min = 0,
+                       uint64_t limit
+                       = std::numeric_limits<uint64_t>::max()) const {
+    const uint64_t max = std::min<uint64_t>(std::numeric_limits<T>::max(),
+                                            limit);
     auto x = plain_uint(f.value);
     if (!x || *x < min || *x > max)
       return error_at(f.at(), "'" + f.name() + "' must be "
@@ -308,10 +311,11 @@ private:
   }
 
   template <class T>
-  caf::error read_uint(const field& f, std::optional<T>& out,
-                       uint64_t min) const {
+  caf::error read_uint(const field& f, std::optional<T>& out, uint64_t min,
+                       uint64_t limit
+                       = std::numeric_limits<uint64_t>::max()) const {
     T x = 0;
-    auto err = read_uint(f, x, min);
+    auto err = read_uint(f, x, min, limit);
     if (!err) out = x;
     return err;
   }
@@ -321,8 +325,12 @@ private:
   }
 
   template <class T>
-  field_reader uint_into(T& out, uint64_t min = 0) const {
-    return [this, &out, min](const field& f) { return read_uint(f, out, min); };
+  field_reader uint_into(T& out, uint64_t min = 0,
+                         uint64_t max
+                         = std::numeric_limits<uint64_t>::max()) const {
+    return [this, &out, min, max](const field& f) {
+      return read_uint(f, out, min, max);
+    };
   }
 
   static field_reader keep(std::optional<field>& out) {
@@ -387,7 +395,8 @@ private:
       node, what,
       {{"host", string_into(out.host)},
        {"port", uint_into(out.port)},
-       {"max_frame_bytes", uint_into(out.max_frame_bytes, 1)},
+       {"max_frame_bytes",
+        uint_into(out.max_frame_bytes, 1, max_message_bytes)},
        {"invocation_timeout_ms", uint_into(out.invocation_timeout_ms, 1)}});
   }
 
@@ -397,7 +406,8 @@ private:
                     {{"host", string_into(out.host)},
                      {"port", uint_into(out.port)},
                      {"default_timeout", uint_into(out.default_timeout_ms, 1)},
-                     {"max_body_bytes", uint_into(out.max_body_bytes, 1)}});
+                     {"max_body_bytes",
+                      uint_into(out.max_body_bytes, 1, max_message_bytes)}});
   }
 
   /// A reader that also remembers the field it read, for later checks.
@@ -509,7 +519,8 @@ private:
       {{"queue_configs",
         [&](const field& f) { return read_queues(f, out.queues); }},
        {"adapter", [&](const field& f) { return read_adapter(f, out); }},
-       {"max_payload_bytes", uint_into(out.max_payload_bytes, 1)},
+       {"max_payload_bytes",
+        uint_into(out.max_payload_bytes, 1, max_message_bytes)},
        {"startup_grace_ms", uint_into(out.startup_grace_ms)}});
     if (!err
         && std::none_of(out.queues.begin(), out.queues.end(),
@@ -574,6 +585,11 @@ private:
 
   caf::error read_concurrency(const field& f, queue_config& q) const {
     if (auto err = read_uint(f, q.concurrency)) return err;
+    if (q.concurrency > max_concurrency)
+      return error_at(f.at(), "Queue '" + q.name + "' has 'concurrency' "
+                                + std::to_string(q.concurrency)
+                                + "; it must be at most "
+                                + std::to_string(max_concurrency));
     if (q.concurrency == 0)
       return error_at(f.at(),
                       "Queue '" + q.name

@@ -80,6 +80,17 @@ public:
   /// needs in all (header and payload), or 0 when that is not known yet.
   size_t frame_size_hint() const { return hint_; }
 
+  /// Bytes held for the fragments of an unfinished message.
+  size_t buffered() const { return partial_.capacity(); }
+
+  /// Forgets everything: an unfinished message and the hint.
+  void reset() {
+    hint_ = 0;
+    in_message_ = false;
+    partial_.clear();
+    partial_.shrink_to_fit();
+  }
+
 private:
   size_t max_;
   size_t hint_ = 0;

@@ -40,6 +40,14 @@ using tcp = net::ip::tcp;
 
 constexpr auto log_name = "ws";
 constexpr size_t read_chunk = 64 * 1024;
+
+/// What all connections together may hold for messages that have not
+/// arrived in full (read buffers and reassembled fragments). A connection
+/// that needs more while the engine is over it is closed with 1013.
+constexpr size_t total_unfinished_budget = size_t{1} << 30;
+
+/// Bytes all connections hold for unfinished messages.
+std::atomic<size_t> unfinished_bytes{0};
 constexpr auto upgrade_timeout = std::chrono::seconds(10);
 /// How long a close we started waits for the worker's close frame.
 constexpr auto close_timeout = std::chrono::seconds(5);
@@ -81,6 +89,7 @@ public:
   }
 
   ~connection() override {
+    unfinished_bytes -= held_;
     // The I/O loop stopped with this connection still open.
     if (handler_) handler_->on_close("engine stopped");
   }
@@ -255,9 +264,14 @@ private:
   // -- reading -----------------------------------------------------------------
 
   void read_more() {
-    // Room for a whole frame when its size is known, else for a chunk.
-    auto need = std::max(in_used_ + read_chunk, decoder_.frame_size_hint());
+    // Room for another chunk, or for more of a large frame whose size is
+    // known, but never much more than has arrived: a frame header alone
+    // must not make the engine reserve what it announces.
+    auto need = in_used_ + read_chunk;
+    if (auto hint = decoder_.frame_size_hint(); hint > need)
+      need = std::min(hint, std::max(need, 2 * in_used_));
     if (in_.size() < need) in_.resize(need);
+    if (!account()) return;
     socket().async_read_some(
       net::buffer(in_.data() + in_used_, in_.size() - in_used_),
       [self = shared_from_this()](beast::error_code ec, size_t n) {
@@ -322,6 +336,38 @@ private:
       start_close(err.code, err.reason);
     }
     if (!finished_) read_more();
+  }
+
+  /// Updates what this connection holds for unfinished messages in the
+  /// total; false (and the connection is closing) when it holds more than
+  /// a few chunks while the total is over its budget.
+  bool account() {
+    auto now = in_.capacity() + decoder_.buffered();
+    if (now >= held_)
+      unfinished_bytes += now - held_;
+    else
+      unfinished_bytes -= held_ - now;
+    held_ = now;
+    if (unfinished_bytes <= total_unfinished_budget || now <= 4 * read_chunk
+        || discard_input_)
+      return true;
+    log::warn(log_name, "connection ", id_, " from ", remote_,
+              ": closed, all connections together hold ",
+              unfinished_bytes.load() >> 20,
+              " MiB of unfinished messages (budget ",
+              total_unfinished_budget >> 20, " MiB)");
+    discard_input_ = true;
+    shutdown_after_write_ = true;
+    in_used_ = 0;
+    in_.clear();
+    in_.shrink_to_fit();
+    decoder_.reset();
+    account();
+    start_close(ws::close_code::try_again_later,
+                "the engine holds too many unfinished messages; try again "
+                "later");
+    read_more();
+    return false;
   }
 
   void on_close_frame(const ws::event& ev) {
@@ -437,6 +483,8 @@ private:
   // Read side.
   ws::decoder decoder_;
   std::vector<char> in_;
+  /// What this connection counts in unfinished_bytes.
+  size_t held_ = 0;
   size_t in_used_ = 0;
   std::vector<ws::event> events_;
   // Closing: `closing_` once a close frame is queued (ours or our answer).

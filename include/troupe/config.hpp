@@ -14,11 +14,19 @@
 
 namespace troupe {
 
+/// The largest value of the size limits max_frame_bytes, max_body_bytes
+/// and max_payload_bytes: 1 GiB.
+constexpr uint64_t max_message_bytes = uint64_t{1} << 30;
+
+/// The largest `concurrency` of a queue.
+constexpr uint64_t max_concurrency = 10000;
+
 /// `iii-worker-manager`: the worker WebSocket listener.
 struct worker_manager_config {
   std::string host = "127.0.0.1";
   uint16_t port = 49134;
-  /// Largest WebSocket message accepted from a worker (`max_frame_bytes`).
+  /// Largest WebSocket message accepted from a worker (`max_frame_bytes`,
+  /// at most max_message_bytes).
   size_t max_frame_bytes = 4 * 1024 * 1024;
   /// Engine-side limit for a synchronous trigger() (`invocation_timeout_ms`).
   /// A safety net: the SDK's own default timeout is 30 s.
@@ -44,6 +52,7 @@ struct queue_config {
   /// Total delivery attempts before the DLQ (0 in the file means 1).
   uint32_t max_retries = 3;
   /// Jobs (standard) or groups (fifo) in flight at once on this node; >= 1.
+  /// At most max_concurrency.
   uint32_t concurrency = 10;
   queue_type type = queue_type::standard;
   /// Required for fifo: the top-level payload field naming the group.

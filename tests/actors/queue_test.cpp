@@ -203,7 +203,8 @@ TEST_F(queue_test, crashed_delivery_actor_is_replaced_and_its_job_not_charged) {
   // ...so it still got both of its attempts.
   EXPECT_EQ(script->calls.size(), 3u);
   expect_one_dead(id, 2);
-  EXPECT_EQ(ask<std::vector<caf::actor>>(queue, atom::children_v).size(), 2u);
+  EXPECT_EQ(ask<std::vector<caf::actor>>(queue, atom::children_v).size(), 1u)
+    << "the replacement, kept idle; the dead one is gone";
 }
 
 TEST_F(queue_test, crashed_group_actor_is_replaced_and_order_kept) {
@@ -365,7 +366,34 @@ TEST_F(queue_test, a_delivery_actor_waiting_on_a_silent_owner_stays_alive) {
   run();
   EXPECT_EQ(script->calls.size(), 1u);
   EXPECT_EQ(stats().in_flight, 1u);
+  EXPECT_EQ(ask<std::vector<caf::actor>>(queue, atom::children_v).size(), 1u);
+}
+
+TEST_F(queue_test, a_large_concurrency_costs_no_actor_while_idle) {
+  // One actor per slot at start made 100,000 slots take half a minute to
+  // start and stop; now a delivery actor exists only for a job.
+  script->decide = [](const seen_call&) { return answer::hold; };
+  start(standard(10000, 1, 10));
+  auto children = [&] {
+    return ask<std::vector<caf::actor>>(queue, atom::children_v).size();
+  };
+  EXPECT_EQ(children(), 0u);
+  for (auto n : {"a", "b", "c"}) enqueue(n);
+  EXPECT_EQ(script->held.size(), 3u);
+  EXPECT_EQ(children(), 3u);
+  release(owner, true);
+  enqueue("d"); // takes the idle one
+  EXPECT_EQ(children(), 3u);
+  EXPECT_EQ(stats().in_flight, 3u);
+}
+
+TEST_F(queue_test, concurrency_bounds_the_delivery_actors) {
+  script->decide = [](const seen_call&) { return answer::hold; };
+  start(standard(2, 1, 10));
+  for (auto n : {"a", "b", "c", "d"}) enqueue(n);
+  EXPECT_EQ(script->held.size(), 2u);
   EXPECT_EQ(ask<std::vector<caf::actor>>(queue, atom::children_v).size(), 2u);
+  EXPECT_EQ(stats().waiting, 2u);
 }
 
 TEST_F(queue_test, a_missing_function_is_not_charged_during_the_startup_grace) {

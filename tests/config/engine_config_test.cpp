@@ -423,10 +423,11 @@ TEST(engine_config, byte_limits_and_timeouts_must_be_positive) {
                          "t.yaml:3:32: ", {"'default_timeout'", ">= 1"}));
   EXPECT_TRUE(fails_with(parse("workers:\n  - name: iii-worker-manager\n"
                                "    config: { max_frame_bytes: 0 }\n"),
-                         "t.yaml:3:32: ", {"'max_frame_bytes'", ">= 1"}));
-  EXPECT_TRUE(fails_with(parse("workers:\n  - name: iii-queue\n"
-                               "    config: { max_payload_bytes: 0 }\n"),
-                         "t.yaml:3:34: ", {"'max_payload_bytes'", ">= 1"}));
+                         "t.yaml:3:32: ", {"'max_frame_bytes'", "from 1 to"}));
+  EXPECT_TRUE(
+    fails_with(parse("workers:\n  - name: iii-queue\n"
+                     "    config: { max_payload_bytes: 0 }\n"),
+               "t.yaml:3:34: ", {"'max_payload_bytes'", "from 1 to"}));
 }
 
 // -- structure ----------------------------------------------------------------
@@ -816,4 +817,27 @@ TEST(engine_config, max_attempts_treats_zero_as_one) {
   EXPECT_EQ(max_attempts(q), 1u);
   q.max_retries = 5;
   EXPECT_EQ(max_attempts(q), 5u);
+}
+
+TEST(engine_config, size_limits_and_concurrency_have_maxima) {
+  // A limit of 2^63 let one frame header reserve that much memory.
+  auto manager = [](const std::string& field) {
+    return "workers:\n  - name: iii-worker-manager\n    config: { " + field
+           + " }\n";
+  };
+  EXPECT_TRUE(
+    fails_with(parse(manager("max_frame_bytes: 9223372036854775808")),
+               "t.yaml:3:32: ", {"'max_frame_bytes'", "from 1 to 1073741824"}));
+  EXPECT_TRUE(parse(manager("max_frame_bytes: 1073741824")));
+  EXPECT_TRUE(fails_with(parse("workers:\n  - name: iii-http\n    config: { "
+                               "max_body_bytes: 1073741825 }\n"),
+                         "t.yaml:3:31: ", {"'max_body_bytes'"}));
+  EXPECT_TRUE(fails_with(parse("workers:\n  - name: iii-queue\n    config: { "
+                               "max_payload_bytes: 1073741825 }\n"),
+                         "t.yaml:3:34: ", {"'max_payload_bytes'"}));
+  // One actor per slot made 1,000,000 never start.
+  EXPECT_TRUE(
+    fails_with(parse(with_queues("        j: { concurrency: 1000000 }\n")),
+               "t.yaml:5:27: ", {"'concurrency' 1000000", "at most 10000"}));
+  EXPECT_TRUE(parse(with_queues("        j: { concurrency: 10000 }\n")));
 }

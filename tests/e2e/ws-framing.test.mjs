@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { test } from 'node:test';
-import { RawConnection } from './lib/raw.mjs';
+import { RawConnection, rawSocket } from './lib/raw.mjs';
 import { useEngine } from './lib/setup.mjs';
 import { connectWorker } from './lib/workers.mjs';
 import { eventually, within } from './lib/util.mjs';
@@ -38,32 +38,6 @@ function clientFrame(opcode, payload, { fin = true, mask = true } = {}) {
   const out = Buffer.from(body);
   if (mask) for (let i = 0; i < out.length; i++) out[i] ^= key[i & 3];
   return Buffer.concat([Buffer.from(head), mask ? key : Buffer.alloc(0), out]);
-}
-
-/** A TCP connection upgraded by hand; resolves once the 101 is read. */
-async function rawSocket(url) {
-  const { hostname, port } = new URL(url);
-  const sock = net.connect(Number(port), hostname);
-  let buf = Buffer.alloc(0);
-  sock.on('data', (d) => (buf = Buffer.concat([buf, d])));
-  sock.on('error', (err) => (sock.lastError = err)); // checked by the tests
-  const closed = new Promise((resolve) => sock.on('close', resolve));
-  await within(5000, new Promise((resolve) => sock.on('connect', resolve)), 'tcp connect');
-  sock.write(
-    `GET / HTTP/1.1\r\nHost: ${hostname}:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
-      `Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`,
-  );
-  const upgraded = async () => {
-    while (!buf.includes('\r\n\r\n')) await new Promise((r) => setTimeout(r, 5));
-    const end = buf.indexOf('\r\n\r\n') + 4;
-    const head = buf.subarray(0, end).toString();
-    buf = buf.subarray(end);
-    return head;
-  };
-  const head = await within(5000, upgraded(), 'the 101 answer');
-  assert.match(head, /^HTTP\/1\.1 101/);
-  assert.match(head, /Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK\+xOo=/i);
-  return { sock, closed, bytes: () => buf };
 }
 
 /** The server frames in `bytes` (unmasked, as a server must send them). */

@@ -1,6 +1,8 @@
 // A raw WebSocket connection to the engine (the `ws` package, no SDK), for
 // sending frames the SDK never would. Every frame received is kept in order.
 import WebSocket from 'ws';
+import assert from 'node:assert/strict';
+import net from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { deferred, within } from './util.mjs';
 
@@ -120,4 +122,30 @@ export class RawConnection {
     this.ws.close();
     return within(3000, this.closed, 'raw close').catch(() => this.ws.terminate());
   }
+}
+
+/** A TCP connection upgraded by hand; resolves once the 101 is read. */
+export async function rawSocket(url) {
+  const { hostname, port } = new URL(url);
+  const sock = net.connect(Number(port), hostname);
+  let buf = Buffer.alloc(0);
+  sock.on('data', (d) => (buf = Buffer.concat([buf, d])));
+  sock.on('error', (err) => (sock.lastError = err)); // checked by the tests
+  const closed = new Promise((resolve) => sock.on('close', resolve));
+  await within(5000, new Promise((resolve) => sock.on('connect', resolve)), 'tcp connect');
+  sock.write(
+    `GET / HTTP/1.1\r\nHost: ${hostname}:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+      `Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+  );
+  const upgraded = async () => {
+    while (!buf.includes('\r\n\r\n')) await new Promise((r) => setTimeout(r, 5));
+    const end = buf.indexOf('\r\n\r\n') + 4;
+    const head = buf.subarray(0, end).toString();
+    buf = buf.subarray(end);
+    return head;
+  };
+  const head = await within(5000, upgraded(), 'the 101 answer');
+  assert.match(head, /^HTTP\/1\.1 101/);
+  assert.match(head, /Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK\+xOo=/i);
+  return { sock, closed, bytes: () => buf };
 }
