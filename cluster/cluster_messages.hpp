@@ -26,7 +26,7 @@ namespace troupe {
 /// The node_hello protocol this build speaks. Nodes refuse a hello with
 /// another number; bump it whenever a cluster message or a rule in
 /// cluster/membership.hpp changes.
-constexpr uint32_t cluster_protocol = 2;
+constexpr uint32_t cluster_protocol = 3;
 
 /// The error code of a call a leaving node no longer takes; the caller's
 /// peer actor then sends the call to another provider.
