@@ -71,6 +71,10 @@ void registry_state::mark_dirty(const std::string& id) {
 void registry_state::on_flush() {
   flush_armed = false;
   publish();
+  if (ids_changed) {
+    ids_changed = false;
+    for (auto& w : id_watchers) caf::anon_send(w, atom::fnchanged_v);
+  }
 }
 
 void registry_state::publish() {
@@ -97,7 +101,9 @@ void registry_state::publish() {
 
 void registry_state::on_register_function(register_function& x) {
   if (!x.owner) return;
-  auto& entry = functions[x.id];
+  auto [at, added] = functions.try_emplace(x.id);
+  if (added) mark_ids_changed();
+  auto& entry = at->second;
   auto& list = x.node.empty() ? entry.local : entry.remote;
   auto& other = x.node.empty() ? entry.remote : entry.local;
   auto addr = x.owner.address();
@@ -129,7 +135,10 @@ void registry_state::drop_provider(const std::string& id,
              k != entry.remote.end()) {
     erase_provider(entry.remote, k, entry.next_remote);
   }
-  if (entry.local.empty() && entry.remote.empty()) functions.erase(i);
+  if (entry.local.empty() && entry.remote.empty()) {
+    functions.erase(i);
+    mark_ids_changed();
+  }
 }
 
 void registry_state::on_unregister_function(const unregister_function& x) {
@@ -201,7 +210,8 @@ caf::result<void> registry_state::on_register_trigger(register_trigger& x) {
                    unregister_trigger{x.id, old->second.owner, {}});
   }
   holdings_of(x.owner).triggers.insert(x.id);
-  triggers[x.id] = trigger_entry{x.owner, provider->second};
+  triggers[x.id] = trigger_entry{x.owner,       provider->second, x.type,
+                                 x.function_id, x.config,         x.metadata};
   auto rp = self->make_response_promise();
   rp.delegate(provider->second, std::move(x));
   return rp;
@@ -263,6 +273,7 @@ void registry_state::on_reattach(const std::string& previous_worker_id) {
   h.functions.clear();
   h.triggers.clear();
   h.worker_id.clear();
+  h.meta = {};
 }
 
 // -- watchers -----------------------------------------------------------------
@@ -287,6 +298,10 @@ void registry_state::on_down(const caf::actor_addr& who) {
     std::remove_if(watchers.begin(), watchers.end(),
                    [&](const caf::actor& w) { return w.address() == who; }),
     watchers.end());
+  id_watchers.erase(
+    std::remove_if(id_watchers.begin(), id_watchers.end(),
+                   [&](const caf::actor& w) { return w.address() == who; }),
+    id_watchers.end());
   auto i = owners.find(who);
   if (i == owners.end()) return;
   auto& h = i->second;
@@ -305,6 +320,7 @@ registry_actor(registry_actor_type::stateful_pointer<registry_state> self,
                std::string log_name) {
   self->state.log_name = std::move(log_name);
   self->state.self = self;
+  self->state.started_at_ms = wall_clock_ms();
   self->set_down_handler(
     [self](caf::down_msg& dm) { self->state.on_down(dm.source); });
   return {
@@ -327,6 +343,12 @@ registry_actor(registry_actor_type::stateful_pointer<registry_state> self,
       return self->state.on_providers(id);
     },
     [self](atom::flush) { self->state.on_flush(); },
+    [self](protocol::worker_meta& x) { self->state.on_worker_meta(x); },
+    [self](atom::catalog) { return self->state.on_catalog(); },
+    [self](atom::fnwatch, caf::actor& w) {
+      self->state.on_fnwatch(std::move(w));
+    },
+    [self](atom::wname, std::string& id) { return self->state.on_wname(id); },
   };
 }
 

@@ -28,6 +28,7 @@
 
 #include "actors/messages.hpp"
 #include "actors/type_ids.hpp"
+#include "protocol/introspection_api.hpp"
 #include "troupe/handles.hpp"
 
 namespace troupe {
@@ -50,7 +51,14 @@ namespace troupe {
 ///    `iii::*` ids left out; a dead watcher is forgotten;
 ///  - (providers, id): the node of each provider of `id` ("" when local),
 ///    local ones first;
-///  - (flush): the registry tells its watchers what changed (self-message).
+///  - (flush): the registry tells its watchers what changed (self-message);
+///  - worker_meta: what the sending session knows of its worker, kept for
+///    introspection until the session goes;
+///  - (catalog): a snapshot for introspection (protocol::catalog);
+///  - (fnwatch, watcher): `watcher` receives (fnchanged) after each drain
+///    in which function ids appeared or went (engine functions and remote
+///    providers included);
+///  - (wname, worker_id): that worker's name, "" when unknown.
 using registry_actor_type = registry_handle::extend<
   caf::reacts_to<register_trigger>, caf::reacts_to<unregister_trigger>,
   caf::reacts_to<atom::provide, std::string, caf::actor>,
@@ -59,7 +67,10 @@ using registry_actor_type = registry_handle::extend<
   caf::replies_to<atom::localcall, invoke>::with<invoke_result>,
   caf::reacts_to<atom::watch, caf::actor>,
   caf::replies_to<atom::providers, std::string>::with<std::vector<std::string>>,
-  caf::reacts_to<atom::flush>>;
+  caf::reacts_to<atom::flush>, caf::reacts_to<protocol::worker_meta>,
+  caf::replies_to<atom::catalog>::with<protocol::catalog>,
+  caf::reacts_to<atom::fnwatch, caf::actor>,
+  caf::replies_to<atom::wname, std::string>::with<std::string>>;
 
 struct registry_state {
   /// One actor serving a function id.
@@ -83,6 +94,11 @@ struct registry_state {
     caf::actor owner;
     /// Who serves the trigger (the HTTP router, or a worker's session).
     caf::actor provider;
+    /// As registered, for introspection.
+    std::string type = {};
+    std::string function_id = {};
+    std::string config = {};
+    std::string metadata = {};
   };
 
   /// What one owner holds, so its departure removes exactly that.
@@ -92,6 +108,8 @@ struct registry_state {
     std::unordered_set<std::string> trigger_types;
     /// The worker a session announced with atom::worker; empty otherwise.
     std::string worker_id;
+    /// What the session last told of its worker (worker_meta).
+    protocol::worker_meta meta = {};
   };
 
   registry_actor_type::pointer self = nullptr;
@@ -110,6 +128,12 @@ struct registry_state {
   std::set<std::string> dirty;
   /// A flush message is on its way (see mark_dirty).
   bool flush_armed = false;
+  /// Subscribers to (fnchanged), and whether ids appeared or went since
+  /// the last flush.
+  std::vector<caf::actor> id_watchers;
+  bool ids_changed = false;
+  /// Wall clock at spawn, milliseconds since the epoch.
+  uint64_t started_at_ms = 0;
 
   /// What its log lines are labelled with.
   std::string log_name = "registry";
@@ -130,6 +154,10 @@ struct registry_state {
   void on_watch(caf::actor watcher);
   void on_flush();
   void on_down(const caf::actor_addr& who);
+  void on_worker_meta(protocol::worker_meta& x);
+  protocol::catalog on_catalog() const;
+  void on_fnwatch(caf::actor watcher);
+  std::string on_wname(const std::string& worker_id) const;
 
 private:
   holdings& holdings_of(const caf::actor& owner);
@@ -148,7 +176,15 @@ private:
   /// Notes that `id`'s local providers changed; watchers hear of it once the
   /// messages now in the mailbox are handled.
   void mark_dirty(const std::string& id);
+  /// Notes that the set of function ids changed; id watchers hear of it
+  /// once the messages now in the mailbox are handled.
+  void mark_ids_changed();
+  /// Arms the (flush) self-message once.
+  void arm_flush();
 };
+
+/// Milliseconds since the epoch, for what introspection reports.
+uint64_t wall_clock_ms();
 
 /// Starts with no trigger types: each provider (the HTTP router, a worker's
 /// session) announces its own with atom::provide.

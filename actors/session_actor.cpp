@@ -6,6 +6,7 @@
 
 #include "actors/call_error.hpp"
 #include "actors/job.hpp"
+#include "actors/registry_actor.hpp"
 #include "actors/type_ids.hpp"
 #include "base/errc.hpp"
 #include "base/log.hpp"
@@ -60,6 +61,10 @@ void session_state::init(caf::event_based_actor* self_ptr,
   send_frame(protocol::workerregistered_json(worker_id, make_uuid()));
   // So that this worker's reconnect can replace what this session holds.
   self->send(ctx.registry, atom::worker_v, worker_id);
+  meta.worker_id = worker_id;
+  meta.ip_address = peer->remote().substr(0, peer->remote().rfind(':'));
+  meta.connected_at_ms = wall_clock_ms();
+  self->send(ctx.registry, meta);
   log::info(log_name, "worker connected from ", peer->remote());
 }
 
@@ -249,6 +254,8 @@ void session_state::on_worker_metadata(const protocol::invoke_frame& x) {
     log::info(log_name, "worker ", worker_name, " registered (", peer->remote(),
               ")");
   }
+  protocol::read_worker_metadata(x.data, meta);
+  self->send(ctx.registry, meta);
   if (!x.invocation_id.empty())
     reply(x.invocation_id, x.function_id,
           invoke_result{true, R"({"success":true})"});

@@ -33,6 +33,7 @@
 #include "actors/messages.hpp"
 #include "actors/queue_directory.hpp"
 #include "protocol/frames.hpp"
+#include "protocol/introspection_api.hpp"
 #include "protocol/ws_server.hpp"
 
 namespace troupe {
@@ -61,6 +62,9 @@ struct session_state {
   std::string worker_id;
   /// The worker's name from engine::workers::register, or its address.
   std::string worker_name;
+  /// What introspection shows of the worker; the registry gets a copy at
+  /// start and after engine::workers::register.
+  protocol::worker_meta meta;
   std::string log_name;
   std::unordered_map<std::string, pending_call> pending;
   bool sweep_armed = false;

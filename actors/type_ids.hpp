@@ -12,6 +12,7 @@
 
 #include "actors/job.hpp"
 #include "actors/messages.hpp"
+#include "protocol/introspection_api.hpp"
 #include "store/job_store.hpp"
 
 CAF_BEGIN_TYPE_ID_BLOCK(troupe, caf::first_custom_type_id)
@@ -122,5 +123,22 @@ CAF_BEGIN_TYPE_ID_BLOCK(troupe, caf::first_custom_type_id)
   /// actor), and from the node actor to each peer: the HTTP router that
   /// serves other nodes' routes on this node.
   CAF_ADD_ATOM(troupe, troupe::atom, httprouter, "httprouter")
+
+  /// Introspection (README: Introspection). A session's worker_meta to the
+  /// registry: what it knows of its worker (address, engine::workers::register
+  /// metadata).
+  CAF_ADD_TYPE_ID(troupe, (troupe::protocol::worker_meta))
+  /// (catalog) to the registry: a snapshot of its functions, trigger types,
+  /// triggers and workers. Reply: protocol::catalog.
+  CAF_ADD_ATOM(troupe, troupe::atom, catalog, "catalog")
+  CAF_ADD_TYPE_ID(troupe, (troupe::protocol::catalog))
+  /// (fnwatch, watcher) to the registry: `watcher` receives (fnchanged)
+  /// once per drain in which function ids appeared or went (any provider,
+  /// local or remote, engine functions too); a dead watcher is forgotten.
+  CAF_ADD_ATOM(troupe, troupe::atom, fnwatch, "fnwatch")
+  CAF_ADD_ATOM(troupe, troupe::atom, fnchanged, "fnchanged")
+  /// (wname, worker_id) to the registry: the worker's name from
+  /// engine::workers::register ("" when unknown).
+  CAF_ADD_ATOM(troupe, troupe::atom, wname, "wname")
 
 CAF_END_TYPE_ID_BLOCK(troupe)

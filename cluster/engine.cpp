@@ -9,6 +9,7 @@
 #include "actors/call_error.hpp"
 #include "actors/function_actor.hpp"
 #include "actors/http_router_actor.hpp"
+#include "actors/introspection_actor.hpp"
 #include "actors/job.hpp"
 #include "actors/queue_actor.hpp"
 #include "actors/queue_directory.hpp"
@@ -32,6 +33,8 @@ struct engine::impl {
   caf::actor registry;
   std::shared_ptr<queue_directory> queues = std::make_shared<queue_directory>();
   caf::actor queue_functions;
+  /// Serves the introspection and log functions (introspection_actor.hpp).
+  caf::actor introspection;
   /// The store actor; invalid with the in-memory store.
   store_handle store;
   std::unique_ptr<protocol::ws_server> workers;
@@ -179,6 +182,8 @@ engine::engine(caf::actor_system& sys, engine_config cfg,
   }
   d.queue_functions = sys.spawn(queue_functions_actor, d.queues);
   register_queue_functions(d.registry, d.queue_functions);
+  d.introspection = sys.spawn(introspection_actor, d.registry);
+  register_introspection_functions(d.registry, d.introspection);
 }
 
 engine::~engine() { stop(); }
@@ -467,6 +472,7 @@ void engine::stop(std::chrono::milliseconds grace) {
   for (auto& kvp : d.queues->queues)
     caf::anon_send_exit(kvp.second.supervisor, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(d.queue_functions, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(d.introspection, caf::exit_reason::user_shutdown);
   for (auto& kvp : d.functions)
     caf::anon_send_exit(kvp.second, caf::exit_reason::user_shutdown);
   d.functions.clear();
