@@ -13,6 +13,9 @@
 #include <system_error>
 #include <utility>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <yaml-cpp/yaml.h>
 
 #include "base/errc.hpp"
@@ -320,6 +323,22 @@ private:
     return err;
   }
 
+  /// A listener's interface: an IPv4 or IPv6 address, as the listener
+  /// parses it (a name such as "localhost" fails there, at bind time).
+  field_reader ip_into(std::string& out) const {
+    return [this, &out](const field& f) {
+      if (auto err = read_string(f, out)) return err;
+      unsigned char buf[sizeof(in6_addr)];
+      if (inet_pton(AF_INET, out.c_str(), buf) == 1
+          || inet_pton(AF_INET6, out.c_str(), buf) == 1)
+        return caf::error{};
+      return error_at(f.at(), "'" + f.name()
+                                + "' must be an IP address (such as "
+                                  "127.0.0.1, 0.0.0.0 or ::1), got '"
+                                + out + "'");
+    };
+  }
+
   field_reader string_into(std::string& out) const {
     return [this, &out](const field& f) { return read_string(f, out); };
   }
@@ -393,7 +412,7 @@ private:
                                  worker_manager_config& out) const {
     return read_map(
       node, what,
-      {{"host", string_into(out.host)},
+      {{"host", ip_into(out.host)},
        {"port", uint_into(out.port)},
        {"max_frame_bytes",
         uint_into(out.max_frame_bytes, 1, max_message_bytes)},
@@ -403,7 +422,7 @@ private:
   caf::error read_http(const YAML::Node& node, const std::string& what,
                        http_config& out) const {
     return read_map(node, what,
-                    {{"host", string_into(out.host)},
+                    {{"host", ip_into(out.host)},
                      {"port", uint_into(out.port)},
                      {"default_timeout", uint_into(out.default_timeout_ms, 1)},
                      {"max_body_bytes",

@@ -97,6 +97,14 @@ public:
   caf::error open(const std::string& dir) {
     dir_ = dir;
     path_ = (std::filesystem::path{dir} / sql::file_name).string();
+    // SQLite takes an empty file for a new database: a store file that lost
+    // its contents would start as an empty store, its jobs gone unnoticed.
+    std::error_code ec;
+    if (std::filesystem::is_regular_file(path_, ec)
+        && std::filesystem::file_size(path_, ec) == 0 && !ec)
+      return store_error("store file '" + path_
+                         + "' is empty (0 bytes), not a troupe store; "
+                           "remove it to start with an empty store");
     sqlite3* db = nullptr;
     auto rc = sqlite3_open_v2(path_.c_str(), &db,
                               SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE

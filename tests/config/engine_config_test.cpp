@@ -310,7 +310,7 @@ TEST(engine_config, malformed_env_references_are_errors) {
 
 TEST(engine_config, errors_after_a_substitution_point_into_the_file) {
   // ${HOST} expands to a longer text; the column of `-1` is the file's.
-  auto env = fake_env({{"HOST", "a-rather-long-host-name.example"}});
+  auto env = fake_env({{"HOST", "0000:0000:0000:0000:0000:0000:0000:0001"}});
   EXPECT_TRUE(fails_with(parse("workers:\n  - name: iii-http\n"
                                "    config: { host: ${HOST}, port: -1 }\n",
                                env),
@@ -484,8 +484,8 @@ TEST(engine_config, duplicate_key_is_an_error) {
 
 TEST(engine_config, unknown_worker_config_key_is_an_error) {
   EXPECT_TRUE(fails_with(parse("workers:\n  - name: iii-http\n"
-                               "    config: { host: h, cors: yes }\n"),
-                         "t.yaml:3:24: ",
+                               "    config: { host: 0.0.0.0, cors: yes }\n"),
+                         "t.yaml:3:30: ",
                          {"unknown key 'cors'", "the iii-http config",
                           "host, port, default_timeout, max_body_bytes"}));
 }
@@ -840,4 +840,19 @@ TEST(engine_config, size_limits_and_concurrency_have_maxima) {
     fails_with(parse(with_queues("        j: { concurrency: 1000000 }\n")),
                "t.yaml:5:27: ", {"'concurrency' 1000000", "at most 10000"}));
   EXPECT_TRUE(parse(with_queues("        j: { concurrency: 10000 }\n")));
+}
+
+TEST(engine_config, a_listener_host_must_be_an_ip_address) {
+  // An unparsable host used to pass here and exit 1 at listen time.
+  auto manager = [](const std::string& host) {
+    return "workers:\n  - name: iii-worker-manager\n    config: { host: " + host
+           + " }\n";
+  };
+  EXPECT_TRUE(fails_with(parse(manager("not-an-address")), "t.yaml:3:21: ",
+                         {"'host' must be an IP address", "'not-an-address'"}));
+  EXPECT_TRUE(fails_with(parse("workers:\n  - name: iii-http\n    config: { "
+                               "host: 127.0.0.300 }\n"),
+                         "t.yaml:3:21: ", {"'host'", "'127.0.0.300'"}));
+  for (auto ok : {"127.0.0.1", "0.0.0.0", "'::1'", "'::'"})
+    EXPECT_TRUE(parse(manager(ok))) << ok;
 }

@@ -94,6 +94,13 @@ TEST_F(sqlite_store_test, garbage_file_is_refused_naming_it) {
   EXPECT_TRUE(contains(msg, "not a database")) << msg;
 }
 
+TEST_F(sqlite_store_test, empty_file_is_refused_not_started_as_a_new_store) {
+  write_file("");
+  auto msg = open_error(dir.path());
+  EXPECT_TRUE(contains(msg, dir.db_file())) << msg;
+  EXPECT_TRUE(contains(msg, "is empty (0 bytes), not a troupe store")) << msg;
+}
+
 TEST_F(sqlite_store_test, corrupted_file_is_refused_naming_it) {
   open_sqlite();
   for (int i = 0; i < 200; ++i)
