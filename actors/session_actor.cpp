@@ -99,7 +99,30 @@ void session_state::on_frame(std::string& text) {
   std::visit([this](auto& x) { handle(x); }, f);
 }
 
+namespace {
+
+/// Function ids and trigger types only the engine provides: a worker that
+/// took one over would get the engine's calls (and could forge the
+/// answers), or every later HTTP route, and they would be gone with it.
+bool reserved(std::string_view id) {
+  return id.rfind("engine::", 0) == 0 || id.rfind("iii::", 0) == 0;
+}
+
+} // namespace
+
+bool session_state::refuse_reserved(const std::string& what,
+                                    const std::string& id) {
+  if (!reserved(id) && !(what == "trigger type" && id == "http")) return false;
+  auto msg = "the " + what + " '" + id
+             + "' belongs to the engine (engine::*, iii::* and http are "
+               "reserved); not registered";
+  log::warn(log_name, "worker ", worker_name, ": ", msg);
+  send_frame(protocol::error_frame_json("reserved_id", msg));
+  return true;
+}
+
 void session_state::handle(protocol::register_function_frame& x) {
+  if (refuse_reserved("function id", x.id)) return;
   log::debug(log_name, "registers function ", x.id);
   self->send(ctx.registry, register_function{std::move(x.id), caf::actor{self},
                                              std::move(x.description),
@@ -140,6 +163,7 @@ void session_state::handle(protocol::unregister_trigger_frame& x) {
 }
 
 void session_state::handle(protocol::register_trigger_type_frame& x) {
+  if (refuse_reserved("trigger type", x.id)) return;
   log::info(log_name, "worker ", worker_name, " provides trigger type ", x.id);
   self->send(ctx.registry, atom::provide_v, std::move(x.id), caf::actor{self});
 }

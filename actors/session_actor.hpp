@@ -84,6 +84,9 @@ struct session_state {
   void on_write_out();
 
   // Frames from the worker.
+  /// Refuses a worker's registration of a reserved id (an error frame and
+  /// a log line); false if `id` is the worker's to take.
+  bool refuse_reserved(const std::string& what, const std::string& id);
   void handle(protocol::register_function_frame& x);
   void handle(protocol::unregister_function_frame& x);
   void handle(protocol::register_trigger_frame& x);

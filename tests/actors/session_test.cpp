@@ -157,6 +157,34 @@ TEST_F(session_test, registerfunction_reaches_the_registry) {
   EXPECT_EQ(w.out().size(), 1u); // no ack
 }
 
+TEST_F(session_test, engine_ids_and_trigger_types_are_reserved) {
+  // Any worker could take over engine::queue::stats or the http trigger
+  // type: it got their calls (and every later HTTP route), and they were
+  // gone with it.
+  caf::anon_send(registry,
+                 register_function{"engine::queue::stats", registry, {}, {}});
+  run();
+  auto w = connect();
+  for (auto id : {"engine::queue::stats", "iii::queue::redrive", "engine::x"})
+    provide(w, id);
+  send(w, R"({"type":"registertriggertype","id":"http","description":""})");
+  send(w,
+       R"({"type":"registertriggertype","id":"engine::functions-available"})");
+  ASSERT_EQ(w.out().size(), 6u);
+  for (size_t i = 1; i < 6; ++i) {
+    EXPECT_EQ(member(w.out()[i], "type"), "error") << w.out()[i];
+    EXPECT_NE(w.out()[i].find("reserved_id"), std::string::npos) << w.out()[i];
+  }
+  EXPECT_NE(w.out()[4].find("trigger type 'http'"), std::string::npos);
+  auto ids = ask<std::vector<std::string>>(registry, atom::list_v);
+  EXPECT_EQ(ids, (std::vector<std::string>{"engine::queue::stats"}))
+    << "the engine's own, not the worker's";
+  // Its own namespaces are the worker's.
+  provide(w, "engines::x");
+  send(w, R"({"type":"registertriggertype","id":"https"})");
+  EXPECT_EQ(w.out().size(), 6u);
+}
+
 TEST_F(session_test, a_call_is_forwarded_with_a_fresh_id_and_relayed_back) {
   auto owner = connect();
   auto caller = connect();
