@@ -5,6 +5,8 @@
 #pragma once
 
 #include <algorithm>
+#include <cerrno>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -14,6 +16,7 @@
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <caf/expected.hpp>
 
@@ -85,15 +88,44 @@ private:
   void do_accept() {
     acceptor_->async_accept(boost::asio::make_strand(ioc_),
                             [this](boost::system::error_code ec, socket sock) {
-                              if (ec) {
-                                if (ec != boost::asio::error::operation_aborted)
-                                  log::warn(name_, "accept: ", ec.message());
-                                if (!acceptor_->is_open()) return;
-                              } else {
-                                on_accept_(std::move(sock));
-                              }
-                              do_accept();
+                              on_accepted(ec, std::move(sock));
                             });
+  }
+
+  void on_accepted(const boost::system::error_code& ec, socket sock) {
+    namespace err = boost::asio::error;
+    if (!ec) {
+      backoff_ = std::chrono::milliseconds{0};
+      on_accept_(std::move(sock));
+      do_accept();
+      return;
+    }
+    if (ec == err::operation_aborted || !acceptor_->is_open()) return;
+    // Out of file descriptors (or buffers): the pending connection stays
+    // in the backlog and a retry at once fails the same way, so wait,
+    // longer each time, and say so once in a while rather than per try.
+    auto exhausted = ec == err::no_descriptors || ec.value() == ENFILE
+                     || ec == err::no_buffer_space || ec == err::no_memory;
+    if (!exhausted) {
+      log::warn(name_, "accept: ", ec.message());
+      do_accept();
+      return;
+    }
+    backoff_ = std::clamp(backoff_ * 2, std::chrono::milliseconds{10},
+                          std::chrono::milliseconds{1000});
+    auto now = std::chrono::steady_clock::now();
+    ++suppressed_;
+    if (now - last_warning_ >= std::chrono::seconds(10)) {
+      log::warn(name_, "accept: ", ec.message(), " (", suppressed_,
+                " times since the last warning); not accepting for ",
+                backoff_.count(), " ms at a time until descriptors are free");
+      last_warning_ = now;
+      suppressed_ = 0;
+    }
+    retry_timer_.expires_after(backoff_);
+    retry_timer_.async_wait([this](const boost::system::error_code& e) {
+      if (!e && acceptor_ && acceptor_->is_open()) do_accept();
+    });
   }
 
   const char* name_;
@@ -104,6 +136,12 @@ private:
   std::optional<boost::asio::ip::tcp::acceptor> acceptor_;
   std::function<void(socket)> on_accept_;
   std::vector<std::thread> threads_;
+  // Accept errors for lack of descriptors: the wait before the next try,
+  // and how often they were logged. Touched by one accept at a time.
+  boost::asio::steady_timer retry_timer_{ioc_};
+  std::chrono::milliseconds backoff_{0};
+  std::chrono::steady_clock::time_point last_warning_{};
+  uint64_t suppressed_ = 0;
 };
 
 } // namespace troupe::protocol
