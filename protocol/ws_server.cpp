@@ -131,6 +131,10 @@ public:
               [self = shared_from_this()] { self->flush_on_strand(); });
   }
 
+  /// Ends the connection from outside the I/O loop: the socket closes and
+  /// the handler is told. REQUIRES: the loop has stopped.
+  void abandon(const std::string& why) { finish(why); }
+
   void close(uint16_t code, std::string reason) override {
     net::post(ws_.get_executor(),
               [self = shared_from_this(), code, r = std::move(reason)] {
@@ -565,6 +569,16 @@ void ws_server::stop() {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   d.listener.stop_io();
+  // The I/O threads are gone: what is still open (a worker that never
+  // answered the close) is cut here, and its handler is told, or its
+  // session actor would wait for it forever and the actor system with it.
+  {
+    std::lock_guard<std::mutex> guard{d.connections->mtx};
+    for (auto& kvp : d.connections->live)
+      if (auto c = kvp.second.lock()) open.push_back(std::move(c));
+  }
+  for (auto& c : open)
+    c->abandon("engine stopped: the worker did not answer the close in time");
 }
 
 } // namespace troupe::protocol
