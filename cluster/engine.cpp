@@ -5,6 +5,8 @@
 #include <caf/send.hpp>
 
 #include <algorithm>
+#include <condition_variable>
+#include <mutex>
 
 #include "actors/call_error.hpp"
 #include "actors/function_actor.hpp"
@@ -38,6 +40,14 @@ struct engine::impl {
   /// The store actor; invalid with the in-memory store.
   store_handle store;
   std::unique_ptr<protocol::ws_server> workers;
+  /// Session actors alive: their connections must go before the worker
+  /// listener's I/O context does.
+  struct session_count {
+    std::mutex mtx;
+    std::condition_variable cv;
+    size_t n = 0;
+  };
+  std::shared_ptr<session_count> sessions = std::make_shared<session_count>();
   /// The REST API (`iii-http`) and the actor serving `http` triggers.
   caf::actor http_router;
   std::unique_ptr<protocol::http_server> http;
@@ -358,9 +368,22 @@ caf::expected<uint16_t> engine::listen_workers() {
   ctx.queues = d.queues;
   ctx.invocation_timeout = std::chrono::milliseconds(wm.invocation_timeout_ms);
   auto* sys = &d.sys;
+  auto sessions = d.sessions;
   d.workers = std::make_unique<protocol::ws_server>(
-    opts, [sys, ctx](std::shared_ptr<protocol::ws_peer> peer) {
+    opts, [sys, ctx, sessions](std::shared_ptr<protocol::ws_peer> peer) {
       auto session = sys->spawn(session_actor, std::move(peer), ctx);
+      {
+        std::lock_guard<std::mutex> guard{sessions->mtx};
+        ++sessions->n;
+      }
+      // Runs once the session's state (and its hold on the connection) is
+      // gone.
+      caf::actor_cast<caf::abstract_actor*>(session)->attach_functor(
+        [sessions] {
+          std::lock_guard<std::mutex> guard{sessions->mtx};
+          --sessions->n;
+          sessions->cv.notify_all();
+        });
       return make_session_bridge(std::move(session));
     });
   auto port = d.workers->start();
@@ -463,8 +486,19 @@ void engine::stop(std::chrono::milliseconds grace) {
                  });
     }
   }
-  // 2. Closing the connections stops their session actors.
-  if (d.workers) d.workers->stop();
+  // 2. Closing the connections stops their session actors. The listener's
+  //    I/O context may only go once they have let go of their connections.
+  if (d.workers) {
+    d.workers->stop();
+    std::unique_lock<std::mutex> guard{d.sessions->mtx};
+    if (!d.sessions->cv.wait_for(guard, std::chrono::seconds(5),
+                                 [&] { return d.sessions->n == 0; })) {
+      log::warn("engine", d.sessions->n,
+                " worker sessions did not end within 5 s of the stop; the "
+                "worker listener is left to the process exit");
+      (void)d.workers.release();
+    }
+  }
   if (d.http) d.http->stop();
   if (d.http_router)
     caf::anon_send_exit(d.http_router, caf::exit_reason::user_shutdown);
