@@ -363,6 +363,8 @@ caf::expected<uint16_t> engine::listen_workers() {
   opts.host = wm.host;
   opts.port = wm.port;
   opts.max_frame_bytes = wm.max_frame_bytes;
+  opts.idle_timeout = std::chrono::milliseconds(wm.idle_timeout_ms);
+  opts.message_timeout = std::chrono::milliseconds(wm.message_timeout_ms);
   session_context ctx;
   ctx.registry = d.registry;
   ctx.queues = d.queues;

@@ -416,7 +416,9 @@ private:
        {"port", uint_into(out.port)},
        {"max_frame_bytes",
         uint_into(out.max_frame_bytes, 1, max_message_bytes)},
-       {"invocation_timeout_ms", uint_into(out.invocation_timeout_ms, 1)}});
+       {"invocation_timeout_ms", uint_into(out.invocation_timeout_ms, 1)},
+       {"idle_timeout_ms", uint_into(out.idle_timeout_ms, 100)},
+       {"message_timeout_ms", uint_into(out.message_timeout_ms, 100)}});
   }
 
   caf::error read_http(const YAML::Node& node, const std::string& what,

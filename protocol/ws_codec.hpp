@@ -80,6 +80,9 @@ public:
   /// needs in all (header and payload), or 0 when that is not known yet.
   size_t frame_size_hint() const { return hint_; }
 
+  /// True while a fragmented message has begun and not ended.
+  bool in_message() const { return in_message_; }
+
   /// Bytes held for the fragments of an unfinished message.
   size_t buffered() const { return partial_.capacity(); }
 

@@ -75,7 +75,8 @@ public:
              const ws_accept_fn& accept, std::shared_ptr<connection_set> set)
       : ws_(std::move(sock)), opts_(opts), accept_(accept),
         set_(std::move(set)), id_(next_connection_id++),
-        decoder_(opts.max_frame_bytes), close_timer_(ws_.get_executor()) {
+        decoder_(opts.max_frame_bytes), close_timer_(ws_.get_executor()),
+        watch_timer_(ws_.get_executor()) {
     beast::error_code ec;
     // Frames are small and latency-bound: without this, Nagle's algorithm
     // holds a frame back until the worker ACKs the previous one (~40 ms).
@@ -259,10 +260,48 @@ private:
         return;
       }
     }
+    last_input_ = std::chrono::steady_clock::now();
+    arm_watch();
     if (in_used_ > 0)
       on_read({}, 0);
     else
       read_more();
+  }
+
+  // -- idle and unfinished messages ---------------------------------------------
+
+  void arm_watch() {
+    auto tick = std::clamp(
+      std::min(opts_.idle_timeout, opts_.message_timeout) / 4,
+      std::chrono::milliseconds{50}, std::chrono::milliseconds{5000});
+    watch_timer_.expires_after(tick);
+    watch_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+      if (!ec) self->on_watch();
+    });
+  }
+
+  void on_watch() {
+    if (finished_ || closing_) return; // closing has its own bounded wait
+    using std::chrono::duration_cast;
+    using std::chrono::milliseconds;
+    auto now = std::chrono::steady_clock::now();
+    std::string why;
+    if (!telemetry_ && now - last_input_ >= opts_.idle_timeout)
+      why = "no data (not even a ping) for "
+            + std::to_string(opts_.idle_timeout.count()) + " ms";
+    else if (partial_ && now - message_since_ >= opts_.message_timeout)
+      why = "a message was not completed within "
+            + std::to_string(opts_.message_timeout.count()) + " ms";
+    if (why.empty()) {
+      arm_watch();
+      return;
+    }
+    log::warn(log_name, "connection ", id_, " from ", remote_, ": ", why);
+    discard_input_ = true;
+    shutdown_after_write_ = true;
+    in_used_ = 0;
+    decoder_.reset();
+    start_close(ws::close_code::policy_error, why);
   }
 
   // -- reading -----------------------------------------------------------------
@@ -301,11 +340,17 @@ private:
       return;
     }
     in_used_ += n;
+    auto now = std::chrono::steady_clock::now();
+    if (n > 0) last_input_ = now;
     events_.clear();
     ws::decode_error err;
     auto used = decoder_.decode(in_.data(), in_used_, events_, err);
     std::memmove(in_.data(), in_.data() + used, in_used_ - used);
     in_used_ -= used;
+    // A message under way: a frame not complete, or fragments to come.
+    auto partial = in_used_ > 0 || decoder_.in_message();
+    if (partial && !partial_) message_since_ = now;
+    partial_ = partial;
     if (in_used_ == 0 && in_.size() > 4 * read_chunk) {
       in_.resize(read_chunk);
       in_.shrink_to_fit();
@@ -463,6 +508,7 @@ private:
       outbox_.clear();
     }
     close_timer_.cancel();
+    watch_timer_.cancel();
     beast::error_code ignored;
     socket().close(ignored);
     if (handler_) {
@@ -499,6 +545,11 @@ private:
   bool finished_ = false;
   std::string close_reason_;
   net::steady_timer close_timer_;
+  /// Checks for an idle connection and an unfinished message.
+  net::steady_timer watch_timer_;
+  std::chrono::steady_clock::time_point last_input_{};
+  std::chrono::steady_clock::time_point message_since_{};
+  bool partial_ = false;
   // Write side: `writing_` (the bytes of the I/O thread's write in flight)
   // on the strand; the others under the mutex, `in_flight_` being the size
   // of `writing_` while that write runs. The send backlog is `outbox_` plus

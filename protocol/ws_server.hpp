@@ -13,6 +13,7 @@
 // either way the connection then closes.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -74,6 +75,13 @@ struct ws_server_options {
   size_t max_frame_bytes = 4 * 1024 * 1024;
   /// A peer that does not read while this much is queued for it is closed.
   size_t max_send_backlog = 64 * 1024 * 1024;
+  /// A worker connection that sends nothing (not even a ping: the SDK
+  /// pings every 20 s) for this long is closed with 1008. Not the
+  /// telemetry socket.
+  std::chrono::milliseconds idle_timeout{90000};
+  /// A message whose first bytes arrived must be complete (all its
+  /// fragments) within this long, or the connection is closed with 1008.
+  std::chrono::milliseconds message_timeout{30000};
   /// I/O threads.
   int threads = 1;
 };

@@ -31,6 +31,12 @@ struct worker_manager_config {
   /// Engine-side limit for a synchronous trigger() (`invocation_timeout_ms`).
   /// A safety net: the SDK's own default timeout is 30 s.
   uint64_t invocation_timeout_ms = 300000;
+  /// A connection that sends nothing, not even a ping, this long is closed
+  /// (`idle_timeout_ms`; the SDK pings every 20 s).
+  uint64_t idle_timeout_ms = 90000;
+  /// A message whose first bytes arrived must be complete this soon
+  /// (`message_timeout_ms`).
+  uint64_t message_timeout_ms = 30000;
 };
 
 /// `iii-http`: the REST API serving `http` triggers.

@@ -71,3 +71,57 @@ test('200 connections announcing near-limit frames hold what they sent, not what
   await serving(engine);
   for (const c of conns) c.sock.destroy();
 });
+
+/** Resolves with {code, reason} of the close frame the engine sends on `c`, or null if the socket ends without one. */
+async function closeFrameOf(c, timeoutMs) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    // Server frames are unmasked; skip to the close frame (after e.g.
+    // workerregistered).
+    const b = c.bytes();
+    for (let at = 0; b.length - at >= 2; ) {
+      let len = b[at + 1] & 0x7f;
+      let head = 2;
+      if (len === 126) (len = b.readUInt16BE(at + 2)), (head = 4);
+      else if (len === 127) (len = Number(b.readBigUInt64BE(at + 2))), (head = 10);
+      if (b.length - at < head + len) break;
+      if ((b[at] & 0x0f) === 0x8)
+        return { code: b.readUInt16BE(at + head), reason: b.subarray(at + head + 2, at + head + len).toString() };
+      at += head + len;
+    }
+    await sleep(20);
+  }
+  return null;
+}
+
+/** A masked frame with a short payload (`fin` false for a first fragment). */
+function shortFrame(opcode, payload, fin = true) {
+  const body = Buffer.from(payload);
+  const head = Buffer.from([(fin ? 0x80 : 0) | opcode, 0x80 | body.length, 0, 0, 0, 0]);
+  return Buffer.concat([head, body]); // mask 0: bytes as they are
+}
+
+test('idle and unfinished messages are bounded: closed with 1008 and the reason; pings keep a connection', { timeout: 30000 }, async () => {
+  const engine = await startEngine({ config: engineConfig({ idleTimeoutMs: 1000, messageTimeoutMs: 1000 }) });
+  const idle = await rawSocket(engine.url); // upgrades, then sends nothing
+  const partial = await rawSocket(engine.url);
+  partial.sock.write(shortFrame(0x1, '{"type":"reg', false)); // a first fragment, never the rest
+  const pinger = await rawSocket(engine.url);
+  const pings = setInterval(() => {
+    pinger.sock.write(shortFrame(0x9, 'hi'));
+    partial.sock.write(shortFrame(0x9, 'hi')); // not idle: only its message is stuck
+  }, 200);
+  try {
+    const idleClose = await closeFrameOf(idle, 5000);
+    assert.equal(idleClose?.code, 1008, JSON.stringify(idleClose));
+    assert.match(idleClose.reason, /no data \(not even a ping\) for 1000 ms/);
+    const partialClose = await closeFrameOf(partial, 5000);
+    assert.equal(partialClose?.code, 1008, JSON.stringify(partialClose));
+    assert.match(partialClose.reason, /a message was not completed within 1000 ms/);
+    await sleep(1500);
+    assert.equal(await closeFrameOf(pinger, 10), null, 'a pinging connection stays');
+  } finally {
+    clearInterval(pings);
+    for (const c of [idle, partial, pinger]) c.sock.destroy();
+  }
+});

@@ -21,10 +21,12 @@ const SERVING_HTTP = /serving http triggers on http:\/\/127\.0\.0\.1:(\d+)/;
  * `http` (true, or {defaultTimeoutMs, maxBodyBytes}) adds `iii-http` on a
  * free port (see startEngine's `httpUrl`).
  */
-export function engineConfig({ port = 0, maxFrameBytes, invocationTimeoutMs, queues, maxPayloadBytes, storePath, startupGraceMs, http } = {}) {
+export function engineConfig({ port = 0, maxFrameBytes, invocationTimeoutMs, idleTimeoutMs, messageTimeoutMs, queues, maxPayloadBytes, storePath, startupGraceMs, http } = {}) {
   const manager = { host: '127.0.0.1', port };
   if (maxFrameBytes !== undefined) manager.max_frame_bytes = maxFrameBytes;
   if (invocationTimeoutMs !== undefined) manager.invocation_timeout_ms = invocationTimeoutMs;
+  if (idleTimeoutMs !== undefined) manager.idle_timeout_ms = idleTimeoutMs;
+  if (messageTimeoutMs !== undefined) manager.message_timeout_ms = messageTimeoutMs;
   const queue = {
     queue_configs: queues ?? { default: { max_retries: 3, concurrency: 10, type: 'standard' } },
   };
