@@ -33,11 +33,28 @@ struct register_trigger {
 };
 
 /// Removes trigger `id` if `owner` registered it. `node`: as in
-/// register_trigger.
+/// register_trigger. `type`: the trigger's type, set by the registry when it
+/// tells a provider (a worker's SDK ignores an unregistertrigger without
+/// it); senders may leave it empty.
 struct unregister_trigger {
   std::string id;
   caf::actor owner;
   std::string node;
+  std::string type = {};
+};
+
+/// A `triggerregistrationresult`: from the session of a trigger type's
+/// provider to the registry (how the provider took binding `id`), and from
+/// the registry to the session of the worker that registered the trigger
+/// when its provider refused it (the session tells its worker). `code` and
+/// `message` are set only when `failed`.
+struct trigger_result {
+  std::string id;
+  std::string type;
+  std::string function_id;
+  bool failed = false;
+  std::string code;
+  std::string message;
 };
 
 /// One HTTP request for the HTTP router, from the server's I/O thread; the
@@ -89,7 +106,13 @@ typename Inspector::result_type inspect(Inspector& f, register_trigger& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, unregister_trigger& x) {
   return f(caf::meta::type_name("troupe::unregister_trigger"), x.id, x.owner,
-           x.node);
+           x.node, x.type);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, trigger_result& x) {
+  return f(caf::meta::type_name("troupe::trigger_result"), x.id, x.type,
+           x.function_id, x.failed, x.code, x.message);
 }
 
 template <class Inspector>

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include <caf/actor_cast.hpp>
+#include <caf/sec.hpp>
 #include <caf/send.hpp>
 
 #include "base/errc.hpp"
@@ -197,21 +198,26 @@ registry_state::on_providers(const std::string& id) const {
 // -- triggers -----------------------------------------------------------------
 
 caf::result<void> registry_state::on_register_trigger(register_trigger& x) {
-  auto provider = trigger_types.find(x.type);
-  if (provider == trigger_types.end())
-    return caf::make_error(errc::bad_frame,
-                           "trigger type '" + x.type
-                             + "' is not provided by this engine or any "
-                               "connected worker");
   if (auto old = triggers.find(x.id); old != triggers.end()) {
-    if (auto j = owners.find(old->second.owner.address()); j != owners.end())
+    auto& prev = old->second;
+    if (auto j = owners.find(prev.binding.owner.address()); j != owners.end())
       j->second.triggers.erase(x.id);
-    caf::anon_send(old->second.provider,
-                   unregister_trigger{x.id, old->second.owner, {}});
+    if (prev.provider)
+      caf::anon_send(
+        prev.provider,
+        unregister_trigger{x.id, prev.binding.owner, {}, prev.binding.type});
   }
   holdings_of(x.owner).triggers.insert(x.id);
-  triggers[x.id] = trigger_entry{x.owner,       provider->second, x.type,
-                                 x.function_id, x.config,         x.metadata};
+  auto provider = trigger_types.find(x.type);
+  if (provider == trigger_types.end()) {
+    log::warn(log_name, "trigger ", x.id, " (function ", x.function_id,
+              ") is parked: no worker provides trigger type ", x.type,
+              " yet; it is registered once one does");
+    auto id = x.id;
+    triggers[id] = trigger_entry{std::move(x), {}};
+    return caf::unit;
+  }
+  triggers[x.id] = trigger_entry{x, provider->second};
   auto rp = self->make_response_promise();
   rp.delegate(provider->second, std::move(x));
   return rp;
@@ -220,9 +226,11 @@ caf::result<void> registry_state::on_register_trigger(register_trigger& x) {
 void registry_state::drop_trigger(const std::string& id,
                                   const caf::actor_addr& owner) {
   auto i = triggers.find(id);
-  if (i == triggers.end() || i->second.owner.address() != owner) return;
-  caf::anon_send(i->second.provider,
-                 unregister_trigger{id, i->second.owner, {}});
+  if (i == triggers.end() || i->second.binding.owner.address() != owner) return;
+  auto& e = i->second;
+  if (e.provider)
+    caf::anon_send(e.provider,
+                   unregister_trigger{id, e.binding.owner, {}, e.binding.type});
   triggers.erase(i);
 }
 
@@ -235,13 +243,78 @@ void registry_state::on_unregister_trigger(const unregister_trigger& x) {
 
 void registry_state::on_provide_trigger_type(const std::string& type,
                                              caf::actor provider) {
+  if (!provider) return;
   if (auto i = trigger_types.find(type);
       i != trigger_types.end() && i->second != provider) {
     if (auto j = owners.find(i->second.address()); j != owners.end())
       j->second.trigger_types.erase(type);
   }
   holdings_of(provider).trigger_types.insert(type);
-  trigger_types[type] = std::move(provider);
+  trigger_types[type] = provider;
+  // A new provider, or the same one again (a restarted provider's replay):
+  // it serves every trigger of the type from now on.
+  for (auto& kvp : triggers)
+    if (kvp.second.binding.type == type) replay(kvp.second, provider);
+}
+
+void registry_state::replay(trigger_entry& e, const caf::actor& provider) {
+  if (!e.provider)
+    log::info(log_name, "trigger ", e.binding.id, " (type ", e.binding.type,
+              ", function ", e.binding.function_id,
+              ") goes to the provider of its type now");
+  e.provider = provider;
+  auto id = e.binding.id;
+  self->request(provider, caf::infinite, e.binding)
+    .then([] {},
+          [this, id, provider](caf::error& err) {
+            // A provider that is gone: its down message parks the trigger.
+            if (err == caf::sec::request_receiver_down) return;
+            refused(id, provider, "trigger_registration_failed",
+                    error_text(err));
+          });
+}
+
+void registry_state::park(trigger_entry& e, const std::string& why) {
+  e.provider = nullptr;
+  log::warn(log_name, "trigger ", e.binding.id, " (type ", e.binding.type,
+            ", function ", e.binding.function_id, ") is parked: ", why,
+            "; it is registered again once a worker provides ", e.binding.type);
+}
+
+void registry_state::refused(const std::string& id, const caf::actor& provider,
+                             std::string code, std::string message) {
+  auto i = triggers.find(id);
+  // Gone, parked, or already with another provider: that one decides.
+  if (i == triggers.end() || !i->second.provider
+      || i->second.provider != provider)
+    return;
+  auto& e = i->second;
+  park(e, "its provider refused it: " + message);
+  caf::anon_send(e.binding.owner,
+                 trigger_result{id, e.binding.type, e.binding.function_id, true,
+                                std::move(code), std::move(message)});
+}
+
+void registry_state::on_trigger_result(const trigger_result& x) {
+  auto from = sender();
+  auto i = triggers.find(x.id);
+  if (i == triggers.end() || !from || i->second.provider != from) {
+    log::debug(log_name, "ignored a trigger registration result for ", x.id,
+               ": not from the provider that serves it");
+    return;
+  }
+  if (!x.failed) return;
+  refused(x.id, from, x.code, x.message);
+}
+
+void registry_state::orphan(const std::string& type,
+                            const caf::actor_addr& provider) {
+  for (auto& kvp : triggers) {
+    auto& e = kvp.second;
+    if (e.binding.type == type && e.provider
+        && e.provider.address() == provider)
+      park(e, "its provider disconnected");
+  }
 }
 
 // -- workers and their reconnects ---------------------------------------------
@@ -307,7 +380,10 @@ void registry_state::on_down(const caf::actor_addr& who) {
   auto& h = i->second;
   for (auto& id : h.functions) drop_provider(id, who);
   for (auto& id : h.triggers) drop_trigger(id, who);
-  for (auto& type : h.trigger_types) trigger_types.erase(type);
+  for (auto& type : h.trigger_types) {
+    trigger_types.erase(type);
+    orphan(type, who);
+  }
   if (!h.worker_id.empty()) {
     auto w = workers.find(h.worker_id);
     if (w != workers.end() && w->second == who) workers.erase(w);
@@ -333,6 +409,7 @@ registry_actor(registry_actor_type::stateful_pointer<registry_state> self,
     [self](atom::provide, std::string& type, caf::actor& provider) {
       self->state.on_provide_trigger_type(type, std::move(provider));
     },
+    [self](trigger_result& x) { self->state.on_trigger_result(x); },
     [self](atom::worker, std::string& id) {
       self->state.on_worker(std::move(id));
     },

@@ -9,6 +9,13 @@
 // round-robin over the remote ones. A provider's unregister or departure
 // removes only that provider. Triggers and trigger types: last writer wins.
 // When an owner goes down everything it still holds is removed.
+//
+// A trigger whose type has no provider is parked, not refused, as iii does:
+// it waits until some actor provides the type, and then goes to it. When a
+// provider goes down its bindings are parked again, and each provider that
+// takes a type (again) is sent every binding of it, live or parked. A
+// provider that refuses a binding (its triggerregistrationresult carries an
+// error) has it parked as well, and the refusal goes to the trigger's owner.
 #pragma once
 
 #include <cstddef>
@@ -36,10 +43,15 @@ namespace troupe {
 /// The registry's full interface: the public registry_handle plus troupe's
 /// own traffic.
 ///  - register_trigger: replaces the trigger of the same id; delegated to
-///    the provider of its type, whose unit or error is the reply;
+///    the provider of its type, whose unit or error is the reply; without a
+///    provider the trigger is parked and the reply is unit;
 ///  - unregister_trigger: removes the trigger if the sender still owns it;
+///    its provider, if it has one, gets it with `type` set;
 ///  - (provide, type, provider): `provider` serves triggers of `type` from
-///    now on (last writer wins);
+///    now on (last writer wins) and is sent every trigger of that type;
+///  - trigger_result: the sender's verdict on a trigger it was sent; a
+///    failure from the trigger's current provider parks the trigger and goes
+///    on to its owner; anything else is ignored;
 ///  - (worker, worker_id): the sending session serves worker `worker_id`;
 ///  - (reattach, previous_worker_id): the sending session is that worker
 ///    reconnected; the registry drops every function and trigger the old
@@ -62,7 +74,7 @@ namespace troupe {
 using registry_actor_type = registry_handle::extend<
   caf::reacts_to<register_trigger>, caf::reacts_to<unregister_trigger>,
   caf::reacts_to<atom::provide, std::string, caf::actor>,
-  caf::reacts_to<atom::worker, std::string>,
+  caf::reacts_to<trigger_result>, caf::reacts_to<atom::worker, std::string>,
   caf::reacts_to<atom::reattach, std::string>,
   caf::replies_to<atom::localcall, invoke>::with<invoke_result>,
   caf::reacts_to<atom::watch, caf::actor>,
@@ -91,14 +103,11 @@ struct registry_state {
   };
 
   struct trigger_entry {
-    caf::actor owner;
-    /// Who serves the trigger (the HTTP router, or a worker's session).
+    /// The registration as its owner sent it: what a provider is sent.
+    register_trigger binding;
+    /// Who serves the trigger (the HTTP router, or a worker's session);
+    /// null while the trigger is parked.
     caf::actor provider;
-    /// As registered, for introspection.
-    std::string type = {};
-    std::string function_id = {};
-    std::string config = {};
-    std::string metadata = {};
   };
 
   /// What one owner holds, so its departure removes exactly that.
@@ -149,6 +158,7 @@ struct registry_state {
   caf::result<void> on_register_trigger(register_trigger& x);
   void on_unregister_trigger(const unregister_trigger& x);
   void on_provide_trigger_type(const std::string& type, caf::actor provider);
+  void on_trigger_result(const trigger_result& x);
   void on_worker(std::string worker_id);
   void on_reattach(const std::string& previous_worker_id);
   void on_watch(caf::actor watcher);
@@ -170,6 +180,17 @@ private:
   void drop_provider(const std::string& id, const caf::actor_addr& owner);
   /// Removes trigger `id` of `owner` and tells its provider.
   void drop_trigger(const std::string& id, const caf::actor_addr& owner);
+  /// Sends a parked or live trigger to `provider`, which serves it from now
+  /// on; a refusal in its reply parks it (see refused).
+  void replay(trigger_entry& e, const caf::actor& provider);
+  /// Parks the trigger of `e`: no provider serves it until its type is
+  /// provided (again).
+  void park(trigger_entry& e, const std::string& why);
+  /// `provider` refused trigger `id`: parks it and tells its owner.
+  void refused(const std::string& id, const caf::actor& provider,
+               std::string code, std::string message);
+  /// Parks the triggers `provider` served for `type`: it is gone.
+  void orphan(const std::string& type, const caf::actor_addr& provider);
   /// Tells the watchers which ids gained or lost local providers since they
   /// last heard.
   void publish();

@@ -88,7 +88,8 @@ protocol::catalog registry_state::on_catalog() const {
   std::sort(out.trigger_types.begin(), out.trigger_types.end(),
             [](auto& a, auto& b) { return a.id < b.id; });
   for (auto& [id, t] : triggers)
-    out.triggers.push_back({id, t.type, t.function_id, t.config, t.metadata});
+    out.triggers.push_back({id, t.binding.type, t.binding.function_id,
+                            t.binding.config, t.binding.metadata});
   std::sort(out.triggers.begin(), out.triggers.end(),
             [](auto& a, auto& b) { return a.id < b.id; });
   for (auto& [addr, h] : owners)

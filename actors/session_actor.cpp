@@ -206,6 +206,18 @@ void session_state::handle(protocol::reattach_frame& x) {
   self->send(ctx.registry, atom::reattach_v, std::move(x.previous_worker_id));
 }
 
+void session_state::handle(protocol::trigger_result_frame& x) {
+  if (x.is_error)
+    log::debug(log_name, "worker ", worker_name, " refused trigger ", x.id,
+               ": ", x.error_code, ": ", x.error_message);
+  // The registry checks that this worker provides the trigger's type.
+  self->send(ctx.registry,
+             trigger_result{std::move(x.id), std::move(x.trigger_type),
+                            std::move(x.function_id), x.is_error,
+                            std::move(x.error_code),
+                            std::move(x.error_message)});
+}
+
 void session_state::handle(protocol::bad_frame& x) {
   log::warn(log_name, "bad frame from worker ", worker_name, ": ", x.code, ": ",
             x.message);
@@ -338,7 +350,17 @@ session_state::on_register_trigger(const register_trigger& x) {
 }
 
 void session_state::on_unregister_trigger(const unregister_trigger& x) {
-  send_frame(protocol::to_json(protocol::unregister_trigger_frame{x.id, {}}));
+  send_frame(
+    protocol::to_json(protocol::unregister_trigger_frame{x.id, x.type}));
+}
+
+// -- this worker's triggers ---------------------------------------------------
+
+void session_state::on_trigger_refused(const trigger_result& x) {
+  log::warn(log_name, "trigger ", x.id, " (", x.type, ") for ", x.function_id,
+            " refused by its provider: ", x.code, ": ", x.message);
+  send_frame(protocol::trigger_registration_error_json(
+    x.id, x.type, x.function_id, x.code, x.message));
 }
 
 caf::behavior session_actor(caf::stateful_actor<session_state>* self,
@@ -360,6 +382,7 @@ caf::behavior session_actor(caf::stateful_actor<session_state>* self,
     [self](const unregister_trigger& x) {
       self->state.on_unregister_trigger(x);
     },
+    [self](const trigger_result& x) { self->state.on_trigger_refused(x); },
     [self](atom::sweep) { self->state.on_sweep(); },
   };
 }

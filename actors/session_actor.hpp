@@ -11,6 +11,12 @@
 // response promise until the worker's invocationresult arrives; when the
 // connection closes, every open call fails with invocation_stopped.
 //
+// As the provider of a trigger type (registertriggertype) it writes the
+// registertrigger / unregistertrigger frames the registry sends it and hands
+// the worker's triggerregistrationresult back to the registry; a refusal of
+// one of this worker's own triggers comes back from the registry and goes
+// out as a triggerregistrationresult error.
+//
 // It tells the registry its worker id at start; a reattach frame (a
 // reconnecting worker) makes the registry drop what that worker's old
 // connection still holds, so the replay that follows replaces it.
@@ -80,6 +86,7 @@ struct session_state {
   caf::result<invoke_result> on_invoke(invoke& x);
   caf::result<void> on_register_trigger(const register_trigger& x);
   void on_unregister_trigger(const unregister_trigger& x);
+  void on_trigger_refused(const trigger_result& x);
   void on_sweep();
   void on_write_out();
 
@@ -96,6 +103,7 @@ struct session_state {
   void handle(protocol::invoke_frame& x);
   void handle(protocol::result_frame& x);
   void handle(protocol::reattach_frame& x);
+  void handle(protocol::trigger_result_frame& x);
   void handle(protocol::bad_frame& x);
 
 private:

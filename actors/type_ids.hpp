@@ -123,6 +123,9 @@ CAF_BEGIN_TYPE_ID_BLOCK(troupe, caf::first_custom_type_id)
   /// actor), and from the node actor to each peer: the HTTP router that
   /// serves other nodes' routes on this node.
   CAF_ADD_ATOM(troupe, troupe::atom, httprouter, "httprouter")
+  /// A trigger type's provider took or refused a binding, or a refusal for
+  /// the worker that registered the trigger (triggerregistrationresult).
+  CAF_ADD_TYPE_ID(troupe, (troupe::trigger_result))
 
   /// Introspection (README: Introspection). A session's worker_meta to the
   /// registry: what it knows of its worker (address, engine::workers::register

@@ -266,6 +266,34 @@ frame parse_reattach(field_reader& r) {
   return r.bad_field();
 }
 
+/// `error`: absent or null for a binding the provider accepted, else an
+/// object with the string members `code` and `message` (iii's ErrorBody).
+frame parse_trigger_result(field_reader& r) {
+  trigger_result_frame x;
+  if (!r.required_string("id", x.id)
+      || !r.optional_string("trigger_type", x.trigger_type)
+      || !r.optional_string("function_id", x.function_id))
+    return r.bad_field();
+  auto* err = r.find("error");
+  if (err == nullptr || err->is_null()) return x;
+  if (!err->is_object()) {
+    r.fail("error", "an object", err);
+    return r.bad_field();
+  }
+  // The fast path leaves objects as empty stand-ins: read the text again.
+  auto body = json::parse(r.raw_of("error", *err), nullptr, false);
+  if (!body.is_object()) {
+    r.fail("error", "an object", err);
+    return r.bad_field();
+  }
+  auto error = r.nested(body, "error.");
+  if (!error.required_string("code", x.error_code)
+      || !error.required_string("message", x.error_message))
+    return r.bad_field();
+  x.is_error = true;
+  return x;
+}
+
 using frame_parser = frame (*)(field_reader&);
 
 /// The parser for a frame type, or nullptr for an unknown one. The two
@@ -282,6 +310,7 @@ frame_parser parser_for(std::string_view type) {
   if (type == "unregistertriggertype")
     return parse_id_only<unregister_trigger_type_frame>;
   if (type == "reattach") return parse_reattach;
+  if (type == "triggerregistrationresult") return parse_trigger_result;
   return nullptr;
 }
 
@@ -488,6 +517,20 @@ std::string to_json(const unregister_trigger_frame& x) {
                         x.id.size() + x.trigger_type.size() + 40);
   append_string(out, "id", x.id);
   append_string_if(out, "trigger_type", x.trigger_type);
+  out += '}';
+  return out;
+}
+
+std::string to_json(const trigger_result_frame& x) {
+  if (x.is_error)
+    return trigger_registration_error_json(x.id, x.trigger_type, x.function_id,
+                                           x.error_code, x.error_message);
+  auto out = open_frame("triggerregistrationresult",
+                        x.id.size() + x.trigger_type.size()
+                          + x.function_id.size() + 60);
+  append_string(out, "id", x.id);
+  append_string(out, "trigger_type", x.trigger_type);
+  append_string(out, "function_id", x.function_id);
   out += '}';
   return out;
 }

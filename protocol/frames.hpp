@@ -81,6 +81,20 @@ struct reattach_frame {
   std::string previous_worker_id;
 };
 
+/// `triggerregistrationresult` from a worker that provides a trigger type:
+/// the SDK sends one after every `registertrigger` it is sent, with `error`
+/// when its handler refused the binding. `trigger_type` and `function_id`
+/// may be empty (they are optional); `error_code` and `error_message` are
+/// set only when `is_error`.
+struct trigger_result_frame {
+  std::string id;
+  std::string trigger_type;
+  std::string function_id;
+  bool is_error = false;
+  std::string error_code;
+  std::string error_message;
+};
+
 /// A frame troupe could not accept. `code` is machine-readable
 /// ("bad_json", "missing_type", "unknown_type", "bad_field"); `message` says
 /// what was wrong. When the frame carried a usable `invocation_id` (an
@@ -98,7 +112,8 @@ using frame
   = std::variant<register_function_frame, unregister_function_frame,
                  register_trigger_frame, unregister_trigger_frame,
                  register_trigger_type_frame, unregister_trigger_type_frame,
-                 invoke_frame, result_frame, reattach_frame, bad_frame>;
+                 invoke_frame, result_frame, reattach_frame,
+                 trigger_result_frame, bad_frame>;
 
 /// Parses one text frame. Never throws: anything unacceptable is a bad_frame.
 /// Unknown fields are ignored; optional fields may be absent.
@@ -122,6 +137,10 @@ std::string to_json(const register_trigger_frame& x);
 
 /// `unregistertrigger` to the worker that provides the trigger's type.
 std::string to_json(const unregister_trigger_frame& x);
+
+/// `triggerregistrationresult`, with `error` only when `is_error` (as a
+/// provider worker sends it; for tests and fake workers).
+std::string to_json(const trigger_result_frame& x);
 
 /// `{"type":"triggerregistrationresult","id":...,"trigger_type":...,
 ///   "function_id":...,"error":{"code":...,"message":...}}`

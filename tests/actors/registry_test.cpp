@@ -4,6 +4,7 @@
 
 #include "actors/registry_actor.hpp"
 
+#include <algorithm>
 #include <memory>
 #include <set>
 #include <string>
@@ -13,6 +14,7 @@
 #include <caf/send.hpp>
 
 #include "actor_fixture.hpp"
+#include "base/errc.hpp"
 #include "protocol/json_member.hpp"
 
 using namespace troupe;
@@ -42,6 +44,43 @@ caf::behavior cron_provider(caf::event_based_actor*,
   return {
     [](const register_trigger&) {},
     [removed](const unregister_trigger& x) { removed->push_back(x.id); },
+  };
+}
+
+/// What a recording trigger provider was sent.
+struct provider_log {
+  std::vector<register_trigger> registered;
+  std::vector<unregister_trigger> unregistered;
+  /// When not empty, each registration is refused with this message (as the
+  /// HTTP router refuses a bad route).
+  std::string refuse;
+
+  ids registered_ids() const {
+    ids xs;
+    for (auto& x : registered) xs.push_back(x.id);
+    std::sort(xs.begin(), xs.end());
+    return xs;
+  }
+};
+
+caf::behavior recording_provider(caf::event_based_actor*,
+                                 std::shared_ptr<provider_log> log) {
+  return {
+    [log](const register_trigger& x) -> caf::result<void> {
+      log->registered.push_back(x);
+      if (!log->refuse.empty())
+        return caf::make_error(errc::bad_frame, log->refuse);
+      return caf::unit;
+    },
+    [log](const unregister_trigger& x) { log->unregistered.push_back(x); },
+  };
+}
+
+/// The owner of triggers: records the refusals the registry forwards.
+caf::behavior trigger_owner(caf::event_based_actor*,
+                            std::shared_ptr<std::vector<trigger_result>> log) {
+  return {
+    [log](const trigger_result& x) { log->push_back(x); },
   };
 }
 
@@ -95,6 +134,46 @@ struct registry_test : actor_fixture {
     caf::anon_send_exit(x, caf::exit_reason::kill);
     run();
   }
+
+  /// A provider of `type`, recording what it is sent.
+  std::pair<caf::actor, std::shared_ptr<provider_log>>
+  provider(const std::string& type) {
+    auto log = std::make_shared<provider_log>();
+    auto p = spawn(recording_provider, log);
+    provide(type, p);
+    return {p, log};
+  }
+
+  void provide(const std::string& type, const caf::actor& p) {
+    caf::anon_send(registry, atom::provide_v, type, p);
+    run();
+  }
+
+  /// `owner` registers trigger `id` of `type` for function "f".
+  void bind(const std::string& id, const std::string& type,
+            const caf::actor& owner) {
+    caf::anon_send(
+      registry,
+      register_trigger{id, type, "f", R"({"every":"1s"})", {}, owner, {}});
+    run();
+  }
+
+  void unbind(const std::string& id, const caf::actor& owner) {
+    caf::anon_send(registry, unregister_trigger{id, owner, {}});
+    run();
+  }
+
+  /// `from` reports the result of trigger `id` (a failure when `message`
+  /// is not empty).
+  void result(const caf::actor& from, const std::string& id,
+              const std::string& message = {}) {
+    caf::send_as(from, registry,
+                 trigger_result{id, "cron", "f", !message.empty(),
+                                message.empty() ? ""
+                                                : "trigger_registration_failed",
+                                message});
+    run();
+  }
 };
 
 } // namespace
@@ -116,18 +195,6 @@ TEST_F(registry_test, unknown_function_is_function_not_found) {
             "Function nope not found");
 }
 
-TEST_F(registry_test, trigger_of_an_unprovided_type_is_rejected) {
-  caf::scoped_actor self{sys};
-  auto h = self->request(registry, caf::infinite,
-                         register_trigger{"t1", "cron", "f", "{}", {}, a, {}});
-  run();
-  std::string why;
-  h.receive([] { ADD_FAILURE() << "accepted"; },
-            [&](caf::error& err) { why = error_text(err); });
-  EXPECT_NE(why.find("trigger type 'cron' is not provided"), std::string::npos)
-    << why;
-}
-
 TEST_F(registry_test, list_names_every_function) {
   reg("b::f", a);
   reg("a::f", b);
@@ -145,6 +212,150 @@ TEST_F(registry_test, the_typed_handle_reaches_the_same_registry) {
   run();
   h.receive([](ids& xs) { EXPECT_EQ(xs, ids{""}); },
             [](caf::error& err) { ADD_FAILURE() << caf::to_string(err); });
+}
+
+// -- triggers and the trigger types workers provide --------------------------
+
+TEST_F(registry_test, a_trigger_of_an_unprovided_type_waits_for_its_provider) {
+  caf::scoped_actor self{sys};
+  auto h = self->request(
+    registry, caf::infinite,
+    register_trigger{
+      "t1", "cron", "f", R"({"every":"1s"})", R"({"team":"ops"})", a, {}});
+  run();
+  h.receive([] {}, [](caf::error& err) { ADD_FAILURE() << error_text(err); });
+  auto [p, log] = provider("cron");
+  ASSERT_EQ(log->registered.size(), 1u);
+  auto& x = log->registered[0];
+  EXPECT_EQ(x.id, "t1");
+  EXPECT_EQ(x.type, "cron");
+  EXPECT_EQ(x.function_id, "f");
+  EXPECT_EQ(x.config, R"({"every":"1s"})");
+  EXPECT_EQ(x.metadata, R"({"team":"ops"})");
+  EXPECT_EQ(x.owner, a);
+}
+
+TEST_F(registry_test, a_departed_providers_triggers_go_to_the_next_one) {
+  auto [p1, log1] = provider("cron");
+  bind("t1", "cron", a);
+  bind("t2", "cron", b);
+  EXPECT_EQ(log1->registered_ids(), (ids{"t1", "t2"}));
+  kill(p1);
+  auto [p2, log2] = provider("cron");
+  EXPECT_EQ(log2->registered_ids(), (ids{"t1", "t2"}));
+  unbind("t1", a);
+  ASSERT_EQ(log2->unregistered.size(), 1u);
+  EXPECT_EQ(log2->unregistered[0].id, "t1");
+  EXPECT_EQ(log2->unregistered[0].type, "cron");
+}
+
+TEST_F(registry_test,
+       a_provider_providing_again_or_a_new_one_gets_every_trigger) {
+  auto [p1, log1] = provider("cron");
+  bind("t1", "cron", a);
+  provide("cron", p1); // the same provider again: sent again
+  EXPECT_EQ(log1->registered_ids(), (ids{"t1", "t1"}));
+  auto [p2, log2] = provider("cron"); // takes the type over
+  EXPECT_EQ(log2->registered_ids(), ids{"t1"});
+  kill(p1); // no longer the provider: nothing is parked
+  unbind("t1", a);
+  EXPECT_TRUE(log1->unregistered.empty());
+  ASSERT_EQ(log2->unregistered.size(), 1u);
+  EXPECT_EQ(log2->unregistered[0].type, "cron");
+}
+
+TEST_F(registry_test, a_parked_trigger_is_removed_without_telling_anyone) {
+  bind("t1", "cron", a);
+  unbind("t1", a);
+  auto [p, log] = provider("cron");
+  EXPECT_TRUE(log->registered.empty());
+  EXPECT_TRUE(log->unregistered.empty());
+}
+
+TEST_F(registry_test, a_departed_owners_triggers_leave_live_and_parked) {
+  auto [p, log] = provider("cron");
+  auto refusals = std::make_shared<std::vector<trigger_result>>();
+  auto owner = spawn(trigger_owner, refusals);
+  bind("t1", "cron", owner);
+  bind("t2", "other", owner); // parked
+  kill(owner);
+  ASSERT_EQ(log->unregistered.size(), 1u);
+  EXPECT_EQ(log->unregistered[0].id, "t1");
+  EXPECT_EQ(log->unregistered[0].type, "cron");
+  provide("other", p);
+  EXPECT_EQ(log->registered_ids(), ids{"t1"});
+}
+
+TEST_F(registry_test, a_refusal_by_the_provider_parks_and_reaches_the_owner) {
+  auto [p, log] = provider("cron");
+  auto refusals = std::make_shared<std::vector<trigger_result>>();
+  auto owner = spawn(trigger_owner, refusals);
+  bind("t1", "cron", owner);
+  result(p, "t1", "bad schedule");
+  ASSERT_EQ(refusals->size(), 1u);
+  auto& r = (*refusals)[0];
+  EXPECT_EQ(r.id, "t1");
+  EXPECT_EQ(r.type, "cron");
+  EXPECT_EQ(r.function_id, "f");
+  EXPECT_TRUE(r.failed);
+  EXPECT_EQ(r.code, "trigger_registration_failed");
+  EXPECT_EQ(r.message, "bad schedule");
+  // Parked: its provider registering the type again gets it again.
+  provide("cron", p);
+  EXPECT_EQ(log->registered_ids(), (ids{"t1", "t1"}));
+}
+
+TEST_F(registry_test, a_parked_trigger_is_not_unregistered_at_its_provider) {
+  auto [p, log] = provider("cron");
+  auto refusals = std::make_shared<std::vector<trigger_result>>();
+  auto owner = spawn(trigger_owner, refusals);
+  bind("t1", "cron", owner);
+  result(p, "t1", "no");
+  unbind("t1", owner);
+  EXPECT_TRUE(log->unregistered.empty());
+}
+
+TEST_F(registry_test, successes_and_results_from_others_change_nothing) {
+  auto [p, log] = provider("cron");
+  auto refusals = std::make_shared<std::vector<trigger_result>>();
+  auto owner = spawn(trigger_owner, refusals);
+  bind("t1", "cron", owner);
+  result(p, "t1");               // accepted
+  result(b, "t1", "spoofed");    // not its provider
+  result(owner, "t1", "mine");   // nor is its owner
+  result(p, "unknown", "which"); // no such trigger
+  EXPECT_TRUE(refusals->empty());
+  unbind("t1", owner); // still live: its provider hears of it
+  ASSERT_EQ(log->unregistered.size(), 1u);
+}
+
+TEST_F(registry_test, a_late_refusal_by_a_replaced_provider_is_ignored) {
+  auto [p1, log1] = provider("cron");
+  auto refusals = std::make_shared<std::vector<trigger_result>>();
+  auto owner = spawn(trigger_owner, refusals);
+  bind("t1", "cron", owner);
+  auto [p2, log2] = provider("cron");
+  result(p1, "t1", "too late");
+  EXPECT_TRUE(refusals->empty());
+  unbind("t1", owner);
+  EXPECT_EQ(log2->unregistered.size(), 1u);
+}
+
+TEST_F(registry_test, a_replayed_trigger_the_provider_refuses_is_parked) {
+  auto refusals = std::make_shared<std::vector<trigger_result>>();
+  auto owner = spawn(trigger_owner, refusals);
+  bind("t1", "cron", owner); // parked
+  auto log = std::make_shared<provider_log>();
+  log->refuse = "api_path is required";
+  auto p = spawn(recording_provider, log);
+  provide("cron", p);
+  ASSERT_EQ(refusals->size(), 1u);
+  EXPECT_EQ((*refusals)[0].code, "trigger_registration_failed");
+  EXPECT_NE((*refusals)[0].message.find("api_path is required"),
+            std::string::npos)
+    << (*refusals)[0].message;
+  unbind("t1", owner); // parked again: nothing to tell the provider
+  EXPECT_TRUE(log->unregistered.empty());
 }
 
 // -- several providers --------------------------------------------------------

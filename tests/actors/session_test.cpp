@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -435,4 +436,140 @@ TEST_F(session_test, another_workers_reattach_id_replaces_nothing) {
   auto nodes = ask<std::vector<std::string>>(registry, atom::providers_v,
                                              std::string{"math::add"});
   EXPECT_EQ(nodes, (std::vector<std::string>{"", ""}));
+}
+
+// -- trigger types provided by workers ----------------------------------------
+
+namespace {
+
+struct trigger_session_test : session_test {
+  static std::string bind(const std::string& id,
+                          const std::string& type = "cron") {
+    return R"({"type":"registertrigger","id":")" + id + R"(","trigger_type":")"
+           + type
+           + R"(","function_id":"jobs::nightly","config":{"expression":"0 0 * * *"},"message_type":"registertrigger"})";
+  }
+
+  static std::string unbind(const std::string& id) {
+    return R"({"type":"unregistertrigger","id":")" + id
+           + R"(","message_type":"unregistertrigger","trigger_type":"cron"})";
+  }
+
+  static std::string provide_type(const std::string& type = "cron") {
+    return R"({"type":"registertriggertype","id":")" + type
+           + R"(","description":"cron jobs"})";
+  }
+
+  /// What the SDK answers a registertrigger with (a refusal when `message`
+  /// is not empty).
+  static std::string verdict(const std::string& id,
+                             const std::string& message = {}) {
+    std::string out
+      = R"({"type":"triggerregistrationresult","id":")" + id
+        + R"(","message_type":"triggerregistrationresult",)"
+          R"("function_id":"jobs::nightly","trigger_type":"cron")";
+    if (!message.empty())
+      out += R"(,"error":{"code":"trigger_registration_failed","message":")"
+             + message + R"("})";
+    return out + "}";
+  }
+
+  /// Every frame of `w` of type `type`, in order.
+  static std::vector<std::string> frames_of(const worker& w,
+                                            const std::string& type) {
+    std::vector<std::string> xs;
+    for (auto& f : w.out())
+      if (member(f, "type") == type) xs.push_back(f);
+    return xs;
+  }
+};
+
+} // namespace
+
+TEST_F(trigger_session_test,
+       a_parked_trigger_reaches_the_worker_that_provides_its_type) {
+  auto consumer = connect();
+  send(consumer, bind("t-1"));
+  EXPECT_EQ(consumer.out().size(), 1u); // parked: no error, nothing at all
+  auto provider = connect();
+  send(provider, provide_type());
+  EXPECT_EQ(
+    provider.last(),
+    R"({"type":"registertrigger","id":"t-1","trigger_type":"cron","function_id":"jobs::nightly","config":{"expression":"0 0 * * *"}})");
+  send(provider, verdict("t-1"));
+  EXPECT_EQ(consumer.out().size(), 1u);
+  EXPECT_TRUE(frames_of(provider, "error").empty()) << provider.last();
+}
+
+TEST_F(trigger_session_test, unregistertrigger_to_the_provider_names_the_type) {
+  auto provider = connect();
+  send(provider, provide_type());
+  auto consumer = connect();
+  send(consumer, bind("t-1"));
+  send(consumer, bind("t-2"));
+  send(consumer, unbind("t-1"));
+  EXPECT_EQ(provider.last(),
+            R"({"type":"unregistertrigger","id":"t-1","trigger_type":"cron"})");
+  close(consumer);
+  EXPECT_EQ(provider.last(),
+            R"({"type":"unregistertrigger","id":"t-2","trigger_type":"cron"})");
+  EXPECT_EQ(frames_of(provider, "unregistertrigger").size(), 2u);
+}
+
+TEST_F(trigger_session_test,
+       a_refusal_reaches_the_consumer_and_parks_the_trigger) {
+  auto provider = connect();
+  send(provider, provide_type());
+  auto consumer = connect();
+  send(consumer, bind("t-1"));
+  send(provider, verdict("t-1", "bad expression"));
+  EXPECT_EQ(
+    consumer.last(),
+    R"({"type":"triggerregistrationresult","id":"t-1","trigger_type":"cron","function_id":"jobs::nightly","error":{"code":"trigger_registration_failed","message":"bad expression"}})");
+  EXPECT_TRUE(frames_of(provider, "error").empty()) << provider.last();
+  // Parked: registering the type again brings the trigger back.
+  send(provider, provide_type());
+  EXPECT_EQ(frames_of(provider, "registertrigger").size(), 2u);
+}
+
+TEST_F(trigger_session_test, results_from_other_workers_are_ignored) {
+  auto provider = connect();
+  send(provider, provide_type());
+  auto consumer = connect();
+  send(consumer, bind("t-1"));
+  auto other = connect();
+  send(other, verdict("t-1", "spoofed"));
+  send(consumer, verdict("t-1", "mine"));
+  send(other, verdict("nope", "no such trigger"));
+  EXPECT_EQ(consumer.out().size(), 1u);
+  EXPECT_EQ(other.out().size(), 1u); // no error frame either
+  send(consumer, unbind("t-1"));     // still live at its provider
+  EXPECT_EQ(frames_of(provider, "unregistertrigger").size(), 1u);
+}
+
+TEST_F(trigger_session_test, a_restarted_provider_gets_every_trigger_back) {
+  auto provider = connect();
+  send(provider, provide_type());
+  auto consumer = connect();
+  send(consumer, bind("t-1"));
+  send(consumer, bind("t-2"));
+  close(provider);
+  auto again = connect();
+  send(again, provide_type());
+  auto xs = frames_of(again, "registertrigger");
+  ASSERT_EQ(xs.size(), 2u);
+  std::set<std::string> ids{member(xs[0], "id"), member(xs[1], "id")};
+  EXPECT_EQ(ids, (std::set<std::string>{"t-1", "t-2"}));
+  EXPECT_EQ(consumer.out().size(), 1u);
+}
+
+TEST_F(trigger_session_test,
+       a_bad_triggerregistrationresult_gets_an_error_frame) {
+  auto provider = connect();
+  send(provider,
+       R"({"type":"triggerregistrationresult","id":"t","error":"no"})");
+  EXPECT_EQ(member(provider.last(), "type"), "error");
+  EXPECT_NE(provider.last().find("field 'error' must be an object"),
+            std::string::npos)
+    << provider.last();
 }

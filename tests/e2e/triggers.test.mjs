@@ -1,6 +1,8 @@
-// Trigger registrations: the engine answers only a failed one, with a
-// triggerregistrationresult carrying an error, as the iii worker protocol
-// does (README: The protocol troupe speaks).
+// Trigger registrations at the frame level: the engine answers only a failed
+// one, with a triggerregistrationresult carrying an error; a trigger of a type
+// nobody provides is parked until a worker provides it, as the iii worker
+// protocol does (README: The protocol troupe speaks). trigger-providers.test.mjs
+// has the same with SDK workers.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { RawConnection } from './lib/raw.mjs';
@@ -8,22 +10,26 @@ import { useEngine } from './lib/setup.mjs';
 
 const env = useEngine({});
 
-test('a trigger of a type nobody provides is rejected with a reason', { timeout: 15000 }, async () => {
+test('a trigger of a type nobody provides is parked, then sent to its provider', { timeout: 15000 }, async () => {
   const raw = await RawConnection.open(env.url);
+  const provider = await RawConnection.open(env.url);
   try {
     await raw.next((m) => m.type === 'workerregistered', 3000, 'workerregistered');
     await raw.send(JSON.stringify({
-      type: 'registertrigger', id: 't-1', trigger_type: 'cron', function_id: 'jobs::nightly',
+      type: 'registertrigger', id: 't-parked', trigger_type: 'cron-late', function_id: 'jobs::nightly',
       config: { expression: '0 0 * * *' }, message_type: 'registertrigger',
     }));
-    const msg = await raw.next((m) => m.type === 'triggerregistrationresult', 3000, 'the rejection');
-    assert.equal(msg.id, 't-1');
-    assert.equal(msg.trigger_type, 'cron');
-    assert.equal(msg.function_id, 'jobs::nightly');
-    assert.equal(msg.error.code, 'trigger_registration_failed');
-    assert.match(msg.error.message, /trigger type 'cron' is not provided/);
+    const answer = await raw.next((m) => m.type !== 'workerregistered', 500, 'no answer').catch(() => null);
+    assert.equal(answer, null, `no reply to a parked trigger, got ${JSON.stringify(answer)}`);
+    await provider.send(JSON.stringify({ type: 'registertriggertype', id: 'cron-late', description: 'cron jobs' }));
+    const forwarded = await provider.next((m) => m.type === 'registertrigger', 3000, 'the parked trigger');
+    assert.deepEqual(forwarded, {
+      type: 'registertrigger', id: 't-parked', trigger_type: 'cron-late', function_id: 'jobs::nightly',
+      config: { expression: '0 0 * * *' },
+    });
   } finally {
     await raw.close();
+    await provider.close();
   }
 });
 

@@ -147,6 +147,37 @@ TEST(parse_frame, registertriggertype_and_unregistertriggertype) {
   EXPECT_EQ(z.id, "cron");
 }
 
+TEST(parse_frame, triggerregistrationresult_refusal_from_the_log) {
+  // What the SDK sends for a trigger type it does not provide.
+  auto x = parse_as<trigger_result_frame>(
+    R"({"type":"triggerregistrationresult","id":"t-1","message_type":"triggerregistrationresult","function_id":"math::add","error":{"code":"trigger_type_not_found","message":"Trigger type not found"},"trigger_type":"cron"})");
+  EXPECT_EQ(x.id, "t-1");
+  EXPECT_EQ(x.trigger_type, "cron");
+  EXPECT_EQ(x.function_id, "math::add");
+  EXPECT_TRUE(x.is_error);
+  EXPECT_EQ(x.error_code, "trigger_type_not_found");
+  EXPECT_EQ(x.error_message, "Trigger type not found");
+}
+
+TEST(parse_frame, triggerregistrationresult_success) {
+  for (
+    auto text :
+    {R"({"type":"triggerregistrationresult","id":"t-1","message_type":"triggerregistrationresult","function_id":"f","trigger_type":"cron"})",
+     R"({"type":"triggerregistrationresult","id":"t-1","error":null})"}) {
+    auto x = parse_as<trigger_result_frame>(text);
+    EXPECT_EQ(x.id, "t-1") << text;
+    EXPECT_FALSE(x.is_error) << text;
+    EXPECT_EQ(x.error_code, "") << text;
+  }
+}
+
+TEST(parse_frame, triggerregistrationresult_error_keeps_escapes_and_extras) {
+  auto x = parse_as<trigger_result_frame>(
+    R"({"type":"triggerregistrationresult","id":"t","error":{"code":"c","message":"say \"no\"\n","stacktrace":"at x"}})");
+  EXPECT_TRUE(x.is_error);
+  EXPECT_EQ(x.error_message, "say \"no\"\n");
+}
+
 TEST(parse_frame, sync_invokefunction_with_metadata) {
   auto x = parse_as<invoke_frame>(sync_call);
   EXPECT_EQ(x.invocation_id, "e85a4394-c247-440b-8529-2d4ff9b1d278");
@@ -361,7 +392,7 @@ TEST(parse_frame, missing_or_non_string_type) {
 
 TEST(parse_frame, unknown_type_names_it) {
   for (auto type : {"somethingnew", "pong", "registerservice", "InvokeFunction",
-                    "triggerregistrationresult"}) {
+                    "TriggerRegistrationResult"}) {
     auto b = parse_bad(R"({"type":")" + std::string{type} + R"(","foo":1})");
     EXPECT_EQ(b.code, "unknown_type");
     EXPECT_EQ(b.type, type);
@@ -447,6 +478,21 @@ TEST(parse_frame, wrong_or_missing_fields_are_bad_field) {
     // reattach
     {R"({"type":"reattach","previous_worker_id":42})", "reattach",
      "previous_worker_id", "a string"},
+    // triggerregistrationresult
+    {R"({"type":"triggerregistrationresult","trigger_type":"cron"})",
+     "triggerregistrationresult", "id", "a string"},
+    {R"({"type":"triggerregistrationresult","id":"t","trigger_type":7})",
+     "triggerregistrationresult", "trigger_type", "a string"},
+    {R"({"type":"triggerregistrationresult","id":"t","function_id":{}})",
+     "triggerregistrationresult", "function_id", "a string"},
+    {R"({"type":"triggerregistrationresult","id":"t","error":"no"})",
+     "triggerregistrationresult", "error", "an object"},
+    {R"({"type":"triggerregistrationresult","id":"t","error":[1]})",
+     "triggerregistrationresult", "error", "an object"},
+    {R"({"type":"triggerregistrationresult","id":"t","error":{"message":"m"}})",
+     "triggerregistrationresult", "error.code", "a string"},
+    {R"({"type":"triggerregistrationresult","id":"t","error":{"code":"c","message":5}})",
+     "triggerregistrationresult", "error.message", "a string"},
   };
   for (const auto& c : cases) {
     auto b = parse_bad(c.text);
@@ -664,6 +710,27 @@ TEST(round_trip, trigger_frames) {
   EXPECT_EQ(z.trigger_type, "cron");
   EXPECT_EQ(to_json(unregister_trigger_frame{"t-1", ""}),
             R"({"type":"unregistertrigger","id":"t-1"})");
+}
+
+TEST(round_trip, trigger_result_frames) {
+  trigger_result_frame refused{
+    "t-1",         "cron", "jobs::nightly", true, "trigger_registration_failed",
+    "bad \"cron\""};
+  EXPECT_EQ(
+    to_json(refused),
+    R"({"type":"triggerregistrationresult","id":"t-1","trigger_type":"cron","function_id":"jobs::nightly","error":{"code":"trigger_registration_failed","message":"bad \"cron\""}})");
+  auto x = parse_as<trigger_result_frame>(to_json(refused));
+  EXPECT_EQ(x.id, refused.id);
+  EXPECT_EQ(x.trigger_type, refused.trigger_type);
+  EXPECT_EQ(x.function_id, refused.function_id);
+  EXPECT_TRUE(x.is_error);
+  EXPECT_EQ(x.error_code, refused.error_code);
+  EXPECT_EQ(x.error_message, refused.error_message);
+  trigger_result_frame ok{"t-1", "cron", "f", false, {}, {}};
+  EXPECT_EQ(
+    to_json(ok),
+    R"({"type":"triggerregistrationresult","id":"t-1","trigger_type":"cron","function_id":"f"})");
+  EXPECT_FALSE(parse_as<trigger_result_frame>(to_json(ok)).is_error);
 }
 
 TEST(to_json, workerregistered_matches_the_log) {
