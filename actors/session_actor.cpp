@@ -95,6 +95,8 @@ void session_state::on_frame(std::string& text) {
 }
 
 void session_state::handle(protocol::register_function_frame& x) {
+  if (x.invocation) return register_http_function(x);
+  drop_http_function(x.id);
   log::debug(log_name, "registers function ", x.id);
   self->send(ctx.registry, register_function{std::move(x.id), caf::actor{self},
                                              std::move(x.description),
@@ -102,6 +104,7 @@ void session_state::handle(protocol::register_function_frame& x) {
 }
 
 void session_state::handle(protocol::unregister_function_frame& x) {
+  drop_http_function(x.id);
   self->send(ctx.registry,
              unregister_function{std::move(x.id), caf::actor{self}});
 }

@@ -122,5 +122,8 @@ CAF_BEGIN_TYPE_ID_BLOCK(troupe, caf::first_custom_type_id)
   /// actor), and from the node actor to each peer: the HTTP router that
   /// serves other nodes' routes on this node.
   CAF_ADD_ATOM(troupe, troupe::atom, httprouter, "httprouter")
+  /// (httpdone, call, invoke_result) from the HTTP client's I/O thread to an
+  /// HTTP-invoked function's actor: the outcome of its call `call`.
+  CAF_ADD_ATOM(troupe, troupe::atom, httpdone, "httpdone")
 
 CAF_END_TYPE_ID_BLOCK(troupe)

@@ -179,7 +179,7 @@ TEST(cluster_type_ids, atom_texts_are_unique_project_wide) {
     atom::worker::value, atom::reattach::value, atom::localcall::value,
     atom::watch::value, atom::fnupdate::value, atom::providers::value,
     atom::qcluster::value, atom::fanout::value, atom::httproute::value,
-    atom::httprouter::value,
+    atom::httprouter::value, atom::httpdone::value,
     // include/troupe/messages.hpp
     atom::list::value, atom::stats::value, atom::redrive::value,
     atom::discard::value};
