@@ -123,6 +123,8 @@ bool session_state::refuse_reserved(const std::string& what,
 
 void session_state::handle(protocol::register_function_frame& x) {
   if (refuse_reserved("function id", x.id)) return;
+  if (x.invocation) return register_http_function(x);
+  drop_http_function(x.id);
   log::debug(log_name, "registers function ", x.id);
   self->send(ctx.registry, register_function{std::move(x.id), caf::actor{self},
                                              std::move(x.description),
@@ -130,6 +132,7 @@ void session_state::handle(protocol::register_function_frame& x) {
 }
 
 void session_state::handle(protocol::unregister_function_frame& x) {
+  drop_http_function(x.id);
   self->send(ctx.registry,
              unregister_function{std::move(x.id), caf::actor{self}});
 }

@@ -36,6 +36,7 @@
 #include <caf/result.hpp>
 #include <caf/stateful_actor.hpp>
 
+#include "actors/http_function_actor.hpp"
 #include "actors/messages.hpp"
 #include "actors/queue_directory.hpp"
 #include "protocol/frames.hpp"
@@ -51,6 +52,9 @@ struct session_context {
   std::shared_ptr<const queue_directory> queues;
   /// Engine-side limit for a worker's synchronous trigger().
   std::chrono::milliseconds invocation_timeout{300000};
+  /// HTTP-invoked functions (`iii-http-functions`); null when not
+  /// configured, and registrations with an `invocation` are refused.
+  std::shared_ptr<const http_functions_context> http_functions;
 };
 
 struct session_state {
@@ -76,6 +80,8 @@ struct session_state {
   bool sweep_armed = false;
   /// A write_out message is on its way (see send_frame).
   bool write_armed = false;
+  /// This worker's HTTP-invoked functions: id -> the actor calling its URL.
+  std::unordered_map<std::string, caf::actor> http_functions;
 
   static inline const char* name = "troupe.session";
 
@@ -118,6 +124,10 @@ private:
                    const std::string& function_id, const caf::error& err);
   void on_worker_metadata(const protocol::invoke_frame& x);
   void arm_sweep();
+  /// A registerfunction with an `invocation` (session_http_functions.cpp).
+  void register_http_function(protocol::register_function_frame& x);
+  /// Stops the HTTP-invoked function `id` of this worker, if any.
+  void drop_http_function(const std::string& id);
 };
 
 caf::behavior session_actor(caf::stateful_actor<session_state>* self,

@@ -143,5 +143,8 @@ CAF_BEGIN_TYPE_ID_BLOCK(troupe, caf::first_custom_type_id)
   /// (wname, worker_id) to the registry: the worker's name from
   /// engine::workers::register ("" when unknown).
   CAF_ADD_ATOM(troupe, troupe::atom, wname, "wname")
+  /// (httpdone, call, invoke_result) from the HTTP client's I/O thread to an
+  /// HTTP-invoked function's actor: the outcome of its call `call`.
+  CAF_ADD_ATOM(troupe, troupe::atom, httpdone, "httpdone")
 
 CAF_END_TYPE_ID_BLOCK(troupe)

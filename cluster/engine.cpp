@@ -53,6 +53,9 @@ struct engine::impl {
   std::unique_ptr<protocol::http_server> http;
   /// The actors serving C++ functions, by function id.
   std::unordered_map<std::string, caf::actor> functions;
+  /// What HTTP-invoked functions share (`iii-http-functions`): the settings
+  /// and the outbound HTTP client; null without the module.
+  std::shared_ptr<http_functions_context> http_functions;
   /// The cluster's node actor; invalid without troupe-cluster.
   caf::actor node;
   bool stopped = false;
@@ -369,6 +372,23 @@ caf::expected<uint16_t> engine::listen_workers() {
   ctx.registry = d.registry;
   ctx.queues = d.queues;
   ctx.invocation_timeout = std::chrono::milliseconds(wm.invocation_timeout_ms);
+  if (d.cfg.http_functions.enabled && !d.http_functions) {
+    const auto& hf = d.cfg.http_functions;
+    protocol::http_client_options copts;
+    copts.max_response_bytes = hf.max_response_bytes;
+    copts.block_private_ips = hf.block_private_ips;
+    d.http_functions = std::make_shared<http_functions_context>(
+      http_functions_context{hf, protocol::make_http_client(copts)});
+    std::string allow;
+    for (const auto& p : hf.url_allowlist)
+      allow += (allow.empty() ? "" : ", ") + p;
+    log::info("engine", "HTTP-invoked functions on: allowlist [",
+              allow.empty() ? "*" : allow, "], block_private_ips ",
+              hf.block_private_ips ? "true" : "false", ", default_timeout_ms ",
+              hf.default_timeout_ms, ", max_response_bytes ",
+              hf.max_response_bytes);
+  }
+  ctx.http_functions = d.http_functions;
   auto* sys = &d.sys;
   auto sessions = d.sessions;
   d.workers = std::make_unique<protocol::ws_server>(

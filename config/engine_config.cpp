@@ -229,7 +229,8 @@ using field_reader = std::function<caf::error(const field&)>;
 using field_table = std::vector<std::pair<std::string, field_reader>>;
 
 constexpr const char* known_workers
-  = "iii-worker-manager, iii-http, iii-queue, troupe-cluster";
+  = "iii-worker-manager, iii-http, iii-http-functions, iii-queue, "
+    "troupe-cluster";
 
 /// Walks one parsed document into an engine_config.
 class reader {
@@ -398,6 +399,10 @@ private:
       cfg.http.enabled = true;
       return read_http(body, what, cfg.http);
     }
+    if (name == "iii-http-functions") {
+      cfg.http_functions.enabled = true;
+      return read_http_functions(body, what, cfg.http_functions);
+    }
     if (name == "iii-queue") return read_queue_worker(body, what, cfg.queue);
     if (name == "troupe-cluster") {
       cfg.cluster.enabled = true;
@@ -429,6 +434,63 @@ private:
                      {"default_timeout", uint_into(out.default_timeout_ms, 1)},
                      {"max_body_bytes",
                       uint_into(out.max_body_bytes, 1, max_message_bytes)}});
+  }
+
+  caf::error read_bool(const field& f, bool& out) const {
+    if (f.value.IsScalar() && f.value.Tag() != "!") {
+      const auto& v = f.value.Scalar();
+      if (v == "true" || v == "false") {
+        out = v == "true";
+        return {};
+      }
+    }
+    return error_at(f.at(), "'" + f.name() + "' must be true or false, got "
+                              + describe(f.value));
+  }
+
+  caf::error read_http_functions(const YAML::Node& node,
+                                 const std::string& what,
+                                 http_functions_config& out) const {
+    return read_map(
+      node, what,
+      {{"security",
+        [&](const field& f) {
+          return read_map(f.value, "the iii-http-functions security config",
+                          {{"url_allowlist",
+                            [&](const field& g) {
+                              return read_allowlist(g, out.url_allowlist);
+                            }},
+                           {"block_private_ips",
+                            [&](const field& g) {
+                              return read_bool(g, out.block_private_ips);
+                            }},
+                           {"require_https", [&](const field& g) {
+                              if (auto err = read_bool(g, out.require_https))
+                                return err;
+                              if (!out.require_https) return caf::error{};
+                              return error_at(
+                                g.at(), "'require_https' must be false: "
+                                        "troupe's HTTP client has no TLS, "
+                                        "so it calls http:// URLs only");
+                            }}});
+        }},
+       {"default_timeout_ms", uint_into(out.default_timeout_ms, 1)},
+       {"max_response_bytes", uint_into(out.max_response_bytes, 1)}});
+  }
+
+  caf::error read_allowlist(const field& f,
+                            std::vector<std::string>& out) const {
+    auto fail = [this](const YAML::Node& at, const YAML::Node& got) {
+      return error_at(at, "'url_allowlist' must be a list of non-empty host "
+                          "patterns (glob: '*', '?'), got "
+                            + describe(got));
+    };
+    if (!f.value.IsSequence()) return fail(f.at(), f.value);
+    for (const auto& x : f.value) {
+      if (!x.IsScalar() || x.Scalar().empty()) return fail(x, x);
+      out.push_back(x.Scalar());
+    }
+    return {};
   }
 
   /// A reader that also remembers the field it read, for later checks.

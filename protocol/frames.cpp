@@ -166,10 +166,21 @@ private:
 
 frame parse_register_function(field_reader& r) {
   register_function_frame x;
-  if (r.required_id("id", x.id) && r.optional_raw("description", x.description)
-      && r.optional_raw("metadata", x.metadata))
-    return x;
-  return r.bad_field();
+  std::string invocation;
+  if (!r.required_id("id", x.id)
+      || !r.optional_raw("description", x.description)
+      || !r.optional_raw("metadata", x.metadata)
+      || !r.optional_raw("invocation", invocation))
+    return r.bad_field();
+  if (!invocation.empty()) {
+    http_function_error err;
+    x.invocation = parse_http_invocation(invocation, err);
+    if (!x.invocation)
+      return make_bad(err.code,
+                      "registerfunction " + quote(x.id) + ": " + err.message,
+                      "registerfunction");
+  }
+  return x;
 }
 
 /// Frames whose only field is the required string `id`.

@@ -6,9 +6,12 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
+
+#include "protocol/http_function.hpp"
 
 namespace troupe::protocol {
 
@@ -17,6 +20,9 @@ struct register_function_frame {
   std::string id;
   std::string description;
   std::string metadata;
+  /// Set for an HTTP-invoked function (`invocation`: the engine calls its
+  /// URL); a bad object makes the frame a bad_frame `invalid_invocation`.
+  std::optional<http_invocation> invocation;
 };
 
 /// `unregisterfunction`.

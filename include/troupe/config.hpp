@@ -50,6 +50,25 @@ struct http_config {
   size_t max_body_bytes = 1024 * 1024;
 };
 
+/// `iii-http-functions`: functions a worker registers with an `invocation`
+/// object, whose URL the engine calls itself. Without it in `workers`, such
+/// registrations are refused.
+struct http_functions_config {
+  bool enabled = false;
+  /// `security.url_allowlist`: glob patterns (`*`, `?`) over the URL's
+  /// host; empty allows every host.
+  std::vector<std::string> url_allowlist = {};
+  /// `security.block_private_ips`: refuse loopback, private and link-local
+  /// addresses (literal or resolved).
+  bool block_private_ips = true;
+  /// `security.require_https`: troupe has no TLS client, so only false.
+  bool require_https = false;
+  /// Used when a function's `timeout_ms` is absent or 0.
+  uint64_t default_timeout_ms = 30000;
+  /// Larger response bodies fail the call with `response_too_large`.
+  size_t max_response_bytes = 1024 * 1024;
+};
+
 enum class queue_type { standard, fifo };
 
 /// One entry of `iii-queue.config.queue_configs`.
@@ -129,6 +148,7 @@ struct engine_config {
   std::string source = "(defaults)";
   worker_manager_config worker_manager;
   http_config http;
+  http_functions_config http_functions;
   queue_worker_config queue;
   cluster_config cluster;
 

@@ -76,7 +76,7 @@ struct session_test : actor_fixture {
   worker connect(std::chrono::milliseconds timeout = 30s) {
     auto peer = std::make_shared<fake_peer>(next_peer++);
     auto s = spawn(session_actor, peer,
-                   session_context{registry, queues, timeout});
+                   session_context{registry, queues, timeout, {}});
     run();
     return {peer, s};
   }

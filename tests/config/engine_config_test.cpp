@@ -856,3 +856,53 @@ TEST(engine_config, a_listener_host_must_be_an_ip_address) {
   for (auto ok : {"127.0.0.1", "0.0.0.0", "'::1'", "'::'"})
     EXPECT_TRUE(parse(manager(ok))) << ok;
 }
+
+TEST(engine_config, http_functions_read_iii_names_and_troupe_limits) {
+  auto off = parse("workers:\n  - name: iii-queue\n");
+  ASSERT_TRUE(off);
+  EXPECT_FALSE(off->http_functions.enabled);
+  auto plain = parse("workers:\n  - name: iii-http-functions\n");
+  ASSERT_TRUE(plain);
+  EXPECT_TRUE(plain->http_functions.enabled);
+  EXPECT_TRUE(plain->http_functions.block_private_ips);
+  EXPECT_TRUE(plain->http_functions.url_allowlist.empty());
+  EXPECT_EQ(plain->http_functions.default_timeout_ms, 30000u);
+  EXPECT_EQ(plain->http_functions.max_response_bytes, 1048576u);
+  auto cfg = parse("workers:\n"
+                   "  - name: iii-http-functions\n"
+                   "    config:\n"
+                   "      security:\n"
+                   "        url_allowlist: ['127.0.0.1', '*.example.com']\n"
+                   "        block_private_ips: false\n"
+                   "        require_https: false\n"
+                   "      default_timeout_ms: 500\n"
+                   "      max_response_bytes: 64\n");
+  ASSERT_TRUE(cfg) << message_of(cfg.error());
+  const auto& hf = cfg->http_functions;
+  EXPECT_EQ(hf.url_allowlist,
+            (std::vector<std::string>{"127.0.0.1", "*.example.com"}));
+  EXPECT_FALSE(hf.block_private_ips);
+  EXPECT_EQ(hf.default_timeout_ms, 500u);
+  EXPECT_EQ(hf.max_response_bytes, 64u);
+}
+
+TEST(engine_config, bad_http_functions_values_are_refused) {
+  auto with = [](const std::string& body) {
+    return parse("workers:\n  - name: iii-http-functions\n    config:\n"
+                 + body);
+  };
+  EXPECT_TRUE(fails_with(with("      security: { require_https: true }\n"),
+                         "t.yaml:4:", {"require_https", "no TLS"}));
+  EXPECT_TRUE(fails_with(with("      security: { block_private_ips: 3 }\n"),
+                         "t.yaml:4:", {"block_private_ips", "true or false"}));
+  EXPECT_TRUE(fails_with(with("      security: { url_allowlist: h }\n"),
+                         "t.yaml:4:", {"url_allowlist", "list"}));
+  EXPECT_TRUE(fails_with(with("      security: { allow: [] }\n"),
+                         "t.yaml:4:", {"unknown key", "url_allowlist"}));
+  EXPECT_TRUE(fails_with(with("      default_timeout_ms: 0\n"),
+                         "t.yaml:4:", {"default_timeout_ms"}));
+  EXPECT_TRUE(fails_with(with("      max_response_bytes: -1\n"),
+                         "t.yaml:4:", {"max_response_bytes"}));
+  EXPECT_TRUE(fails_with(with("      timeout: 5\n"),
+                         "t.yaml:4:", {"unknown key", "default_timeout_ms"}));
+}

@@ -274,8 +274,10 @@ TEST(parse_frame, unknown_fields_are_ignored) {
   EXPECT_EQ(x.queue, "q");
   EXPECT_EQ(x.data, "1");
   auto y = parse_as<register_function_frame>(
-    R"({"type":"registerfunction","id":"f","request_format":{},"invocation":{"url":"u"}})");
+    R"({"type":"registerfunction","id":"f","request_format":{},"invocation":{"url":"http://h/u","auth_extra":1}})");
   EXPECT_EQ(y.id, "f");
+  ASSERT_TRUE(y.invocation);
+  EXPECT_EQ(y.invocation->parsed.target, "/u");
 }
 
 TEST(parse_frame, absent_data_is_null) {
