@@ -451,7 +451,7 @@ parse_outcome parse_command_line(const std::vector<std::string>& args) {
         return help(command_help(*find_command("dlq list"))
                     + "\nAlso: troupe help dlq redrive, troupe help dlq "
                       "discard.\n");
-      if (args.size() < 2)
+      if (args.size() < 2 || args[1].rfind('-', 0) == 0)
         return usage("troupe dlq: missing command (list, redrive or "
                      "discard)\n"
                      + dlq_usage());

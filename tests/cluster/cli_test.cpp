@@ -151,6 +151,8 @@ TEST(cli, bad_command_lines_are_usage_errors) {
   EXPECT_NE(refused({"help", "frob"}).find("no command 'frob'"),
             std::string::npos);
   EXPECT_NE(refused({"dlq"}).find("missing command"), std::string::npos);
+  EXPECT_NE(refused({"dlq", "--json"}).find("missing command"),
+            std::string::npos);
   EXPECT_NE(refused({"dlq", "frob", "q"}).find("unknown dlq command 'frob'"),
             std::string::npos);
   EXPECT_NE(refused({"jobs"}).find("missing argument"), std::string::npos);
