@@ -139,7 +139,10 @@ const std::vector<command_spec>& commands() {
     {"workers",
      "",
      "the connected workers",
-     "Calls engine::workers::list {}.\n",
+     "Calls engine::workers::list {}.\n\n"
+     "Columns: name, id, runtime, version, status, functions (registered),\n"
+     "invocations (running) and address. The engine's own workers are\n"
+     "listed with runtime \"engine\", and this client as troupe-cli.\n",
      {},
      0,
      0},
@@ -334,6 +337,8 @@ std::string build(const command_spec& c, const flags& f, request& req) {
     data.emplace_back("queue", q(args[0]));
   } else if (name == "workers") {
     inv.function_id = "engine::workers::list";
+    req.view = cli_view::workers;
+    req.view = cli_view::workers;
   } else if (name == "trigger") {
     if (f.queue && f.void_call) return "--queue and --void exclude each other";
     inv.function_id = args[0];

@@ -50,7 +50,10 @@ std::string cut(const std::string& s, size_t n) {
 
 /// One value as a cell: strings as they are, anything else as compact
 /// JSON; control characters become spaces so that a row stays one line.
+/// `shorten` (a column of a table) cuts long values and blanks nulls.
 std::string cell(const json& v, bool shorten) {
+  // In a table's columns, null reads better as a blank.
+  if (shorten && v.is_null()) return {};
   std::string s = v.is_string() ? v.get<std::string>() : dump(v);
   for (auto& c : s)
     if (static_cast<unsigned char>(c) < 0x20 || c == 0x7F) c = ' ';
@@ -97,11 +100,45 @@ std::string generic(const json& j) {
   }
   if (j.is_object()) {
     if (j.empty()) return "(empty)\n";
+    // A list wrapped in an object, as {"workers": [...]}.
+    if (j.size() == 1 && j.begin()->is_array()) return generic(*j.begin());
     std::vector<std::vector<std::string>> rows;
     for (auto& [k, v] : j.items()) rows.push_back({k, cell(v, false)});
     return render_table({}, rows);
   }
   return cell(j, false) + "\n";
+}
+
+/// Rows of `list` (objects) with the given (key, title) columns.
+std::string
+columns_table(const json& list,
+              const std::vector<std::pair<const char*, const char*>>& columns) {
+  std::vector<std::string> header;
+  for (auto& c : columns) header.push_back(c.second);
+  std::vector<std::vector<std::string>> rows;
+  for (auto& x : list) {
+    std::vector<std::string> r;
+    for (auto& c : columns) {
+      auto it = x.find(c.first);
+      r.push_back(it == x.end() ? "" : cell(*it, true));
+    }
+    rows.push_back(std::move(r));
+  }
+  return render_table(header, rows);
+}
+
+std::string workers_table(const json& j) {
+  auto list = j.is_object() && j.contains("workers") ? j["workers"] : j;
+  if (!list.is_array() || !all_objects(list)) return generic(j);
+  if (list.empty()) return "(no workers)\n";
+  return columns_table(list, {{"name", "NAME"},
+                              {"id", "ID"},
+                              {"runtime", "RUNTIME"},
+                              {"version", "VERSION"},
+                              {"status", "STATUS"},
+                              {"function_count", "FUNCTIONS"},
+                              {"active_invocations", "INVOCATIONS"},
+                              {"ip_address", "ADDRESS"}});
 }
 
 std::string queue_table(const json& j) {
@@ -244,6 +281,7 @@ std::string render_result(const std::string& result, cli_view view) {
   if (j.is_discarded()) return result + "\n";
   switch (view) {
     case cli_view::queue_stats: return queue_table(j);
+    case cli_view::workers: return workers_table(j);
     case cli_view::receipt:
       if (j.is_object() && j.contains("messageReceiptId")
           && j["messageReceiptId"].is_string())

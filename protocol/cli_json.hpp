@@ -77,11 +77,16 @@ cli_reply parse_reply(const std::string& frame,
 /// How a command's result reads as text.
 enum class cli_view {
   /// Arrays of objects as a table (keys as columns), objects as key/value
-  /// rows, arrays of scalars one per line, scalars as they are.
+  /// rows (an object whose only member is an array: that array), arrays of
+  /// scalars one per line, scalars as they are.
   generic,
   /// `engine::queue::stats`: one row per queue with fixed columns (plus
   /// held and paused when any queue has them); else generic.
   queue_stats,
+  /// `engine::workers::list`'s `{workers: [...]}`: one row per worker with
+  /// name, id, runtime, version, status, functions, invocations and
+  /// address; else generic.
+  workers,
   /// An enqueue's answer: the messageReceiptId alone; else generic.
   receipt,
   /// A function's result: indented JSON.

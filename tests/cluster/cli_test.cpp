@@ -97,6 +97,7 @@ TEST(cli, pause_resume_workers) {
   EXPECT_EQ(ok({"resume", "q"}).invoke.function_id, "engine::queue::resume");
   EXPECT_EQ(ok({"resume", "q"}).invoke.data, R"({"queue":"q"})");
   EXPECT_EQ(ok({"workers"}).invoke.function_id, "engine::workers::list");
+  EXPECT_EQ(ok({"workers"}).view, cli_view::workers);
 }
 
 TEST(cli, trigger_sync_void_and_enqueue) {

@@ -216,10 +216,28 @@ const NOT_YET = [
   [['job', '00000000-0000-4000-8000-000000000000', '--queue', 'default'], 'engine::queue::job'],
   [['pause', 'default'], 'engine::queue::pause'],
   [['resume', 'default'], 'engine::queue::resume'],
-  [['workers'], 'engine::workers::list'],
 ];
 
-test('jobs, job, pause, resume and workers: what the engine answers today', { timeout: 30000 }, async () => {
+test('workers lists the SDK worker, the engine\'s own and the client itself', { timeout: 30000 }, async () => {
+  const r = await remote(['workers']);
+  assert.equal(r.status, 0, r.err);
+  const lines = r.out.trimEnd().split('\n');
+  assert.match(lines[0], /^NAME +ID +RUNTIME +VERSION +STATUS +FUNCTIONS +INVOCATIONS +ADDRESS$/);
+  const row = lines.find((l) => l.startsWith('cli-worker '));
+  assert.ok(row, r.out);
+  assert.match(row, / node +0\.22\.1 +connected +7 +0 +127\.0\.0\.1$/);
+  assert.ok(lines.some((l) => / engine /.test(l)), r.out);
+
+  const { workers } = await json(['workers']);
+  const sdk = workers.find((w) => w.name === 'cli-worker');
+  assert.equal(sdk.runtime, 'node');
+  assert.equal(sdk.function_count, 7); // six cli::* and the sync() ping
+  const self = workers.filter((w) => w.name === 'troupe-cli');
+  assert.equal(self.length, 1, 'the client is connected while it asks');
+  assert.equal(self[0].runtime, 'troupe-cli');
+});
+
+test('jobs, job, pause and resume: what the engine answers today', { timeout: 30000 }, async () => {
   for (const [args, fn] of NOT_YET) {
     const r = await remote(args);
     assert.equal(r.status, 1, `troupe ${args.join(' ')}: ${r.out}${r.err}`);
@@ -403,7 +421,7 @@ test('tables for results of any shape', { timeout: 30000 }, async () => {
     ],
     'engine::queue::job': { id: 'j1', queue: 'q', state: 'waiting', payload: { n: 1 } },
     'engine::queue::pause': { queue: 'q', paused: true },
-    'engine::workers::list': [{ id: 'w1', name: 'billing', functions: ['a', 'b'] }],
+    'engine::workers::list': { workers: [{ id: 'w1', name: 'billing', runtime: 'node', version: '0.22.1', function_count: 2 }] },
     'engine::queue::stats': [{ queue: 'q', waiting: 1, in_flight: 0, delayed: 0, dlq: 0, enqueued_total: 1,
       succeeded_total: 0, failed_attempts_total: 0, dead_total: 0, held: 0, paused: true }],
   };
@@ -421,7 +439,8 @@ test('tables for results of any shape', { timeout: 30000 }, async () => {
     assert.equal(await run(['job', 'j1']),
       'id       j1\nqueue    q\nstate    waiting\npayload  {"n":1}\n');
     assert.equal(await run(['pause', 'q']), 'queue   q\npaused  true\n');
-    assert.equal(await run(['workers']), 'ID  NAME     FUNCTIONS\nw1  billing  ["a","b"]\n');
+    assert.equal(await run(['workers']),
+      'NAME     ID  RUNTIME  VERSION  STATUS  FUNCTIONS  INVOCATIONS  ADDRESS\nbilling  w1  node     0.22.1           2\n');
     const q = await run(['queues']);
     assert.match(q, /^QUEUE .* DEAD +HELD +PAUSED\nq +1 .* true\n$/);
     assert.equal(await run(['resume', 'q']), 'null\n');

@@ -154,6 +154,8 @@ TEST(cli_json, arrays_of_objects_take_their_keys_as_columns) {
   EXPECT_EQ(out, "ID  PAYLOAD  STATE\n"
                  "j1  {\"n\":1}\n"
                  "j2           dead\n");
+  EXPECT_EQ(render_result(R"([{"a":null,"b":1}])", cli_view::generic),
+            "A  B\n   1\n");
 }
 
 TEST(cli_json, long_and_multi_line_cells_stay_on_one_short_line) {
@@ -165,6 +167,31 @@ TEST(cli_json, long_and_multi_line_cells_stay_on_one_short_line) {
   EXPECT_LE(row.size(), 61u) << out;
   EXPECT_NE(row.find("line one line two"), std::string::npos);
   EXPECT_NE(row.find("...\n"), std::string::npos);
+}
+
+TEST(cli_json, workers_table_has_fixed_columns) {
+  auto out = render_result(R"({"workers":[{"name":"orders","id":"w1",
+    "runtime":"node","version":"0.22.1","status":"connected",
+    "function_count":2,"active_invocations":1,"ip_address":"127.0.0.1",
+    "os":"linux"},{"name":"iii-queue","id":"iii-queue","runtime":"engine",
+    "ip_address":null}]})",
+                           cli_view::workers);
+  EXPECT_EQ(out,
+            "NAME       ID         RUNTIME  VERSION  STATUS     FUNCTIONS  "
+            "INVOCATIONS  ADDRESS\n"
+            "orders     w1         node     0.22.1   connected  2          "
+            "1            127.0.0.1\n"
+            "iii-queue  iii-queue  engine\n");
+  EXPECT_EQ(render_result(R"({"workers":[]})", cli_view::workers),
+            "(no workers)\n");
+  // Another shape: generic.
+  EXPECT_EQ(render_result(R"({"x":1})", cli_view::workers), "x  1\n");
+}
+
+TEST(cli_json, a_list_wrapped_in_an_object_is_a_table) {
+  EXPECT_EQ(render_result(R"({"jobs":[{"id":"a"},{"id":"b"}]})",
+                          cli_view::generic),
+            "ID\na\nb\n");
 }
 
 TEST(cli_json, objects_are_key_value_rows) {
