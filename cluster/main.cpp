@@ -1,5 +1,6 @@
 // The `troupe` binary: parses its own command line (CAF never sees argv),
-// loads the configuration and runs one engine node.
+// loads the configuration and runs one engine node; or, when argv[1] is a
+// client command (`troupe queues`, ...), runs that command (cluster/cli.hpp).
 
 #include <cstdlib>
 #include <iostream>
@@ -12,6 +13,7 @@
 #include <caf/actor_system_config.hpp>
 
 #include "base/log.hpp"
+#include "cluster/cli.hpp"
 #include "cluster/node.hpp"
 #include "troupe/config.hpp"
 #include "troupe/engine.hpp"
@@ -24,6 +26,7 @@ constexpr auto default_config_file = "iii-config.yaml";
 
 const char* usage_text
   = R"(usage: troupe [--config PATH] [--log-level LEVEL] [--threads N]
+       troupe COMMAND [ARGS] [options]
 
 troupe runs named job queues for workers that speak the iii worker protocol
 (for example workers written with the iii-sdk npm package).
@@ -41,6 +44,7 @@ options:
 Exit status: 0 after a clean stop (SIGINT/SIGTERM), 1 when a port cannot be
 opened, 2 for a bad command line or configuration, 3 when the job store
 cannot be opened or read.
+
 )";
 
 struct cli {
@@ -77,7 +81,7 @@ int parse_cli(int argc, char** argv, cli& out) {
       return 0;
     };
     if (arg == "-h" || arg == "--help") {
-      std::cout << usage_text;
+      std::cout << usage_text << troupe::cli::commands_help();
       return EXIT_SUCCESS;
     }
     if (arg == "-V" || arg == "--version") {
@@ -101,6 +105,10 @@ int parse_cli(int argc, char** argv, cli& out) {
         return exit_usage;
       }
       out.threads = static_cast<int>(n);
+    } else if (i == 1 && !arg.empty() && arg[0] != '-') {
+      std::cerr << "troupe: unknown command '" << arg
+                << "' (see troupe --help)\n";
+      return exit_usage;
     } else {
       std::cerr << "troupe: unknown argument '" << arg
                 << "' (see troupe --help)\n";
@@ -113,6 +121,8 @@ int parse_cli(int argc, char** argv, cli& out) {
 } // namespace
 
 int main(int argc, char** argv) {
+  if (argc > 1 && troupe::cli::is_command(argv[1]))
+    return troupe::cli::run(argc, argv, TROUPE_VERSION);
   troupe::block_stop_signals();
   cli args;
   if (auto status = parse_cli(argc, argv, args); status >= 0) return status;
