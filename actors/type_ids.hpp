@@ -13,6 +13,7 @@
 #include "actors/job.hpp"
 #include "actors/messages.hpp"
 #include "store/job_store.hpp"
+#include "troupe/job_info.hpp"
 
 CAF_BEGIN_TYPE_ID_BLOCK(troupe, caf::first_custom_type_id)
 
@@ -122,5 +123,14 @@ CAF_BEGIN_TYPE_ID_BLOCK(troupe, caf::first_custom_type_id)
   /// actor), and from the node actor to each peer: the HTTP router that
   /// serves other nodes' routes on this node.
   CAF_ADD_ATOM(troupe, troupe::atom, httprouter, "httprouter")
+
+  /// The queue operations of engine::queue::job, jobs and groups
+  /// (troupe/job_info.hpp).
+  CAF_ADD_TYPE_ID(troupe, (troupe::job_status))
+  CAF_ADD_TYPE_ID(troupe, (troupe::attempt_record))
+  CAF_ADD_TYPE_ID(troupe, (troupe::job_info))
+  CAF_ADD_TYPE_ID(troupe, (troupe::job_page))
+  CAF_ADD_TYPE_ID(troupe, (troupe::group_info))
+  CAF_ADD_TYPE_ID(troupe, (troupe::group_page))
 
 CAF_END_TYPE_ID_BLOCK(troupe)
