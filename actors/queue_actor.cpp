@@ -30,10 +30,10 @@ void queue_state::init(queue_actor_type::pointer self_ptr, queue_config q,
   max_payload_bytes = links.max_payload_bytes;
   startup_grace = links.startup_grace;
   paused = links.paused;
-  if (paused)
-    log::info(log_name, "paused (stored): no attempt starts until a resume");
   grace_until = self->clock().now() + startup_grace;
   log_name = "queue " + spec.name;
+  if (paused)
+    log::info(log_name, "paused (stored): no attempt starts until a resume");
   dead_letters = self->spawn(dead_letter_actor, spec.name,
                              caf::actor_cast<caf::actor>(self));
   if (spec.type == queue_type::fifo) {
