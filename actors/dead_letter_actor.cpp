@@ -5,6 +5,7 @@
 #include <caf/send.hpp>
 
 #include "actors/type_ids.hpp"
+#include "base/errc.hpp"
 #include "base/log.hpp"
 
 namespace troupe {
@@ -49,6 +50,30 @@ uint64_t dead_letter_state::on_discard(const std::string& id) {
   return 1;
 }
 
+caf::result<job> dead_letter_state::on_lookup(const std::string& id) const {
+  auto i = std::find_if(jobs.begin(), jobs.end(),
+                        [&](const job& x) { return x.id == id; });
+  if (i == jobs.end())
+    return caf::make_error(errc::job_not_found,
+                           "no dead job " + id + " in queue '" + queue + "'");
+  return *i;
+}
+
+job_page dead_letter_state::on_jobs(uint64_t offset, uint64_t limit) const {
+  job_page out;
+  out.queue = queue;
+  out.state = job_status::dead;
+  out.total = jobs.size();
+  out.offset = offset;
+  out.limit = limit;
+  if (offset >= jobs.size()) return out;
+  auto n = std::min<uint64_t>(limit, jobs.size() - offset);
+  out.jobs.reserve(n);
+  for (auto i = jobs.rbegin() + offset; n > 0; ++i, --n)
+    out.jobs.push_back(describe_job(*i, job_status::dead, 0, false));
+  return out;
+}
+
 dead_letter_handle::behavior_type
 dead_letter_actor(dead_letter_handle::stateful_pointer<dead_letter_state> self,
                   std::string queue, caf::actor supervisor) {
@@ -70,6 +95,12 @@ dead_letter_actor(dead_letter_handle::stateful_pointer<dead_letter_state> self,
     },
     [self](atom::count) {
       return static_cast<uint64_t>(self->state.jobs.size());
+    },
+    [self](atom::lookup, const std::string& id) {
+      return self->state.on_lookup(id);
+    },
+    [self](atom::jobs, uint64_t offset, uint64_t limit) {
+      return self->state.on_jobs(offset, limit);
     },
   };
 }

@@ -10,6 +10,7 @@
 
 #include <caf/actor.hpp>
 #include <caf/replies_to.hpp>
+#include <caf/result.hpp>
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
@@ -25,14 +26,19 @@ namespace troupe {
 ///  - (redrive) / (redrive, id): jobs back to the supervisor, attempts
 ///    reset; reply: how many;
 ///  - (discard, id): drop one; reply: 1 or 0;
-///  - (count): how many it keeps.
+///  - (count): how many it keeps;
+///  - (lookup, id): the dead job `id`, or errc::job_not_found;
+///  - (jobs, offset, limit): a page of dead jobs, newest first, without
+///    payloads (max_attempts left 0 for the supervisor to fill).
 using dead_letter_handle = caf::typed_actor<
   caf::reacts_to<atom::park, job>,
   caf::replies_to<atom::list, uint64_t, uint64_t>::with<std::vector<job>>,
   caf::replies_to<atom::redrive>::with<uint64_t>,
   caf::replies_to<atom::redrive, std::string>::with<uint64_t>,
   caf::replies_to<atom::discard, std::string>::with<uint64_t>,
-  caf::replies_to<atom::count>::with<uint64_t>>;
+  caf::replies_to<atom::count>::with<uint64_t>,
+  caf::replies_to<atom::lookup, std::string>::with<job>,
+  caf::replies_to<atom::jobs, uint64_t, uint64_t>::with<job_page>>;
 
 struct dead_letter_state {
   dead_letter_handle::pointer self = nullptr;
@@ -50,6 +56,8 @@ struct dead_letter_state {
   uint64_t on_redrive_all();
   uint64_t on_redrive(const std::string& id);
   uint64_t on_discard(const std::string& id);
+  caf::result<job> on_lookup(const std::string& id) const;
+  job_page on_jobs(uint64_t offset, uint64_t limit) const;
 };
 
 /// REQUIRES: `supervisor` handles (requeue, job).

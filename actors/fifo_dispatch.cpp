@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <iterator>
 
+#include "actors/job.hpp"
 #include "actors/queue_actor.hpp"
 #include "actors/type_ids.hpp"
 #include "base/log.hpp"
@@ -22,11 +23,21 @@ bool fifo_dispatch::add_delayed(job& x, std::chrono::milliseconds wait) {
   auto& gs = groups_[x.group];
   if (!gs.jobs.empty()) return false;
   // The head of its group, waiting for its retry: the group waits too.
-  gs.backing_off = true;
-  q_.self->delayed_send(q_.self, wait, atom::retry_v, x.group, x.id);
+  auto group = x.group;
   gs.jobs.push_back(std::move(x));
   ++jobs_;
+  back_off(group, gs, wait);
   return true;
+}
+
+void fifo_dispatch::back_off(const std::string& group, group_state& gs,
+                             std::chrono::milliseconds wait) {
+  gs.backing_off = true;
+  // Taken before the timer is armed, so the timer never fires before it.
+  gs.retry_due = q_.self->clock().now() + wait;
+  gs.retry_due_at = now_ms() + wait.count();
+  q_.self->delayed_send(q_.self, wait, atom::retry_v, group,
+                        gs.jobs.front().id);
 }
 
 void fifo_dispatch::dispatch() {
@@ -74,8 +85,7 @@ bool fifo_dispatch::finish(const caf::actor_addr& who, attempt_done& x) {
       break;
     case queue_state::verdict::retry:
       // The group waits: later jobs of it must not overtake this one.
-      gs.backing_off = true;
-      q_.self->delayed_send(q_.self, v.delay, atom::retry_v, group, j.id);
+      back_off(group, gs, v.delay);
       break;
     case queue_state::verdict::dead: {
       auto dead = std::move(j);
@@ -90,17 +100,60 @@ bool fifo_dispatch::finish(const caf::actor_addr& who, attempt_done& x) {
   return true;
 }
 
-bool fifo_dispatch::retry(job&) { return false; }
-
 bool fifo_dispatch::retry(const std::string& group, const std::string& job_id) {
   auto i = groups_.find(group);
   if (i == groups_.end()) return false;
   auto& gs = i->second;
-  if (!gs.backing_off || gs.jobs.empty() || gs.jobs.front().id != job_id)
+  if (!gs.backing_off || gs.jobs.empty() || gs.jobs.front().id != job_id
+      || q_.self->clock().now() < gs.retry_due)
     return false;
   gs.backing_off = false;
+  gs.retry_due_at = 0;
   queue_group(group, gs, false);
   return true;
+}
+
+const job* fifo_dispatch::retry_now(const std::string& id) {
+  for (auto& [group, gs] : groups_) {
+    if (!gs.backing_off || gs.jobs.empty() || gs.jobs.front().id != id)
+      continue;
+    gs.backing_off = false;
+    gs.retry_due_at = 0;
+    queue_group(group, gs, false);
+    return &gs.jobs.front();
+  }
+  return nullptr;
+}
+
+void fifo_dispatch::for_each_job(
+  const std::function<void(const job&, job_status, int64_t)>& f) const {
+  for (auto& kvp : groups_) {
+    auto& gs = kvp.second;
+    for (size_t k = 0; k < gs.jobs.size(); ++k) {
+      if (k == 0 && gs.running)
+        f(gs.jobs[k], job_status::in_flight, 0);
+      else if (k == 0 && gs.backing_off)
+        f(gs.jobs[k], job_status::delayed, gs.retry_due_at);
+      else
+        f(gs.jobs[k], job_status::waiting, 0);
+    }
+  }
+}
+
+std::vector<group_info> fifo_dispatch::groups() const {
+  std::vector<group_info> out;
+  for (auto& [group, gs] : groups_) {
+    if (gs.jobs.empty()) continue;
+    group_info g;
+    g.group = group;
+    g.jobs = gs.jobs.size();
+    g.running = gs.running;
+    g.blocked_by_retry = gs.backing_off;
+    g.next_attempt_at = gs.backing_off ? gs.retry_due_at : 0;
+    g.head_id = gs.jobs.front().id;
+    out.push_back(std::move(g));
+  }
+  return out;
 }
 
 bool fifo_dispatch::child_down(const caf::down_msg& dm) {
@@ -206,6 +259,7 @@ std::deque<job> fifo_dispatch::take(const std::string& group,
   jobs_ -= out.size();
   gs.jobs.clear();
   gs.backing_off = false;
+  gs.retry_due_at = 0;
   gs.fresh = 0;
   next_in_group(group, gs); // stops the actor; drops the group unless queued
   return out;

@@ -31,9 +31,12 @@ public:
   bool add_delayed(job& x, std::chrono::milliseconds wait) override;
   void dispatch() override;
   bool finish(const caf::actor_addr& who, attempt_done& x) override;
-  /// Never scheduled by a FIFO queue: ignored.
-  bool retry(job& x) override;
   bool retry(const std::string& group, const std::string& job_id) override;
+  const job* retry_now(const std::string& id) override;
+  void for_each_job(const std::function<void(const job&, job_status, int64_t)>&
+                      f) const override;
+  /// Every group that has jobs, in no particular order (`held` unset).
+  std::vector<group_info> groups() const;
   bool child_down(const caf::down_msg& dm) override;
   void for_each_running(
     const std::function<void(const caf::actor_addr&, const job&, time_point)>&
@@ -82,6 +85,10 @@ private:
     bool running = false;
     /// The front job waits for its retry timer.
     bool backing_off = false;
+    /// When that timer fires (actor clock; an earlier one is stale), and
+    /// the same in ms since the epoch.
+    time_point retry_due;
+    int64_t retry_due_at = 0;
     /// The group is in `ready_groups_`.
     bool queued = false;
     /// When the running attempt started.
@@ -95,6 +102,9 @@ private:
   static size_t first_movable(const group_state& gs);
 
   void queue_group(const std::string& group, group_state& gs, bool front);
+  /// The front job of `group` waits `wait` for its retry; arms the timer.
+  void back_off(const std::string& group, group_state& gs,
+                std::chrono::milliseconds wait);
   /// After the front job of `group` left: queues the next one, or stops an
   /// idle group's actor and drops the group.
   void next_in_group(const std::string& group, group_state& gs);

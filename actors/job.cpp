@@ -47,4 +47,23 @@ caf::expected<job> make_job(const queue_config& q, size_t max_payload_bytes,
   return x;
 }
 
+job_info describe_job(const job& x, job_status state, int64_t due_at,
+                      bool with_payload) {
+  job_info out;
+  auto& y = out.job;
+  y.id = x.id;
+  y.queue = x.queue;
+  y.function_id = x.function_id;
+  if (with_payload) y.payload = x.payload;
+  y.group = x.group;
+  y.attempts = x.attempts;
+  y.enqueued_at = x.enqueued_at;
+  y.last_error = x.last_error;
+  y.failed_at = x.failed_at;
+  out.state = state;
+  out.next_attempt_at = state == job_status::delayed ? due_at : 0;
+  out.payload_size = x.payload.size();
+  return out;
+}
+
 } // namespace troupe

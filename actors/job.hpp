@@ -10,6 +10,7 @@
 
 #include "troupe/config.hpp"
 #include "troupe/job.hpp"
+#include "troupe/job_info.hpp"
 
 namespace troupe {
 
@@ -20,5 +21,11 @@ int64_t now_ms();
 /// receipt id. Errors carry iii's enqueue_error texts (README: Queues).
 caf::expected<job> make_job(const queue_config& q, size_t max_payload_bytes,
                             std::string function_id, std::string payload);
+
+/// `x` as a lookup (with its payload) or a list entry (without: only
+/// payload_size) shows it, in state `state`, due at `due_at` when delayed.
+/// max_attempts and attempts_log stay for the caller to fill.
+job_info describe_job(const job& x, job_status state, int64_t due_at,
+                      bool with_payload);
 
 } // namespace troupe

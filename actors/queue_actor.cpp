@@ -29,8 +29,11 @@ void queue_state::init(queue_actor_type::pointer self_ptr, queue_config q,
   store = std::move(links.store);
   max_payload_bytes = links.max_payload_bytes;
   startup_grace = links.startup_grace;
+  paused = links.paused;
   grace_until = self->clock().now() + startup_grace;
   log_name = "queue " + spec.name;
+  if (paused)
+    log::info(log_name, "paused (stored): no attempt starts until a resume");
   dead_letters = self->spawn(dead_letter_actor, spec.name,
                              caf::actor_cast<caf::actor>(self));
   if (spec.type == queue_type::fifo) {
@@ -263,6 +266,7 @@ void queue_state::hand_over(const std::string& group, const std::string& to) {
   waiting_logged.erase(group);
   if (jobs.empty()) return;
   log::debug(log_name, "group ", group, ": ", jobs.size(), " jobs go to ", to);
+  for (auto& j : jobs) attempt_logs.erase(j.id);
   auto& transit = in_transit[group];
   for (auto& j : jobs) {
     auto id = j.id;
@@ -369,6 +373,7 @@ caf::result<uint64_t> queue_state::on_discard(const std::string& id) {
           job x;
           x.id = id;
           persist(store::store_write::kind::discard, x);
+          attempt_logs.erase(id);
         }
         rp.deliver(n);
       },
@@ -406,7 +411,7 @@ void queue_state::accept(job&& x, bool handed) {
 // -- dispatching --------------------------------------------------------------
 
 void queue_state::dispatch() {
-  if (!draining) policy->dispatch();
+  if (!draining && !paused) policy->dispatch();
 }
 
 std::chrono::steady_clock::time_point
@@ -414,6 +419,7 @@ queue_state::start_attempt(const caf::actor& child, const job& x) {
   // Children are dynamically typed: they answer the supervisor by name.
   caf::anon_send(child, attempt{x.id, x.attempts, x.function_id, x.payload,
                                 spec.timeout_ms});
+  log_attempt_start(x);
   arm_sweep();
   return self->clock().now(); // the actor clock: virtual time in tests
 }
@@ -495,8 +501,10 @@ queue_state::verdict queue_state::settle(job& j, attempt_done& x) {
   if (x.ok) {
     ++succeeded_total;
     persist(store::store_write::kind::ack, j);
+    attempt_logs.erase(j.id);
     return {verdict::succeeded};
   }
+  log_attempt_end(j.id, false, x.body);
   if (grace) {
     ++delayed;
     return {verdict::retry, startup_retry};
@@ -506,12 +514,6 @@ queue_state::verdict queue_state::settle(job& j, attempt_done& x) {
   ++delayed;
   persist(store::store_write::kind::retry, j, now_ms() + delay);
   return {verdict::retry, std::chrono::milliseconds(delay)};
-}
-
-void queue_state::on_retry(job& x) {
-  if (!policy->retry(x)) return;
-  --delayed;
-  dispatch();
 }
 
 void queue_state::on_group_retry(const std::string& group,
@@ -547,6 +549,7 @@ queue_stats queue_state::local_stats() const {
   s.succeeded_total = succeeded_total;
   s.failed_attempts_total = failed_attempts_total;
   s.dead_total = dead_total;
+  s.paused = paused;
   if (clustered && !node_name.empty()) {
     fifo->for_each_group([&](const std::string& g, size_t n) {
       auto o = owner_of(g);
@@ -591,6 +594,207 @@ std::vector<caf::actor> queue_state::on_children() const {
   return out;
 }
 
+// -- operations (engine::queue::job, jobs, groups, pause, retry_now) ----------
+
+namespace {
+
+/// Larger error bodies are kept in an attempts log as their code and the
+/// start of their message, so that a log stays small.
+constexpr size_t max_logged_error = 2048;
+
+} // namespace
+
+void queue_state::log_attempt_start(const job& x) {
+  auto& entries = attempt_logs[x.id];
+  auto now = self->clock().now();
+  if (!entries.empty() && entries.back().rec.duration_ms < 0) {
+    // Its child died: the attempt ran again, not charged.
+    auto& open = entries.back();
+    open.rec.duration_ms
+      = std::chrono::duration_cast<std::chrono::milliseconds>(now - open.since)
+          .count();
+    open.rec.error = protocol::error_body_json(
+      "attempt_lost", "the delivery actor stopped; the attempt ran again, "
+                      "not charged");
+  }
+  attempt_entry e;
+  e.rec.number = x.attempts + 1;
+  e.rec.started_at = now_ms();
+  e.since = now;
+  entries.push_back(std::move(e));
+  while (entries.size() > max_attempt_records) entries.pop_front();
+}
+
+void queue_state::log_attempt_end(const std::string& id, bool ok,
+                                  const std::string& body) {
+  auto i = attempt_logs.find(id);
+  if (i == attempt_logs.end() || i->second.empty()) return;
+  auto& e = i->second.back();
+  if (e.rec.duration_ms >= 0) return;
+  e.rec.duration_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                        self->clock().now() - e.since)
+                        .count();
+  e.rec.ok = ok;
+  if (ok) return;
+  if (body.size() <= max_logged_error) {
+    e.rec.error = body;
+    return;
+  }
+  auto code = protocol::find_member(body, "code").value;
+  auto msg = protocol::find_member(body, "message").value;
+  if (msg.size() > max_logged_error / 2) msg.resize(max_logged_error / 2);
+  e.rec.error = protocol::error_body_json(code.empty() ? "error" : code,
+                                          msg + " (cut)");
+}
+
+job_status queue_state::status_of(const job& x, job_status state) const {
+  if (state == job_status::waiting && clustered && !node_name.empty()
+      && owner_of(x.group) != node_name)
+    return job_status::held;
+  return state;
+}
+
+job_info queue_state::lookup_info(const job& x, job_status state,
+                                  int64_t due_at) const {
+  auto out = describe_job(x, state, due_at, true);
+  out.max_attempts = max_attempts(spec);
+  if (auto i = attempt_logs.find(x.id); i != attempt_logs.end())
+    for (auto& e : i->second) out.attempts_log.push_back(e.rec);
+  return out;
+}
+
+caf::result<job_info> queue_state::on_lookup(const std::string& id) {
+  const job* found = nullptr;
+  auto state = job_status::waiting;
+  int64_t due_at = 0;
+  policy->for_each_job([&](const job& x, job_status st, int64_t due) {
+    if (found || x.id != id) return;
+    found = &x;
+    state = st;
+    due_at = due;
+  });
+  if (found) return lookup_info(*found, status_of(*found, state), due_at);
+  auto rp = self->make_response_promise<job_info>();
+  self->request(dead_letters, caf::infinite, atom::lookup_v, id)
+    .then(
+      [this, rp](job& x) mutable {
+        rp.deliver(lookup_info(x, job_status::dead, 0));
+      },
+      [this, rp, id](caf::error&) mutable {
+        rp.deliver(caf::make_error(errc::job_not_found,
+                                   "Job " + id + " not found in queue '"
+                                     + spec.name + "'"));
+      });
+  return rp;
+}
+
+caf::result<job_page> queue_state::on_jobs(job_status state, uint64_t offset,
+                                           uint64_t limit) {
+  auto max = max_attempts(spec);
+  if (state == job_status::dead) {
+    auto rp = self->make_response_promise<job_page>();
+    self->request(dead_letters, caf::infinite, atom::jobs_v, offset, limit)
+      .then(
+        [rp, max](job_page& page) mutable {
+          for (auto& x : page.jobs) x.max_attempts = max;
+          rp.deliver(std::move(page));
+        },
+        [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
+    return rp;
+  }
+  struct entry {
+    const job* x;
+    int64_t due_at;
+  };
+  std::vector<entry> all;
+  policy->for_each_job([&](const job& x, job_status st, int64_t due) {
+    if (status_of(x, st) == state) all.push_back({&x, due});
+  });
+  if (state == job_status::delayed)
+    std::stable_sort(all.begin(), all.end(),
+                     [](auto& a, auto& b) { return a.due_at < b.due_at; });
+  else
+    std::stable_sort(all.begin(), all.end(), [](auto& a, auto& b) {
+      return a.x->enqueued_at < b.x->enqueued_at;
+    });
+  job_page page;
+  page.queue = spec.name;
+  page.state = state;
+  page.total = all.size();
+  page.offset = offset;
+  page.limit = limit;
+  for (uint64_t i = offset; i < all.size() && i - offset < limit; ++i) {
+    page.jobs.push_back(describe_job(*all[i].x, state, all[i].due_at, false));
+    page.jobs.back().max_attempts = max;
+  }
+  return page;
+}
+
+caf::result<group_page> queue_state::on_groups(uint64_t offset,
+                                               uint64_t limit) {
+  if (!fifo)
+    return caf::make_error(errc::invalid_argument,
+                           "queue '" + spec.name
+                             + "' is a standard queue; only FIFO queues "
+                               "have groups");
+  auto all = fifo->groups();
+  for (auto& g : all)
+    g.held = clustered && !node_name.empty() && owner_of(g.group) != node_name;
+  // Blocked first (soonest retry first), then running, then by name.
+  std::sort(all.begin(), all.end(), [](const auto& a, const auto& b) {
+    if (a.blocked_by_retry != b.blocked_by_retry) return a.blocked_by_retry;
+    if (a.blocked_by_retry && a.next_attempt_at != b.next_attempt_at)
+      return a.next_attempt_at < b.next_attempt_at;
+    if (a.running != b.running) return a.running;
+    return a.group < b.group;
+  });
+  group_page page;
+  page.queue = spec.name;
+  page.total = all.size();
+  page.offset = offset;
+  page.limit = limit;
+  for (uint64_t i = offset; i < all.size() && i - offset < limit; ++i)
+    page.groups.push_back(std::move(all[i]));
+  return page;
+}
+
+caf::result<bool> queue_state::on_pause(bool on) {
+  if (paused != on)
+    log::info(log_name, on ? "paused: running attempts finish, no new one "
+                             "starts"
+                           : "resumed");
+  paused = on;
+  dispatch();
+  if (!store) return paused;
+  auto rp = self->make_response_promise<bool>();
+  self
+    ->request(store, caf::infinite, atom::persist_v,
+              store::make_pause_write(spec.name, on))
+    .then([rp, on]() mutable { rp.deliver(on); },
+          [this, rp, on](caf::error& err) mutable {
+            log::error(log_name, "the ", on ? "pause" : "resume",
+                       " could not be stored: ", caf::to_string(err));
+            rp.deliver(caf::make_error(
+              errc::store_failure, std::string{"the queue is "}
+                                     + (on ? "paused" : "resumed")
+                                     + " but that could not be stored, so a "
+                                       "restart may undo it: "
+                                     + caf::to_string(err)));
+          });
+  return rp;
+}
+
+uint64_t queue_state::on_retry_now(const std::string& id) {
+  auto x = policy->retry_now(id);
+  if (!x) return 0;
+  if (delayed > 0) --delayed;
+  log::debug(log_name, "job ", id, " retried now");
+  // After a restart it runs at once too.
+  persist(store::store_write::kind::retry, *x, now_ms());
+  dispatch();
+  return 1;
+}
+
 queue_actor_type::behavior_type
 queue_actor(queue_actor_type::stateful_pointer<queue_state> self,
             queue_config q, queue_links links, recovered_jobs recovered) {
@@ -617,7 +821,6 @@ queue_actor(queue_actor_type::stateful_pointer<queue_state> self,
     [self](atom::requeue, job& x) { self->state.on_requeue(x); },
     [self](attempt_done& x) { self->state.on_attempt_done(x); },
     [self](atom::sweep) { self->state.on_sweep(); },
-    [self](atom::retry, job& x) { self->state.on_retry(x); },
     [self](atom::retry, const std::string& group, const std::string& id) {
       self->state.on_group_retry(group, id);
     },
@@ -637,6 +840,20 @@ queue_actor(queue_actor_type::stateful_pointer<queue_state> self,
     },
     [self](atom::discard, const std::string& id) {
       return self->state.on_discard(id);
+    },
+    [self](atom::lookup, const std::string& id) {
+      return self->state.on_lookup(id);
+    },
+    [self](atom::jobs, job_status state, uint64_t offset, uint64_t limit) {
+      return self->state.on_jobs(state, offset, limit);
+    },
+    [self](atom::groups, uint64_t offset, uint64_t limit) {
+      return self->state.on_groups(offset, limit);
+    },
+    [self](atom::pause) { return self->state.on_pause(true); },
+    [self](atom::resume) { return self->state.on_pause(false); },
+    [self](atom::retrynow, const std::string& id) {
+      return self->state.on_retry_now(id);
     },
   };
 }

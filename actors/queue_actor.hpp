@@ -21,6 +21,7 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include <caf/actor.hpp>
@@ -54,7 +55,8 @@ constexpr std::chrono::milliseconds startup_retry{250};
 ///  - job: a job a session already validated (make_job); reply: receipt;
 ///  - (requeue, job): back from the DLQ, attempts reset;
 ///  - attempt_done: from its delivery and group actors;
-///  - (sweep), (retry, job), (retry, group, id): its own timers;
+///  - (sweep), (retry, group, id): its own timers (standard queues send an
+///    empty group);
 ///  - (drain): stop dispatching; reply once nothing is in flight;
 ///  - (children): its current child actors (tests, diagnostics);
 ///  - (members, self, up, owners) from the cluster's node actor: the nodes
@@ -81,7 +83,6 @@ constexpr std::chrono::milliseconds startup_retry{250};
 using queue_actor_type = queue_handle::extend<
   caf::replies_to<job>::with<std::string>, caf::reacts_to<atom::requeue, job>,
   caf::reacts_to<attempt_done>, caf::reacts_to<atom::sweep>,
-  caf::reacts_to<atom::retry, job>,
   caf::reacts_to<atom::retry, std::string, std::string>,
   caf::replies_to<atom::drain>::with<void>,
   caf::replies_to<atom::children>::with<std::vector<caf::actor>>,
@@ -105,6 +106,8 @@ struct queue_links {
   /// The engine is a cluster node: a FIFO queue holds its jobs until the
   /// node actor's view says which groups are its own.
   bool clustered = false;
+  /// The queue starts paused (the store says a pause was not resumed).
+  bool paused = false;
 };
 
 struct queue_state {
@@ -166,6 +169,19 @@ struct queue_state {
   bool draining = false;
   std::vector<caf::response_promise> drain_waiters;
 
+  /// engine::queue::pause: no attempt starts while set.
+  bool paused = false;
+
+  /// One attempt in a job's log; `since` times it on the actor clock.
+  struct attempt_entry {
+    attempt_record rec;
+    caf::actor_clock::time_point since;
+  };
+  /// The attempts this process saw, per job id, oldest first, at most
+  /// max_attempt_records each; a job's log goes when it succeeds, is
+  /// discarded or handed over.
+  std::unordered_map<std::string, std::deque<attempt_entry>> attempt_logs;
+
   static inline const char* name = "troupe.queue";
 
   void init(queue_actor_type::pointer self_ptr, queue_config q,
@@ -202,12 +218,23 @@ struct queue_state {
   void on_sweep();
   /// Schedules the next sweep unless one is scheduled.
   void arm_sweep();
-  void on_retry(job& x);
   void on_group_retry(const std::string& group, const std::string& job_id);
   void on_child_down(const caf::down_msg& dm);
   queue_stats local_stats() const;
   caf::result<queue_stats> on_stats();
   caf::result<void> on_drain();
+  /// Job `id` in any state, with its attempts log; errc::job_not_found.
+  caf::result<job_info> on_lookup(const std::string& id);
+  /// A page of the jobs in `state` (see job_page for the order).
+  caf::result<job_page> on_jobs(job_status state, uint64_t offset,
+                                uint64_t limit);
+  /// A page of a FIFO queue's groups; errc::invalid_argument otherwise.
+  caf::result<group_page> on_groups(uint64_t offset, uint64_t limit);
+  /// Pauses (`on`) or resumes dispatch; stores the state with a durable
+  /// store and replies after the commit. Reply: the new state.
+  caf::result<bool> on_pause(bool on);
+  /// A delayed job `id` becomes waiting now. Reply: 1, or 0.
+  uint64_t on_retry_now(const std::string& id);
   std::vector<caf::actor> on_children() const;
   void on_exit(const caf::exit_msg& msg);
 
@@ -250,6 +277,16 @@ private:
   /// Counts the attempt; returns the delay before the next one, or -1 when
   /// the job is exhausted (its last_error is set either way).
   int64_t charge_failure(job& x, std::string&& error_body);
+  /// Opens a log entry for the attempt of `x` starting now (closing one a
+  /// lost child left open).
+  void log_attempt_start(const job& x);
+  /// Closes the open log entry of job `id` with the outcome.
+  void log_attempt_end(const std::string& id, bool ok, const std::string& body);
+  /// Where `state` (from the policy) puts job `x` for a caller: held for a
+  /// waiting job of a group another node owns.
+  job_status status_of(const job& x, job_status state) const;
+  /// `x` described for a lookup, its attempts log included.
+  job_info lookup_info(const job& x, job_status state, int64_t due_at) const;
   /// Sends a write to the store actor (nothing without a durable store).
   void persist(store::store_write::kind op, const job& x, int64_t due_at = 0);
   void check_drained();

@@ -18,6 +18,7 @@
 
 #include "actors/messages.hpp"
 #include "troupe/job.hpp"
+#include "troupe/job_info.hpp"
 
 namespace troupe {
 
@@ -43,11 +44,23 @@ public:
   /// late answer to an attempt that already ended (it timed out).
   virtual bool finish(const caf::actor_addr& who, attempt_done& x) = 0;
 
-  /// A retry timer fired: standard queues get (retry, job), FIFO queues
-  /// (retry, group, job id); each policy only schedules its own kind.
-  /// Returns true if the job left the delayed state (it waits again).
-  virtual bool retry(job& x) = 0;
+  /// A retry timer (retry, group, job id) fired; standard queues send an
+  /// empty group. Returns true if the job left the delayed state (it waits
+  /// again); false for a timer that is stale because retry_now() made the
+  /// job waiting before it fired (its next retry is due later).
   virtual bool retry(const std::string& group, const std::string& job_id) = 0;
+
+  /// A delayed job `id` becomes waiting now (its timer, when it fires, is
+  /// ignored). Returns the job, or nullptr when no delayed job has that id;
+  /// the pointer is valid until the policy changes.
+  virtual const job* retry_now(const std::string& id) = 0;
+
+  /// Calls `f` with every job the policy holds, its state (waiting,
+  /// in_flight or delayed) and, for a delayed one, when its next attempt is
+  /// due (ms since the epoch; else 0). Waiting jobs come in the order they
+  /// run (per FIFO group).
+  virtual void for_each_job(
+    const std::function<void(const job&, job_status, int64_t)>& f) const = 0;
 
   /// A child went down; its job, if any, runs again, not charged. Returns
   /// false if `dm` is not from one of this policy's children.

@@ -1,8 +1,12 @@
 // The queue functions every worker can call with trigger(), served by the
-// engine itself (README: Queues, dead-letter queue): iii::queue::redrive,
-// iii::queue::redrive_message, iii::queue::discard_message,
-// engine::queue::dlq_messages, engine::queue::dlq_topics and
-// engine::queue::stats. register_queue_functions() registers them with the
+// engine itself (README: Queues, dead-letter queue, operations):
+// iii::queue::redrive, iii::queue::redrive_message,
+// iii::queue::discard_message, engine::queue::dlq_messages,
+// engine::queue::dlq_topics, engine::queue::stats, and the operations
+// engine::queue::job, engine::queue::jobs, engine::queue::groups,
+// engine::queue::pause, engine::queue::resume and engine::queue::retry_now.
+// A worker's `limit` (dlq_messages, jobs, groups) is capped at
+// protocol::max_page_limit. register_queue_functions() registers them with the
 // actor as their owner, so workers, remote nodes and embedders reach them
 // like any function.
 //
@@ -75,6 +79,18 @@ private:
   dlq_messages(const protocol::dlq_messages_request& x);
   caf::result<invoke_result> dlq_topics(const protocol::dlq_topics_request&);
   caf::result<invoke_result> stats(const protocol::stats_request& x);
+  caf::result<invoke_result> lookup_job(const protocol::job_request& x);
+  caf::result<invoke_result> list_jobs(const protocol::jobs_request& x);
+  caf::result<invoke_result> list_groups(const protocol::groups_request& x);
+  caf::result<invoke_result> pause(const protocol::pause_request& x);
+  caf::result<invoke_result> resume(const protocol::pause_request& x);
+  caf::result<invoke_result> retry_now(const protocol::retry_now_request& x);
+  /// Sends `op` (pause or resume) to the queue; replies with its state.
+  template <class Atom>
+  caf::result<invoke_result> set_paused(const protocol::pause_request& x,
+                                        Atom op);
+  /// This node's answer; `cap`: a worker's call, whose limits are capped.
+  caf::result<invoke_result> local_call(invoke& x, bool cap);
   /// Runs `handler` on a parsed request, or refuses the call.
   template <class Request>
   caf::result<invoke_result>

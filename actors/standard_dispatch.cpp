@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "actors/job.hpp"
 #include "actors/queue_actor.hpp"
 #include "actors/type_ids.hpp"
 #include "base/log.hpp"
@@ -13,8 +14,19 @@ standard_dispatch::standard_dispatch(queue_state& q) : q_(q) {}
 void standard_dispatch::add_waiting(job&& x) { ready_.push_back(std::move(x)); }
 
 bool standard_dispatch::add_delayed(job& x, std::chrono::milliseconds wait) {
-  q_.self->delayed_send(q_.self, wait, atom::retry_v, std::move(x));
+  delay(std::move(x), wait);
   return true;
+}
+
+void standard_dispatch::delay(job&& x, std::chrono::milliseconds wait) {
+  // `due` is taken before the timer is armed, so the timer never fires
+  // before it.
+  auto id = x.id;
+  auto due = q_.self->clock().now() + wait;
+  delayed_.insert_or_assign(id, delayed_job{std::move(x), due,
+                                            now_ms() + wait.count()});
+  q_.self->delayed_send(q_.self, wait, atom::retry_v, std::string{},
+                        std::move(id));
 }
 
 void standard_dispatch::dispatch() {
@@ -47,21 +59,35 @@ bool standard_dispatch::finish(const caf::actor_addr& who, attempt_done& x) {
   auto v = q_.settle(j, x);
   switch (v.next) {
     case queue_state::verdict::succeeded: break;
-    case queue_state::verdict::retry:
-      q_.self->delayed_send(q_.self, v.delay, atom::retry_v, std::move(j));
-      break;
+    case queue_state::verdict::retry: delay(std::move(j), v.delay); break;
     case queue_state::verdict::dead: q_.to_dead_letters(std::move(j)); break;
   }
   return true;
 }
 
-bool standard_dispatch::retry(job& x) {
-  ready_.push_back(std::move(x));
+bool standard_dispatch::retry(const std::string&, const std::string& job_id) {
+  auto i = delayed_.find(job_id);
+  if (i == delayed_.end() || q_.self->clock().now() < i->second.due)
+    return false;
+  ready_.push_back(std::move(i->second.x));
+  delayed_.erase(i);
   return true;
 }
 
-bool standard_dispatch::retry(const std::string&, const std::string&) {
-  return false;
+const job* standard_dispatch::retry_now(const std::string& id) {
+  auto i = delayed_.find(id);
+  if (i == delayed_.end()) return nullptr;
+  ready_.push_back(std::move(i->second.x));
+  delayed_.erase(i);
+  return &ready_.back();
+}
+
+void standard_dispatch::for_each_job(
+  const std::function<void(const job&, job_status, int64_t)>& f) const {
+  for (auto& x : ready_) f(x, job_status::waiting, 0);
+  for (auto& kvp : busy_) f(kvp.second.x, job_status::in_flight, 0);
+  for (auto& kvp : delayed_)
+    f(kvp.second.x, job_status::delayed, kvp.second.due_at);
 }
 
 bool standard_dispatch::child_down(const caf::down_msg& dm) {

@@ -1,8 +1,9 @@
 // The dispatch policy of a standard queue: a pool of at most `concurrency`
 // delivery actors, spawned when a waiting job finds none idle (an idle
 // queue holds none, whatever its limit) and kept for the next jobs, taking
-// the waiting jobs in order; attempts complete in any order. A failed job waits
-// for its retry in a timer message (retry, job), outside the ready list.
+// the waiting jobs in order; attempts complete in any order. A failed job
+// waits for its retry in the delayed map until its timer (retry, "", id)
+// fires or retry_now() takes it out early.
 #pragma once
 
 #include <chrono>
@@ -25,9 +26,10 @@ public:
   bool add_delayed(job& x, std::chrono::milliseconds wait) override;
   void dispatch() override;
   bool finish(const caf::actor_addr& who, attempt_done& x) override;
-  bool retry(job& x) override;
-  /// Never scheduled by a standard queue: ignored.
   bool retry(const std::string& group, const std::string& job_id) override;
+  const job* retry_now(const std::string& id) override;
+  void for_each_job(const std::function<void(const job&, job_status, int64_t)>&
+                      f) const override;
   bool child_down(const caf::down_msg& dm) override;
   void for_each_running(
     const std::function<void(const caf::actor_addr&, const job&, time_point)>&
@@ -47,8 +49,21 @@ private:
     caf::actor child;
   };
 
+  /// A job waiting for its retry timer.
+  struct delayed_job {
+    job x;
+    /// When the timer fires (actor clock); an earlier timer is stale.
+    time_point due;
+    /// The same in ms since the epoch, for listings.
+    int64_t due_at = 0;
+  };
+
+  /// Keeps `x` until its retry after `wait` and arms the timer.
+  void delay(job&& x, std::chrono::milliseconds wait);
+
   queue_state& q_;
   std::deque<job> ready_;
+  std::unordered_map<std::string, delayed_job> delayed_;
   std::vector<caf::actor> idle_;
   std::unordered_map<caf::actor_addr, running> busy_;
 };

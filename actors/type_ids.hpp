@@ -14,6 +14,7 @@
 #include "actors/messages.hpp"
 #include "protocol/introspection_api.hpp"
 #include "store/job_store.hpp"
+#include "troupe/job_info.hpp"
 
 CAF_BEGIN_TYPE_ID_BLOCK(troupe, caf::first_custom_type_id)
 
@@ -146,5 +147,14 @@ CAF_BEGIN_TYPE_ID_BLOCK(troupe, caf::first_custom_type_id)
   /// (httpdone, call, invoke_result) from the HTTP client's I/O thread to an
   /// HTTP-invoked function's actor: the outcome of its call `call`.
   CAF_ADD_ATOM(troupe, troupe::atom, httpdone, "httpdone")
+
+  /// The queue operations of engine::queue::job, jobs and groups
+  /// (troupe/job_info.hpp).
+  CAF_ADD_TYPE_ID(troupe, (troupe::job_status))
+  CAF_ADD_TYPE_ID(troupe, (troupe::attempt_record))
+  CAF_ADD_TYPE_ID(troupe, (troupe::job_info))
+  CAF_ADD_TYPE_ID(troupe, (troupe::job_page))
+  CAF_ADD_TYPE_ID(troupe, (troupe::group_info))
+  CAF_ADD_TYPE_ID(troupe, (troupe::group_page))
 
 CAF_END_TYPE_ID_BLOCK(troupe)

@@ -13,6 +13,8 @@ std::string to_string(errc x) {
     case errc::enqueue_rejected: return "enqueue_rejected";
     case errc::store_failure: return "store_failure";
     case errc::shutting_down: return "shutting_down";
+    case errc::job_not_found: return "job_not_found";
+    case errc::invalid_argument: return "invalid_argument";
   }
   return "errc(" + std::to_string(static_cast<int>(x)) + ")";
 }

@@ -104,6 +104,8 @@ void engine::configure(caf::actor_system_config& cfg) {
 struct engine::boot {
   std::shared_ptr<store::job_store> db;
   std::unordered_map<std::string, recovered_jobs> recovered;
+  /// The queues the store says are paused.
+  std::vector<std::string> paused;
 };
 
 namespace {
@@ -151,6 +153,9 @@ caf::expected<std::unique_ptr<engine>> engine::start(caf::actor_system& sys,
     auto loaded = load_jobs(*b->db, cfg);
     if (!loaded) return loaded.error();
     b->recovered = std::move(*loaded);
+    auto paused = b->db->paused_queues();
+    if (!paused) return paused.error();
+    b->paused = std::move(*paused);
   }
   auto eng = std::make_unique<engine>(sys, std::move(cfg), std::move(b));
   auto& d = *eng->impl_;
@@ -181,6 +186,8 @@ engine::engine(caf::actor_system& sys, engine_config cfg,
     queue_links links{d.registry, d.store,
                       std::chrono::milliseconds(d.cfg.queue.startup_grace_ms),
                       d.cfg.queue.max_payload_bytes, d.cfg.cluster.enabled};
+    links.paused = std::binary_search(b->paused.begin(), b->paused.end(),
+                                      q.name);
     auto sup = sys.spawn(queue_actor, q, links,
                          i == b->recovered.end() ? recovered_jobs{}
                                                  : i->second);
@@ -340,7 +347,8 @@ caf::expected<std::vector<queue_stats>> engine::stats() {
 caf::expected<std::vector<job>> engine::dead_letters(const std::string& queue,
                                                      uint64_t offset,
                                                      uint64_t limit) {
-  return impl_->ask_queue<std::vector<job>>(queue, atom::list_v, offset, limit);
+  return impl_->ask_queue<std::vector<job>>(queue, atom::list_v, offset,
+                                            std::min<uint64_t>(limit, 500));
 }
 
 caf::expected<uint64_t> engine::redrive(const std::string& queue) {
@@ -355,6 +363,43 @@ caf::expected<uint64_t> engine::redrive(const std::string& queue,
 caf::expected<uint64_t> engine::discard(const std::string& queue,
                                         const std::string& id) {
   return impl_->ask_queue<uint64_t>(queue, atom::discard_v, id);
+}
+
+caf::expected<job_info> engine::find_job(const std::string& id,
+                                         const std::string& queue) {
+  auto& d = *impl_;
+  if (!queue.empty()) return d.ask_queue<job_info>(queue, atom::lookup_v, id);
+  for (auto& name : queue_names()) {
+    auto x = d.ask_queue<job_info>(name, atom::lookup_v, id);
+    if (x || x.error() != errc::job_not_found) return x;
+  }
+  return caf::make_error(errc::job_not_found,
+                         "Job " + id + " not found in any queue");
+}
+
+caf::expected<job_page> engine::jobs(const std::string& queue, job_status state,
+                                     uint64_t offset, uint64_t limit) {
+  return impl_->ask_queue<job_page>(queue, atom::jobs_v, state, offset,
+                                    std::min<uint64_t>(limit, 500));
+}
+
+caf::expected<group_page> engine::groups(const std::string& queue,
+                                         uint64_t offset, uint64_t limit) {
+  return impl_->ask_queue<group_page>(queue, atom::groups_v, offset,
+                                      std::min<uint64_t>(limit, 500));
+}
+
+caf::expected<bool> engine::pause(const std::string& queue) {
+  return impl_->ask_queue<bool>(queue, atom::pause_v);
+}
+
+caf::expected<bool> engine::resume(const std::string& queue) {
+  return impl_->ask_queue<bool>(queue, atom::resume_v);
+}
+
+caf::expected<uint64_t> engine::retry_now(const std::string& queue,
+                                          const std::string& id) {
+  return impl_->ask_queue<uint64_t>(queue, atom::retrynow_v, id);
 }
 
 caf::expected<uint16_t> engine::listen_workers() {

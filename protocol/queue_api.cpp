@@ -84,6 +84,27 @@ public:
                         + describe(*v)));
   }
 
+  /// An optional job state member (its name); `out` stays as it is when
+  /// absent or null, `seen` tells whether it was there.
+  bool state(const char* key, job_status& out, bool& seen) {
+    auto v = find(key);
+    if (!v) return true;
+    if (v->is_string() && from_string(v->get_ref<const std::string&>(), out)) {
+      seen = true;
+      return true;
+    }
+    return fail(invalid(std::string{key}
+                        + " must be one of waiting, in_flight, delayed, "
+                          "dead, held "
+                        + describe(*v)));
+  }
+
+  /// Fails with invalid_argument unless `seen`.
+  bool required(bool seen, const char* key) {
+    if (seen) return true;
+    return fail(invalid(std::string{key} + " is required"));
+  }
+
   /// Fails with `code` unless `value` is set.
   bool required(const std::string& value, const char* key, const char* code) {
     if (!value.empty()) return true;
@@ -154,7 +175,51 @@ std::string stats_counts(const queue_stats& x) {
          + R"(,"succeeded_total":)" + n(x.succeeded_total)
          + R"(,"failed_attempts_total":)" + n(x.failed_attempts_total)
          + R"(,"dead_total":)" + n(x.dead_total) + R"(,"held":)" + n(x.held)
-         + R"(,"waiting_on":{)" + waiting_on_members(x.waiting_on) + "}";
+         + R"(,"waiting_on":{)" + waiting_on_members(x.waiting_on) + "}"
+         + R"(,"paused":)" + (x.paused ? "true" : "false");
+}
+
+/// A time (ms since the epoch), or null when `present` is false.
+std::string time_or_null(int64_t t, bool present) {
+  return present ? std::to_string(t) : "null";
+}
+
+std::string attempt_json(const attempt_record& x) {
+  auto done = x.duration_ms >= 0;
+  return R"({"number":)" + n(x.number) + R"(,"started_at":)"
+         + std::to_string(x.started_at) + R"(,"duration_ms":)"
+         + time_or_null(x.duration_ms, done) + R"(,"ok":)"
+         + (done ? (x.ok ? "true" : "false") : "null") + R"(,"error":)"
+         + raw_or_null(x.error) + "}";
+}
+
+/// The members both job_json and a list entry have, after the id.
+std::string job_common(const job_info& x) {
+  auto& j = x.job;
+  return R"(,"function_id":)" + quote(j.function_id) + R"(,"state":)"
+         + quote(to_string(x.state)) + R"(,"attempts":)" + n(j.attempts)
+         + R"(,"max_attempts":)" + n(x.max_attempts) + R"(,"enqueued_at":)"
+         + std::to_string(j.enqueued_at) + R"(,"next_attempt_at":)"
+         + time_or_null(x.next_attempt_at, x.state == job_status::delayed)
+         + R"(,"failed_at":)"
+         + time_or_null(j.failed_at, x.state == job_status::dead)
+         + R"(,"error":)" + raw_or_null(j.last_error) + R"(,"group":)"
+         + (j.group.empty() ? std::string{"null"} : quote(j.group));
+}
+
+std::string job_entry_json(const job_info& x) {
+  return R"({"id":)" + quote(x.job.id) + job_common(x) + R"(,"payload_size":)"
+         + n(x.payload_size) + "}";
+}
+
+std::string group_json(const group_info& x) {
+  return R"({"group":)" + quote(x.group) + R"(,"jobs":)" + n(x.jobs)
+         + R"(,"running":)" + (x.running ? "true" : "false")
+         + R"(,"blocked_by_retry":)" + (x.blocked_by_retry ? "true" : "false")
+         + R"(,"next_attempt_at":)"
+         + time_or_null(x.next_attempt_at, x.blocked_by_retry)
+         + R"(,"head_id":)" + quote(x.head_id) + R"(,"held":)"
+         + (x.held ? "true" : "false") + "}";
 }
 
 std::string topic_json(const queue_stats& x) {
@@ -211,6 +276,58 @@ queue_api_expected<stats_request> parse_stats(std::string_view data) {
   return in.error();
 }
 
+queue_api_expected<job_request> parse_job_request(std::string_view data) {
+  input_reader in;
+  job_request x;
+  if (in.parse(data) && in.string("queue", x.queue) && in.string("id", x.id)
+      && in.required(!x.id.empty(), "id"))
+    return x;
+  return in.error();
+}
+
+queue_api_expected<jobs_request> parse_jobs_request(std::string_view data) {
+  input_reader in;
+  jobs_request x;
+  bool has_state = false;
+  if (in.parse(data) && in.string("queue", x.queue)
+      && in.state("state", x.state, has_state) && in.count("offset", x.offset)
+      && in.count("limit", x.limit)
+      && in.required(x.queue, "queue", "queue_not_set")
+      && in.required(has_state, "state"))
+    return x;
+  return in.error();
+}
+
+queue_api_expected<groups_request> parse_groups_request(std::string_view data) {
+  input_reader in;
+  groups_request x;
+  if (in.parse(data) && in.string("queue", x.queue)
+      && in.count("offset", x.offset) && in.count("limit", x.limit)
+      && in.required(x.queue, "queue", "queue_not_set"))
+    return x;
+  return in.error();
+}
+
+queue_api_expected<pause_request> parse_pause_request(std::string_view data) {
+  input_reader in;
+  pause_request x;
+  if (in.parse(data) && in.string("queue", x.queue)
+      && in.required(x.queue, "queue", "queue_not_set"))
+    return x;
+  return in.error();
+}
+
+queue_api_expected<retry_now_request>
+parse_retry_now_request(std::string_view data) {
+  input_reader in;
+  retry_now_request x;
+  if (in.parse(data) && in.string("queue", x.queue) && in.string("id", x.id)
+      && in.required(x.queue, "queue", "queue_not_set")
+      && in.required(!x.id.empty(), "id"))
+    return x;
+  return in.error();
+}
+
 queue_api_error queue_not_found(std::string_view queue) {
   return {"queue_not_found", "Queue '" + std::string{queue} + "' not found"};
 }
@@ -249,6 +366,36 @@ std::string stats_json(const queue_stats& x) {
 
 std::string stats_list_json(const std::vector<queue_stats>& xs) {
   return json_array(xs, [](const queue_stats& x) { return stats_json(x); });
+}
+
+std::string job_json(const job_info& x) {
+  auto& j = x.job;
+  return R"({"id":)" + quote(j.id) + R"(,"queue":)" + quote(j.queue)
+         + job_common(x) + R"(,"payload":)" + raw_or_null(j.payload)
+         + R"(,"payload_size":)" + n(x.payload_size) + R"(,"attempts_log":)"
+         + json_array(x.attempts_log, attempt_json) + "}";
+}
+
+std::string job_page_json(const job_page& x) {
+  return R"({"queue":)" + quote(x.queue) + R"(,"state":)"
+         + quote(to_string(x.state)) + R"(,"total":)" + n(x.total)
+         + R"(,"offset":)" + n(x.offset) + R"(,"limit":)" + n(x.limit)
+         + R"(,"jobs":)" + json_array(x.jobs, job_entry_json) + "}";
+}
+
+std::string groups_json(const group_page& x) {
+  return json_array(x.groups, group_json);
+}
+
+std::string pause_result_json(std::string_view queue, bool paused) {
+  return R"({"queue":)" + quote(queue) + R"(,"paused":)"
+         + (paused ? "true" : "false") + "}";
+}
+
+std::string retry_now_result_json(std::string_view queue, std::string_view id,
+                                  uint64_t retried) {
+  return R"({"queue":)" + quote(queue) + R"(,"id":)" + quote(id)
+         + R"(,"retried":)" + n(retried) + "}";
 }
 
 // -- a cluster's answer -----------------------------------------------------
@@ -292,6 +439,15 @@ bool read_waiting_on(const json& obj, queue_stats& x) {
   return true;
 }
 
+/// `paused`, if there (a node of an older troupe leaves it out).
+bool read_paused(const json& obj, queue_stats& x) {
+  auto i = obj.find("paused");
+  if (i == obj.end()) return true;
+  if (!i->is_boolean()) return false;
+  x.paused = i->get<bool>();
+  return true;
+}
+
 /// One stats_json object.
 bool read_stats(const json& obj, queue_stats& x) {
   return read_string(obj, "queue", x.queue)
@@ -303,7 +459,8 @@ bool read_stats(const json& obj, queue_stats& x) {
          && read_count(obj, "succeeded_total", x.succeeded_total)
          && read_count(obj, "failed_attempts_total", x.failed_attempts_total)
          && read_count(obj, "dead_total", x.dead_total)
-         && read_count(obj, "held", x.held) && read_waiting_on(obj, x);
+         && read_count(obj, "held", x.held) && read_waiting_on(obj, x)
+         && read_paused(obj, x);
 }
 
 void add(queue_stats& sum, const queue_stats& x) {
@@ -317,6 +474,7 @@ void add(queue_stats& sum, const queue_stats& x) {
   sum.dead_total += x.dead_total;
   sum.held += x.held;
   for (auto& [node, groups] : x.waiting_on) sum.waiting_on[node] += groups;
+  sum.paused = sum.paused || x.paused;
 }
 
 /// A node's answer, read: `value` when `ok`, else `error` (the JSON of
@@ -462,8 +620,9 @@ bool split_array(std::string_view text, std::vector<std::string_view>& out) {
   return false;
 }
 
-/// One dead job of one node's dlq_messages answer.
+/// One entry of one node's list answer (dlq_messages, jobs).
 struct dead_entry {
+  /// The member the list is ordered by (a number; null reads as 0).
   int64_t failed_at = 0;
   /// The entry's members, as JSON text without the braces.
   std::string members;
@@ -472,7 +631,15 @@ struct dead_entry {
 /// A dlq_messages answer: an array of objects, each with a numeric
 /// failed_at. The members stay the text they are (payloads are never
 /// reformatted).
+bool read_entries(std::string_view body, std::vector<dead_entry>& out,
+                  std::string_view key, bool key_may_be_null);
+
 bool read_dead(std::string_view body, std::vector<dead_entry>& out) {
+  return read_entries(body, out, "failed_at", false);
+}
+
+bool read_entries(std::string_view body, std::vector<dead_entry>& out,
+                  std::string_view key, bool key_may_be_null) {
   if (nested_deeper_than(body, max_json_depth)) return false;
   try {
     if (!json::accept(body)) return false;
@@ -488,8 +655,11 @@ bool read_dead(std::string_view body, std::vector<dead_entry>& out) {
     dead_entry e;
     bool has_time = false;
     for (auto& m : members) {
-      if (m.key == "failed_at" && m.type == json_scan::kind::number) {
+      if (m.key == key && m.type == json_scan::kind::number) {
         e.failed_at = std::strtoll(std::string{m.text}.c_str(), nullptr, 10);
+        has_time = true;
+      } else if (m.key == key && key_may_be_null
+                 && m.type == json_scan::kind::null_value) {
         has_time = true;
       }
       if (!e.members.empty()) e.members += ',';
@@ -508,6 +678,197 @@ std::string dlq_messages_fanout_data(const dlq_messages_request& x) {
   auto limit = x.limit > max - x.offset ? max : x.offset + x.limit;
   return R"({"queue":)" + quote(x.queue) + R"(,"offset":0,"limit":)" + n(limit)
          + "}";
+}
+
+namespace {
+
+uint64_t window(uint64_t offset, uint64_t limit) {
+  auto max = std::numeric_limits<uint64_t>::max();
+  return limit > max - offset ? max : offset + limit;
+}
+
+/// The error body's code, or "" when it has none.
+std::string error_code_of(const std::string& body) {
+  std::string code;
+  read_string(parse_quietly(body), "code", code);
+  return code;
+}
+
+} // namespace
+
+std::string jobs_fanout_data(const jobs_request& x) {
+  return R"({"queue":)" + quote(x.queue) + R"(,"state":)"
+         + quote(to_string(x.state)) + R"(,"offset":0,"limit":)"
+         + n(window(x.offset, x.limit)) + "}";
+}
+
+std::string groups_fanout_data(const groups_request& x) {
+  return R"({"queue":)" + quote(x.queue) + R"(,"offset":0,"limit":)"
+         + n(window(x.offset, x.limit)) + "}";
+}
+
+invoke_result merge_job(const std::vector<node_answer>& answers,
+                        const job_request& x) {
+  std::string failed;
+  for (auto& a : answers) {
+    if (a.ok) {
+      auto body = a.body;
+      auto end = body.find_last_of('}');
+      if (end == std::string::npos) continue;
+      body.erase(end);
+      return {true, body + R"(,"node":)" + quote(a.node) + "}"};
+    }
+    if (error_code_of(a.body) != "job_not_found") {
+      if (!failed.empty()) failed += ", ";
+      failed += a.node;
+    }
+  }
+  auto where = x.queue.empty() ? std::string{"any queue"}
+                               : "queue '" + x.queue + "'";
+  auto msg = "Job " + x.id + " not found in " + where;
+  if (!failed.empty())
+    msg += " on the nodes that answered (no answer from " + failed + ")";
+  return {false, error_body_json("job_not_found", msg)};
+}
+
+invoke_result merge_jobs(const std::vector<node_answer>& answers,
+                         const jobs_request& x) {
+  struct page {
+    uint64_t total = 0;
+    std::vector<dead_entry> entries;
+  };
+  const char* key = x.state == job_status::dead      ? "failed_at"
+                    : x.state == job_status::delayed ? "next_attempt_at"
+                                                     : "enqueued_at";
+  auto read = [key](std::string_view body, page& out) {
+    std::vector<json_scan::member> members;
+    if (!json_scan::split_object(body, members, max_json_depth)) return false;
+    bool has_total = false;
+    bool has_jobs = false;
+    for (auto& m : members) {
+      if (m.key == "total" && m.type == json_scan::kind::number) {
+        out.total = std::strtoull(std::string{m.text}.c_str(), nullptr, 10);
+        has_total = true;
+      } else if (m.key == "jobs") {
+        has_jobs = read_entries(m.text, out.entries, key, true);
+        if (!has_jobs) return false;
+      }
+    }
+    return has_total && has_jobs;
+  };
+  auto rs = read_all<page>(answers, read);
+  if (!any_ok(rs)) return first_error(rs);
+  uint64_t total = 0;
+  std::vector<dead_entry> all;
+  std::string entries;
+  for (auto& r : rs) {
+    if (!r.ok) {
+      append(entries, error_entry(r));
+      continue;
+    }
+    total += r.value.total;
+    append(entries, node_entry(r.node, R"(,"total":)" + n(r.value.total)));
+    for (auto& e : r.value.entries) {
+      e.members += R"(,"node":)" + quote(r.node);
+      all.push_back(std::move(e));
+    }
+  }
+  auto newest_first = x.state == job_status::dead;
+  std::stable_sort(all.begin(), all.end(), [newest_first](auto& a, auto& b) {
+    return newest_first ? a.failed_at > b.failed_at : a.failed_at < b.failed_at;
+  });
+  std::string list = "[";
+  for (uint64_t i = x.offset; i < all.size() && i - x.offset < x.limit; ++i) {
+    if (list.size() > 1) list += ',';
+    list += "{" + all[i].members + "}";
+  }
+  list += ']';
+  auto out = R"({"queue":)" + quote(x.queue) + R"(,"state":)"
+             + quote(to_string(x.state)) + R"(,"total":)" + n(total)
+             + R"(,"offset":)" + n(x.offset) + R"(,"limit":)" + n(x.limit)
+             + R"(,"jobs":)" + list + "}";
+  return {true, with_nodes(std::move(out), entries)};
+}
+
+invoke_result merge_groups(const std::vector<node_answer>& answers,
+                           const groups_request& x) {
+  auto read = [](const json& doc, std::vector<json>& out) {
+    if (!doc.is_array()) return false;
+    for (auto& item : doc) {
+      if (!item.is_object() || !item.contains("group")) return false;
+      out.push_back(item);
+    }
+    return true;
+  };
+  auto rs = read_docs<std::vector<json>>(answers, read);
+  if (!any_ok(rs)) return first_error(rs);
+  std::vector<json> all;
+  for (auto& r : rs)
+    for (auto& g : r.value) {
+      g["node"] = r.node;
+      all.push_back(std::move(g));
+    }
+  auto flag = [](const json& g, const char* k) {
+    auto i = g.find(k);
+    return i != g.end() && i->is_boolean() && i->get<bool>();
+  };
+  auto due = [](const json& g) {
+    auto i = g.find("next_attempt_at");
+    return i != g.end() && i->is_number() ? i->get<int64_t>() : int64_t{0};
+  };
+  auto name = [](const json& g) {
+    auto i = g.find("group");
+    return i != g.end() && i->is_string() ? i->get<std::string>()
+                                          : std::string{};
+  };
+  std::stable_sort(all.begin(), all.end(), [&](auto& a, auto& b) {
+    auto ba = flag(a, "blocked_by_retry");
+    auto bb = flag(b, "blocked_by_retry");
+    if (ba != bb) return ba;
+    if (ba && due(a) != due(b)) return due(a) < due(b);
+    auto ra = flag(a, "running");
+    auto rb = flag(b, "running");
+    if (ra != rb) return ra;
+    return name(a) < name(b);
+  });
+  std::string out = "[";
+  for (uint64_t i = x.offset; i < all.size() && i - x.offset < x.limit; ++i) {
+    if (out.size() > 1) out += ',';
+    out += all[i].dump();
+  }
+  out += ']';
+  return {true, std::move(out)};
+}
+
+invoke_result merge_pause(const std::vector<node_answer>& answers,
+                          std::string_view queue) {
+  auto rs = read_docs<bool>(answers, [](const json& doc, bool& x) {
+    if (!doc.is_object()) return false;
+    auto i = doc.find("paused");
+    if (i == doc.end() || !i->is_boolean()) return false;
+    x = i->get<bool>();
+    return true;
+  });
+  if (!any_ok(rs)) return first_error(rs);
+  bool any = false;
+  std::string entries;
+  for (auto& r : rs) {
+    if (!r.ok) {
+      append(entries, error_entry(r));
+      continue;
+    }
+    any = any || r.value;
+    append(entries, node_entry(r.node, std::string{R"(,"paused":)"}
+                                         + (r.value ? "true" : "false")));
+  }
+  return {true, with_nodes(pause_result_json(queue, any), entries)};
+}
+
+invoke_result merge_retry_now(const std::vector<node_answer>& answers,
+                              const retry_now_request& x) {
+  return merge_count(answers, "retried", [&x](uint64_t sum) {
+    return retry_now_result_json(x.queue, x.id, sum);
+  });
 }
 
 invoke_result merge_stats(const std::vector<node_answer>& answers,

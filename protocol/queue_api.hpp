@@ -16,6 +16,7 @@
 #include <caf/meta/type_name.hpp>
 
 #include "troupe/job.hpp"
+#include "troupe/job_info.hpp"
 #include "troupe/messages.hpp"
 
 namespace troupe::protocol {
@@ -76,6 +77,17 @@ struct message_request {
 
 constexpr uint64_t default_dlq_limit = 50;
 
+/// The largest `limit` a worker's call of dlq_messages, jobs or groups
+/// gets: a larger one is lowered to this, not refused. The parsers keep
+/// the limit as given; the queue functions cap it (cap_limit) on the calls
+/// from workers, not on the calls a node sends the others for a merge.
+constexpr uint64_t max_page_limit = 500;
+
+/// `limit`, lowered to max_page_limit.
+constexpr uint64_t cap_limit(uint64_t limit) {
+  return limit < max_page_limit ? limit : max_page_limit;
+}
+
 /// `engine::queue::dlq_messages`: `{queue, offset=0, limit=50}`.
 struct dlq_messages_request {
   std::string queue;
@@ -110,6 +122,57 @@ queue_api_expected<dlq_topics_request> parse_dlq_topics(std::string_view data);
 /// queue: a string when present.
 queue_api_expected<stats_request> parse_stats(std::string_view data);
 
+/// `engine::queue::job`: `{queue?, id}`.
+struct job_request {
+  /// Empty: look in every queue.
+  std::string queue;
+  std::string id;
+};
+
+/// `engine::queue::jobs`: `{queue, state, offset=0, limit=50}`.
+struct jobs_request {
+  std::string queue;
+  job_status state = job_status::waiting;
+  uint64_t offset = 0;
+  uint64_t limit = default_dlq_limit;
+};
+
+/// `engine::queue::groups`: `{queue, offset=0, limit=50}`.
+struct groups_request {
+  std::string queue;
+  uint64_t offset = 0;
+  uint64_t limit = default_dlq_limit;
+};
+
+/// `engine::queue::pause` and `engine::queue::resume`: `{queue}`.
+struct pause_request {
+  std::string queue;
+};
+
+/// `engine::queue::retry_now`: `{queue, id}`.
+struct retry_now_request {
+  std::string queue;
+  std::string id;
+};
+
+/// queue: a string when present; id: a non-empty string, else
+/// invalid_argument.
+queue_api_expected<job_request> parse_job_request(std::string_view data);
+
+/// queue as for redrive; state: one of waiting, in_flight, delayed, dead,
+/// held, else invalid_argument; offset and limit as for dlq_messages.
+queue_api_expected<jobs_request> parse_jobs_request(std::string_view data);
+
+/// queue as for redrive; offset and limit as for dlq_messages.
+queue_api_expected<groups_request> parse_groups_request(std::string_view data);
+
+/// queue as for redrive.
+queue_api_expected<pause_request> parse_pause_request(std::string_view data);
+
+/// queue as for redrive; id as for job.
+queue_api_expected<retry_now_request>
+parse_retry_now_request(std::string_view data);
+
 /// queue_not_found for a queue no configuration names.
 queue_api_error queue_not_found(std::string_view queue);
 
@@ -140,11 +203,36 @@ std::string dlq_messages_json(const std::vector<job>& dead);
 std::string dlq_topics_json(const std::vector<queue_stats>& queues);
 
 /// `{queue, waiting, in_flight, delayed, dlq, enqueued_total,
-/// succeeded_total, failed_attempts_total, dead_total}`
+/// succeeded_total, failed_attempts_total, dead_total, held, waiting_on,
+/// paused}`
 std::string stats_json(const queue_stats& x);
 
 /// An array of stats_json objects, in the order given.
 std::string stats_list_json(const std::vector<queue_stats>& xs);
+
+/// `{id, queue, function_id, payload, state, attempts, max_attempts,
+/// enqueued_at, next_attempt_at, failed_at, error, group, attempts_log:
+/// [{number, started_at, duration_ms, ok, error}]}`. next_attempt_at is
+/// null unless delayed, failed_at unless dead, group on standard queues,
+/// error when no attempt failed; a running attempt has duration_ms and ok
+/// null. payload and error are the raw JSON they are.
+std::string job_json(const job_info& x);
+
+/// `{queue, state, total, offset, limit, jobs: [{id, function_id, state,
+/// attempts, max_attempts, enqueued_at, next_attempt_at, failed_at, error,
+/// group, payload_size}]}`.
+std::string job_page_json(const job_page& x);
+
+/// `[{group, jobs, running, blocked_by_retry, next_attempt_at, head_id,
+/// held}]` in the order given; next_attempt_at is null unless blocked.
+std::string groups_json(const group_page& x);
+
+/// `{"queue":...,"paused":true|false}`
+std::string pause_result_json(std::string_view queue, bool paused);
+
+/// `{"queue":...,"id":...,"retried":0|1}`
+std::string retry_now_result_json(std::string_view queue, std::string_view id,
+                                  uint64_t retried);
 
 // -- a cluster's answer -----------------------------------------------------
 //
@@ -192,6 +280,38 @@ invoke_result merge_dlq_topics(const std::vector<node_answer>& answers);
 /// `nodes` here (the result is the array the function always returns).
 invoke_result merge_dlq_messages(const std::vector<node_answer>& answers,
                                  const dlq_messages_request& x);
+
+/// The data each node gets for jobs and groups: offset 0 and limit
+/// offset+limit (saturating), as for dlq_messages.
+std::string jobs_fanout_data(const jobs_request& x);
+std::string groups_fanout_data(const groups_request& x);
+
+/// job: the first node's answer that found the job, gaining `node`. When
+/// no node has it: job_not_found (naming the nodes that failed instead of
+/// answering, if any).
+invoke_result merge_job(const std::vector<node_answer>& answers,
+                        const job_request& x);
+
+/// jobs: `total` summed, every node's entries gaining `node`, ordered as
+/// job_page says (ties keep the order of the answers), then `x.offset` and
+/// `x.limit` applied; plus `nodes: [{node, total}]`.
+invoke_result merge_jobs(const std::vector<node_answer>& answers,
+                         const jobs_request& x);
+
+/// groups: every node's groups gaining `node`, ordered as group_page says
+/// (ties keep the order of the answers), then `x.offset` and `x.limit`
+/// applied. An array, as on one node.
+invoke_result merge_groups(const std::vector<node_answer>& answers,
+                           const groups_request& x);
+
+/// pause and resume: `paused` true if any node that answered is paused,
+/// `nodes: [{node, paused}]`.
+invoke_result merge_pause(const std::vector<node_answer>& answers,
+                          std::string_view queue);
+
+/// retry_now: `retried` summed (0 or 1), `nodes: [{node, retried}]`.
+invoke_result merge_retry_now(const std::vector<node_answer>& answers,
+                              const retry_now_request& x);
 
 /// redrive: `redriven` summed, `nodes: [{node, redriven}]`.
 invoke_result merge_redrive(const std::vector<node_answer>& answers,

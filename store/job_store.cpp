@@ -15,11 +15,19 @@ store_write make_write(store_write::kind op, const troupe::job& x,
     return w;
   }
   w.job.id = x.id;
+  if (op == kind::pause || op == kind::resume) w.job.queue = x.queue;
   if (op == kind::retry || op == kind::dead) {
     w.job.attempts = x.attempts;
     w.job.last_error = x.last_error;
     w.job.failed_at = x.failed_at;
   }
+  return w;
+}
+
+store_write make_pause_write(const std::string& queue, bool paused) {
+  store_write w;
+  w.op = paused ? store_write::kind::pause : store_write::kind::resume;
+  w.job.queue = queue;
   return w;
 }
 
@@ -42,6 +50,8 @@ std::string to_string(store_write::kind x) {
     case kind::requeue: return "requeue";
     case kind::discard: return "discard";
     case kind::adopt: return "adopt";
+    case kind::pause: return "pause";
+    case kind::resume: return "resume";
   }
   return "store_write::kind(" + std::to_string(static_cast<int>(x)) + ")";
 }

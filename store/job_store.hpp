@@ -71,6 +71,11 @@ struct store_write {
     /// crashed before it deleted its copy). Appended last so that stored
     /// kinds keep their values.
     adopt,
+    /// Queue `job.queue` is paused (engine::queue::pause); it stays paused
+    /// across restarts until a resume. Touches no job.
+    pause,
+    /// Queue `job.queue` is no longer paused.
+    resume,
   };
   kind op = kind::put;
   troupe::job job;
@@ -82,6 +87,9 @@ struct store_write {
 /// carry only the fields they read, so they never copy the payload.
 store_write make_write(store_write::kind op, const troupe::job& x,
                        int64_t due_at = 0);
+
+/// The write that pauses (or resumes) queue `queue`.
+store_write make_pause_write(const std::string& queue, bool paused);
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, store_write& x) {
@@ -122,6 +130,10 @@ public:
   /// How many jobs are stored in each state. The engine does not use it
   /// (recovery counts per queue as it takes the jobs over).
   virtual caf::expected<state_counts> count() = 0;
+
+  /// The queues a pause write paused and no resume write resumed since,
+  /// sorted. Read once at start-up, like for_each_job.
+  virtual caf::expected<std::vector<std::string>> paused_queues() = 0;
 };
 
 /// A store that keeps everything in this process: lost on exit.

@@ -5,6 +5,7 @@
 #include "store/job_store.hpp"
 
 #include <algorithm>
+#include <set>
 #include <string_view>
 #include <unordered_map>
 
@@ -51,6 +52,10 @@ public:
     return result;
   }
 
+  caf::expected<std::vector<std::string>> paused_queues() override {
+    return std::vector<std::string>(paused_.begin(), paused_.end());
+  }
+
 private:
   /// Fails if a write in `batch` would fail (a put of a stored id, an
   /// unknown kind), so that write() can then change the jobs without undo.
@@ -72,7 +77,9 @@ private:
         case kind::discard: present[id] = false; break;
         case kind::retry:
         case kind::dead:
-        case kind::requeue: break;
+        case kind::requeue:
+        case kind::pause:
+        case kind::resume: break;
         default:
           return store_error("unknown write to job " + id + ": "
                              + to_string(w.op));
@@ -83,6 +90,13 @@ private:
 
   // REQUIRES: check() accepted the batch `w` is in.
   void write(const store_write& w, std::vector<uint64_t>& seqs) {
+    if (w.op == kind::pause || w.op == kind::resume) {
+      if (w.op == kind::pause)
+        paused_.insert(w.job.queue);
+      else
+        paused_.erase(w.job.queue);
+      return;
+    }
     // Like the SQLite store: a requeue takes a seq even for an unknown id.
     auto seq = w.op == kind::put || w.op == kind::adopt || w.op == kind::requeue
                  ? next_seq_++
@@ -124,6 +138,7 @@ private:
   }
 
   std::unordered_map<std::string, stored_job> jobs_;
+  std::set<std::string> paused_;
   uint64_t next_seq_ = 1;
 };
 

@@ -1,6 +1,8 @@
-// The SQLite store's on-disk format, version 1, and every statement the
-// store runs. A format change bumps `schema_version`; a store with a newer
-// version is refused (an older troupe cannot know what it means).
+// The SQLite store's on-disk format, version 2, and every statement the
+// store runs. A format change bumps `schema_version` and adds a migration
+// from the previous version, which open applies in one transaction; a store
+// with a newer version is refused (an older troupe cannot know what it
+// means). Version 1 had no `queues` table.
 //
 // jobs: one row per stored job. `seq` is the rowid, so puts append,
 // for_each_job reads the table in seq order without sorting, and a requeue
@@ -9,11 +11,14 @@
 // touch overflow pages.
 // meta: `schema_version`, and `next_seq`, the next seq to assign (kept so
 // that seqs are never reused, even after the newest jobs were deleted).
+// queues (since version 2): one row per queue with a stored setting; today
+// only `paused` (engine::queue::pause), and a resumed queue's row is
+// deleted.
 #pragma once
 
 namespace troupe::store::sql {
 
-constexpr int schema_version = 1;
+constexpr int schema_version = 2;
 
 /// The database file inside the store directory.
 constexpr const char* file_name = "troupe-queue.db";
@@ -24,7 +29,7 @@ CREATE TABLE meta (
   key TEXT PRIMARY KEY,
   value INTEGER NOT NULL
 ) WITHOUT ROWID;
-INSERT INTO meta VALUES ('schema_version', 1), ('next_seq', 1);
+INSERT INTO meta VALUES ('schema_version', 2), ('next_seq', 1);
 CREATE TABLE jobs (
   seq INTEGER PRIMARY KEY,
   id TEXT NOT NULL UNIQUE,
@@ -39,6 +44,21 @@ CREATE TABLE jobs (
   last_error TEXT NOT NULL,
   payload TEXT NOT NULL
 );
+CREATE TABLE queues (
+  name TEXT PRIMARY KEY,
+  paused INTEGER NOT NULL
+) WITHOUT ROWID;
+COMMIT;
+)";
+
+/// Version 1 to 2: the queues table.
+constexpr const char* migrate_v1_to_v2 = R"(
+BEGIN;
+CREATE TABLE queues (
+  name TEXT PRIMARY KEY,
+  paused INTEGER NOT NULL
+) WITHOUT ROWID;
+UPDATE meta SET value = 2 WHERE key = 'schema_version';
 COMMIT;
 )";
 
@@ -81,5 +101,10 @@ constexpr const char* all_jobs
   = "SELECT seq, id, queue, grp, function_id, state, attempts, enqueued_at,"
     " due_at, failed_at, last_error, payload FROM jobs ORDER BY seq";
 constexpr const char* count = "SELECT state, count(*) FROM jobs GROUP BY state";
+constexpr const char* pause
+  = "INSERT OR REPLACE INTO queues (name, paused) VALUES (?1, 1)";
+constexpr const char* resume = "DELETE FROM queues WHERE name = ?1";
+constexpr const char* paused_queues
+  = "SELECT name FROM queues WHERE paused = 1 ORDER BY name";
 
 } // namespace troupe::store::sql

@@ -173,6 +173,17 @@ public:
     return result;
   }
 
+  caf::expected<std::vector<std::string>> paused_queues() override {
+    std::vector<std::string> result;
+    auto x = paused_queues_.get();
+    stmt_scope scope{paused_queues_};
+    int rc;
+    while ((rc = sqlite3_step(x)) == SQLITE_ROW)
+      result.push_back(column_text(x, 0));
+    if (rc != SQLITE_DONE) return fail("reading the paused queues");
+    return result;
+  }
+
 private:
   /// An error for the failed operation `what`, with SQLite's reason.
   caf::error fail(const std::string& what) const {
@@ -238,6 +249,18 @@ private:
     auto version = query(sql::read_version, "reading the schema version");
     if (!version) return std::move(version.error());
     auto n = std::atoll(version->c_str());
+    if (*version == "1") {
+      if (sqlite3_exec(db_.get(), sql::migrate_v1_to_v2, nullptr, nullptr,
+                       nullptr)
+          != SQLITE_OK) {
+        auto err = fail("migrating the schema from version 1 to 2");
+        if (!sqlite3_get_autocommit(db_.get()))
+          sqlite3_exec(db_.get(), "ROLLBACK", nullptr, nullptr, nullptr);
+        return err;
+      }
+      n = 2;
+      *version = "2";
+    }
     if (n > sql::schema_version)
       return store_error("store at " + dir_ + " has schema version " + *version
                          + "; this troupe reads version "
@@ -253,12 +276,21 @@ private:
 
   caf::error prepare_all() {
     std::pair<stmt_ptr*, const char*> table[] = {
-      {&begin_, sql::begin},       {&commit_, sql::commit},
-      {&rollback_, sql::rollback}, {&save_next_seq_, sql::save_next_seq},
-      {&put_, sql::put},           {&adopt_, sql::adopt},
-      {&remove_, sql::remove},     {&retry_, sql::retry},
-      {&dead_, sql::dead},         {&requeue_, sql::requeue},
-      {&all_jobs_, sql::all_jobs}, {&count_, sql::count},
+      {&begin_, sql::begin},
+      {&commit_, sql::commit},
+      {&rollback_, sql::rollback},
+      {&save_next_seq_, sql::save_next_seq},
+      {&put_, sql::put},
+      {&adopt_, sql::adopt},
+      {&remove_, sql::remove},
+      {&retry_, sql::retry},
+      {&dead_, sql::dead},
+      {&requeue_, sql::requeue},
+      {&all_jobs_, sql::all_jobs},
+      {&count_, sql::count},
+      {&pause_, sql::pause},
+      {&resume_, sql::resume},
+      {&paused_queues_, sql::paused_queues},
     };
     for (auto& [out, text] : table) {
       sqlite3_stmt* raw = nullptr;
@@ -319,11 +351,16 @@ private:
         rc = run(dead_, x.id, attempts, x.last_error, x.failed_at);
         break;
       case kind::requeue: rc = run(requeue_, x.id, seq); break;
+      case kind::pause: rc = run(pause_, x.queue); break;
+      case kind::resume: rc = run(resume_, x.queue); break;
       default:
         return store_error("unknown write to job " + x.id + ": "
                            + to_string(w.op));
     }
-    if (rc != SQLITE_OK) return fail(to_string(w.op) + " of job " + x.id);
+    if (rc != SQLITE_OK)
+      return fail(w.op == kind::pause || w.op == kind::resume
+                    ? to_string(w.op) + " of queue " + x.queue
+                    : to_string(w.op) + " of job " + x.id);
     return {};
   }
 
@@ -344,6 +381,9 @@ private:
   stmt_ptr requeue_;
   stmt_ptr all_jobs_;
   stmt_ptr count_;
+  stmt_ptr pause_;
+  stmt_ptr resume_;
+  stmt_ptr paused_queues_;
 };
 
 } // namespace

@@ -46,6 +46,7 @@
 #include "troupe/error.hpp"
 #include "troupe/handles.hpp"
 #include "troupe/job.hpp"
+#include "troupe/job_info.hpp"
 #include "troupe/messages.hpp"
 
 namespace troupe {
@@ -186,7 +187,8 @@ public:
   /// The counters of every queue, by name.
   caf::expected<std::vector<queue_stats>> stats();
 
-  /// Dead jobs of `queue`, newest first, from `offset`, at most `limit`.
+  /// Dead jobs of `queue`, newest first, from `offset`, at most `limit`
+  /// (capped at 500 like a worker's).
   caf::expected<std::vector<job>> dead_letters(const std::string& queue,
                                                uint64_t offset = 0,
                                                uint64_t limit = 50);
@@ -201,6 +203,40 @@ public:
   /// Drops dead job `id` of `queue`. Returns 1, or 0 when it is not there.
   caf::expected<uint64_t> discard(const std::string& queue,
                                   const std::string& id);
+
+  // -- queue operations (blocking; this engine's queues only, also in a
+  // cluster, where the engine::queue::* functions answer for every node) --
+
+  /// Job `id` in any state, with the attempts this process saw; in queue
+  /// `queue`, or in any queue when it is empty. Errors: errc::job_not_found,
+  /// errc::unknown_queue.
+  caf::expected<job_info> find_job(const std::string& id,
+                                   const std::string& queue = {});
+
+  /// One page of the jobs of `queue` in `state`, without payloads; `limit`
+  /// is capped at 500 like a worker's.
+  caf::expected<job_page> jobs(const std::string& queue, job_status state,
+                               uint64_t offset = 0, uint64_t limit = 50);
+
+  /// One page of the groups of FIFO queue `queue`, blocked groups first;
+  /// `limit` is capped at 500. Errors: errc::invalid_argument for a
+  /// standard queue.
+  caf::expected<group_page> groups(const std::string& queue,
+                                   uint64_t offset = 0, uint64_t limit = 50);
+
+  /// Stops `queue` starting attempts (running ones finish; enqueues are
+  /// still accepted); with `file_based` it stays paused across restarts.
+  /// Returns true (paused). Errors: errc::store_failure when the state could
+  /// not be stored (the queue is paused anyway).
+  caf::expected<bool> pause(const std::string& queue);
+
+  /// Undoes pause(). Returns false (not paused).
+  caf::expected<bool> resume(const std::string& queue);
+
+  /// Delayed job `id` of `queue` becomes waiting at once. Returns 1, or 0
+  /// when no delayed job has that id.
+  caf::expected<uint64_t> retry_now(const std::string& queue,
+                                    const std::string& id);
 
   // -- handles for actors ---------------------------------------------------
 

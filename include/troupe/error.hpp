@@ -29,6 +29,11 @@ enum class errc : uint8_t {
   store_failure = 8,
   /// The engine is shutting down and takes no new work.
   shutting_down = 9,
+  /// No job with that id is in the queue (or in any queue).
+  job_not_found = 10,
+  /// A request's argument is out of its range (e.g. the groups of a
+  /// standard queue).
+  invalid_argument = 11,
 };
 
 /// The code's name, e.g. "enqueue_rejected".

@@ -13,6 +13,7 @@
 #include <caf/typed_actor.hpp>
 
 #include "troupe/job.hpp"
+#include "troupe/job_info.hpp"
 #include "troupe/messages.hpp"
 
 namespace troupe {
@@ -44,13 +45,35 @@ using registry_handle = caf::typed_actor<
 ///  - (redrive): every dead job back to the queue, attempts reset; reply:
 ///    how many;
 ///  - (redrive, id) / (discard, id): one dead job back to the queue or
-///    dropped; reply: 1, or 0 when no dead job has that id.
+///    dropped; reply: 1, or 0 when no dead job has that id;
+///  - (lookup, id): job `id` in any state, with the attempts this process
+///    saw (troupe/job_info.hpp); errc::job_not_found when the queue has no
+///    job with that id (it succeeded, was discarded, or never was here);
+///  - (jobs, state, offset, limit): one page of the jobs in `state`, without
+///    their payloads; the supervisor does not cap `limit`;
+///  - (groups, offset, limit): one page of a FIFO queue's groups;
+///    errc::invalid_argument for a standard queue;
+///  - (pause) / (resume): stop or restart starting attempts (running ones
+///    finish, enqueues are still accepted, retry timers that fire make
+///    their jobs waiting); with `file_based` the reply comes once the state
+///    is on disk, so it survives a restart. Reply: whether the queue is
+///    paused now; errc::store_failure if it could not be stored (the queue
+///    is paused or resumed anyway);
+///  - (retrynow, id): a delayed job (standard, or the head of a FIFO group
+///    waiting for its retry) becomes waiting at once, keeping its attempts;
+///    reply: 1, or 0 when no delayed job has that id.
 using queue_handle = caf::typed_actor<
   caf::replies_to<enqueue>::with<std::string>,
   caf::replies_to<atom::stats>::with<queue_stats>,
   caf::replies_to<atom::list, uint64_t, uint64_t>::with<std::vector<job>>,
   caf::replies_to<atom::redrive>::with<uint64_t>,
   caf::replies_to<atom::redrive, std::string>::with<uint64_t>,
-  caf::replies_to<atom::discard, std::string>::with<uint64_t>>;
+  caf::replies_to<atom::discard, std::string>::with<uint64_t>,
+  caf::replies_to<atom::lookup, std::string>::with<job_info>,
+  caf::replies_to<atom::jobs, job_status, uint64_t, uint64_t>::with<job_page>,
+  caf::replies_to<atom::groups, uint64_t, uint64_t>::with<group_page>,
+  caf::replies_to<atom::pause>::with<bool>,
+  caf::replies_to<atom::resume>::with<bool>,
+  caf::replies_to<atom::retrynow, std::string>::with<uint64_t>>;
 
 } // namespace troupe

@@ -111,6 +111,8 @@ struct queue_stats {
   uint64_t held = 0;
   /// Per node that is away: the number of its groups whose jobs wait here.
   std::map<std::string, uint64_t> waiting_on = {};
+  /// Dispatch is paused (engine::queue::pause): no attempt starts.
+  bool paused = false;
 };
 
 template <class Inspector>
@@ -144,7 +146,8 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, queue_stats& x) {
   return f(caf::meta::type_name("troupe::queue_stats"), x.queue, x.waiting,
            x.in_flight, x.delayed, x.dlq, x.enqueued_total, x.succeeded_total,
-           x.failed_attempts_total, x.dead_total, x.held, x.waiting_on);
+           x.failed_attempts_total, x.dead_total, x.held, x.waiting_on,
+           x.paused);
 }
 
 } // namespace troupe
@@ -160,3 +163,16 @@ CAF_ADD_ATOM(troupe, troupe::atom, stats, "stats")
 CAF_ADD_ATOM(troupe, troupe::atom, redrive, "redrive")
 /// A dead job is dropped for good.
 CAF_ADD_ATOM(troupe, troupe::atom, discard, "discard")
+/// A job in any state, by id (engine::queue::job).
+CAF_ADD_ATOM(troupe, troupe::atom, lookup, "lookup")
+/// One page of a queue's jobs in one state (engine::queue::jobs).
+CAF_ADD_ATOM(troupe, troupe::atom, jobs, "jobs")
+/// One page of a FIFO queue's groups (engine::queue::groups).
+CAF_ADD_ATOM(troupe, troupe::atom, groups, "groups")
+/// A queue stops starting attempts (engine::queue::pause).
+CAF_ADD_ATOM(troupe, troupe::atom, pause, "pause")
+/// A paused queue starts attempts again (engine::queue::resume).
+CAF_ADD_ATOM(troupe, troupe::atom, resume, "resume")
+/// A delayed job runs now instead of at its retry time
+/// (engine::queue::retry_now).
+CAF_ADD_ATOM(troupe, troupe::atom, retrynow, "retrynow")

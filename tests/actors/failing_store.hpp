@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "store/job_store.hpp"
@@ -35,6 +36,10 @@ public:
 
   caf::expected<store::state_counts> count() override {
     return inner_->count();
+  }
+
+  caf::expected<std::vector<std::string>> paused_queues() override {
+    return inner_->paused_queues();
   }
 
   /// Every stored job, in seq order.

@@ -96,6 +96,12 @@ constexpr auto fn_messages = "engine::queue::dlq_messages";
 constexpr auto fn_redrive = "iii::queue::redrive";
 constexpr auto fn_redrive_message = "iii::queue::redrive_message";
 constexpr auto fn_discard_message = "iii::queue::discard_message";
+constexpr auto fn_job = "engine::queue::job";
+constexpr auto fn_jobs = "engine::queue::jobs";
+constexpr auto fn_groups = "engine::queue::groups";
+constexpr auto fn_pause = "engine::queue::pause";
+constexpr auto fn_resume = "engine::queue::resume";
+constexpr auto fn_retry_now = "engine::queue::retry_now";
 
 } // namespace
 
@@ -104,7 +110,7 @@ TEST_F(queue_functions_test, the_functions_are_reachable_through_registry) {
     registry, invoke{fn_stats, R"({"queue":"beta"})", {}, {}, {}, 0});
   ASSERT_TRUE(r.ok) << r.body;
   EXPECT_EQ(member(r.body, "queue"), "beta");
-  EXPECT_EQ(queue_function_ids().size(), 6u);
+  EXPECT_EQ(queue_function_ids().size(), 12u);
 }
 
 TEST_F(queue_functions_test, stats_of_one_queue_is_an_object) {
@@ -276,6 +282,110 @@ TEST_F(queue_functions_test, a_queue_that_went_away_is_an_error_not_a_hang) {
   EXPECT_FALSE(r.ok) << r.body;
   EXPECT_EQ(code(call(fn_redrive, R"({"queue":"beta"})")),
             "invocation_stopped");
+}
+
+TEST_F(queue_functions_test, job_renders_a_job_with_its_attempts) {
+  auto id = dead_job("beta", "b1");
+  auto r = call(fn_job, R"({"queue":"beta","id":")" + id + R"("})");
+  ASSERT_TRUE(r.ok) << r.body;
+  EXPECT_EQ(member(r.body, "id"), id);
+  EXPECT_EQ(member(r.body, "queue"), "beta");
+  EXPECT_EQ(member(r.body, "state"), "dead");
+  EXPECT_EQ(member(r.body, "payload"), R"({"n":"b1"})");
+  EXPECT_EQ(member(r.body, "attempts"), "1");
+  EXPECT_EQ(member(r.body, "max_attempts"), "1");
+  EXPECT_NE(r.body.find(R"("next_attempt_at":null)"), std::string::npos);
+  EXPECT_NE(member(r.body, "failed_at"), "null");
+  EXPECT_EQ(member(member(r.body, "error"), "code"), "invocation_failed");
+  EXPECT_NE(r.body.find(R"("group":null)"), std::string::npos);
+  auto log = member(r.body, "attempts_log");
+  EXPECT_EQ(occurrences(log, R"("number":1)"), 1u) << log;
+  EXPECT_EQ(occurrences(log, R"("ok":false)"), 1u) << log;
+  // Without a queue: every queue is searched.
+  auto any = call(fn_job, R"({"id":")" + id + R"("})");
+  ASSERT_TRUE(any.ok) << any.body;
+  EXPECT_EQ(member(any.body, "queue"), "beta");
+  EXPECT_EQ(code(call(fn_job, R"({"id":"nope"})")), "job_not_found");
+  EXPECT_EQ(code(call(fn_job, R"({"queue":"alpha","id":")" + id + R"("})")),
+            "job_not_found");
+  EXPECT_EQ(code(call(fn_job, R"({"queue":"nope","id":"x"})")),
+            "queue_not_found");
+}
+
+TEST_F(queue_functions_test, jobs_pages_one_state_and_caps_the_limit) {
+  auto a1 = dead_job("alpha", "a1");
+  auto a2 = dead_job("alpha", "a2");
+  auto r = call(fn_jobs, R"({"queue":"alpha","state":"dead","limit":100000})");
+  ASSERT_TRUE(r.ok) << r.body;
+  EXPECT_EQ(member(r.body, "queue"), "alpha");
+  EXPECT_EQ(member(r.body, "state"), "dead");
+  EXPECT_EQ(member(r.body, "total"), "2");
+  EXPECT_EQ(member(r.body, "offset"), "0");
+  EXPECT_EQ(member(r.body, "limit"), "500");
+  auto jobs = member(r.body, "jobs");
+  EXPECT_LT(jobs.find(a2), jobs.find(a1)) << "newest first: " << jobs;
+  EXPECT_EQ(jobs.find("payload\""), std::string::npos);
+  EXPECT_EQ(occurrences(jobs, R"("payload_size":10)"), 2u) << jobs;
+  auto p = call(fn_jobs, R"({"queue":"alpha","state":"dead","offset":1})");
+  EXPECT_EQ(member(p.body, "limit"), "50");
+  EXPECT_EQ(occurrences(member(p.body, "jobs"), R"("id":)"), 1u);
+  for (auto st : {"waiting", "in_flight", "delayed", "held"})
+    EXPECT_EQ(member(call(fn_jobs, std::string{R"({"queue":"alpha","state":")"}
+                                     + st + R"("})")
+                       .body,
+                     "total"),
+              "0")
+      << st;
+}
+
+TEST_F(queue_functions_test, the_new_functions_refuse_bad_arguments) {
+  for (auto data : {R"({"queue":"alpha"})", R"({"queue":"alpha","state":"x"})",
+                    R"({"queue":"alpha","state":3})",
+                    R"({"queue":"alpha","state":"dead","limit":-1})",
+                    R"({"queue":"alpha","state":"dead","offset":"1"})", "[]"})
+    EXPECT_EQ(code(call(fn_jobs, data)), "invalid_argument") << data;
+  EXPECT_EQ(code(call(fn_jobs, R"({"state":"dead"})")), "queue_not_set");
+  EXPECT_EQ(code(call(fn_job, "{}")), "invalid_argument");
+  EXPECT_EQ(code(call(fn_job, R"({"id":5})")), "invalid_argument");
+  EXPECT_EQ(code(call(fn_job, R"({"id":"x","queue":1})")), "invalid_argument");
+  EXPECT_EQ(code(call(fn_groups, R"({"queue":"alpha"})")), "invalid_argument");
+  EXPECT_EQ(code(call(fn_groups, R"({"queue":"alpha","limit":true})")),
+            "invalid_argument");
+  EXPECT_EQ(code(call(fn_groups, "{}")), "queue_not_set");
+  EXPECT_EQ(code(call(fn_pause, "{}")), "queue_not_set");
+  EXPECT_EQ(code(call(fn_resume, R"({"queue":"nope"})")), "queue_not_found");
+  EXPECT_EQ(code(call(fn_retry_now, R"({"queue":"alpha"})")),
+            "invalid_argument");
+  EXPECT_EQ(code(call(fn_retry_now, R"({"queue":"alpha","id":[]})")),
+            "invalid_argument");
+}
+
+TEST_F(queue_functions_test, pause_and_resume_show_in_stats) {
+  auto r = call(fn_pause, R"({"queue":"alpha"})");
+  ASSERT_TRUE(r.ok) << r.body;
+  EXPECT_EQ(r.body, R"({"queue":"alpha","paused":true})");
+  EXPECT_EQ(member(call(fn_stats, R"({"queue":"alpha"})").body, "paused"),
+            "true");
+  EXPECT_EQ(member(call(fn_stats, R"({"queue":"beta"})").body, "paused"),
+            "false");
+  EXPECT_EQ(call(fn_resume, R"({"queue":"alpha"})").body,
+            R"({"queue":"alpha","paused":false})");
+  EXPECT_EQ(member(call(fn_stats, R"({"queue":"alpha"})").body, "paused"),
+            "false");
+}
+
+TEST_F(queue_functions_test, retry_now_of_a_job_that_is_not_delayed_is_zero) {
+  auto id = dead_job("alpha", "a1");
+  EXPECT_EQ(
+    call(fn_retry_now, R"({"queue":"alpha","id":")" + id + R"("})").body,
+    R"({"queue":"alpha","id":")" + id + R"(","retried":0})");
+}
+
+TEST_F(queue_functions_test, dlq_messages_caps_its_limit) {
+  for (int i = 0; i < 3; ++i) dead_job("alpha", "a" + std::to_string(i));
+  auto r = call(fn_messages, R"({"queue":"alpha","limit":1000000})");
+  ASSERT_TRUE(r.ok) << r.body;
+  EXPECT_EQ(occurrences(r.body, R"("id":)"), 3u);
 }
 
 // -- in a cluster -------------------------------------------------------------
@@ -477,4 +587,75 @@ TEST_F(queue_functions_cluster_test, a_lost_node_actor_is_an_error) {
   auto r = worker_call(fn_stats, R"({"queue":"alpha"})");
   EXPECT_FALSE(r.ok) << r.body;
   EXPECT_EQ(code(r), "invocation_stopped");
+}
+
+TEST_F(queue_functions_cluster_test, job_is_found_on_its_node) {
+  auto b1 = dead_job(*dir_b, "alpha", "b1");
+  auto r = worker_call(fn_job, R"({"id":")" + b1 + R"("})");
+  ASSERT_TRUE(r.ok) << r.body;
+  EXPECT_EQ(member(r.body, "id"), b1);
+  EXPECT_EQ(member(r.body, "node"), "b");
+  EXPECT_EQ(member(r.body, "payload"), R"({"n":"b1"})");
+  auto missing = worker_call(fn_job, R"({"id":"nope"})");
+  EXPECT_EQ(code(missing), "job_not_found");
+  // Node c timed out: the message says so.
+  EXPECT_NE(member(missing.body, "message").find("c"), std::string::npos);
+}
+
+TEST_F(queue_functions_cluster_test, jobs_merge_every_node_with_node_on_each) {
+  dead_job("alpha", "a1");
+  dead_job(*dir_b, "alpha", "b1");
+  dead_job(*dir_b, "alpha", "b2");
+  auto r = worker_call(fn_jobs, R"({"queue":"alpha","state":"dead","offset":1,)"
+                                R"("limit":5000})");
+  ASSERT_TRUE(r.ok) << r.body;
+  ASSERT_EQ(fake->fanouts.size(), 1u);
+  EXPECT_EQ(fake->fanouts[0].data,
+            R"({"queue":"alpha","state":"dead","offset":0,"limit":501})");
+  EXPECT_EQ(member(r.body, "total"), "3");
+  EXPECT_EQ(member(r.body, "limit"), "500");
+  auto jobs = member(r.body, "jobs");
+  EXPECT_EQ(occurrences(jobs, R"("id":)"), 2u) << jobs;
+  EXPECT_EQ(occurrences(jobs, R"("node":)"), 2u) << jobs;
+  EXPECT_EQ(member(node_at(r.body, 0), "total"), "1");
+  EXPECT_EQ(member(node_at(r.body, 1), "total"), "2");
+  EXPECT_EQ(member(member(node_at(r.body, 2), "error"), "code"), "timeout");
+}
+
+TEST_F(queue_functions_cluster_test, pause_applies_on_every_node) {
+  auto r = worker_call(fn_pause, R"({"queue":"beta"})");
+  ASSERT_TRUE(r.ok) << r.body;
+  EXPECT_EQ(member(r.body, "paused"), "true");
+  EXPECT_EQ(member(node_at(r.body, 0), "paused"), "true");
+  EXPECT_EQ(member(node_at(r.body, 1), "node"), "b");
+  EXPECT_EQ(member(node_at(r.body, 1), "paused"), "true");
+  auto b = ask<invoke_result>(functions_b, atom::localcall_v,
+                              invoke{fn_stats, R"({"queue":"beta"})"});
+  EXPECT_EQ(member(b.body, "paused"), "true");
+  auto s = worker_call(fn_stats, R"({"queue":"beta"})");
+  EXPECT_EQ(member(s.body, "paused"), "true");
+  worker_call(fn_resume, R"({"queue":"beta"})");
+  b = ask<invoke_result>(functions_b, atom::localcall_v,
+                         invoke{fn_stats, R"({"queue":"beta"})"});
+  EXPECT_EQ(member(b.body, "paused"), "false");
+}
+
+TEST_F(queue_functions_cluster_test, retry_now_and_groups_in_a_cluster) {
+  auto r = worker_call(fn_retry_now, R"({"queue":"alpha","id":"x"})");
+  ASSERT_TRUE(r.ok) << r.body;
+  EXPECT_EQ(member(r.body, "retried"), "0");
+  EXPECT_EQ(member(node_at(r.body, 1), "retried"), "0");
+  auto before = fake->fanouts.size();
+  EXPECT_EQ(code(worker_call(fn_groups, R"({"queue":"alpha"})")),
+            "invalid_argument");
+  EXPECT_EQ(code(worker_call(fn_jobs, R"({"queue":"alpha","state":"?"})")),
+            "invalid_argument");
+  EXPECT_EQ(fake->fanouts.size(), before) << "refused without asking";
+}
+
+TEST_F(queue_functions_cluster_test, dlq_messages_caps_the_limit_it_fans_out) {
+  worker_call(fn_messages, R"({"queue":"alpha","offset":10,"limit":9999})");
+  ASSERT_EQ(fake->fanouts.size(), 1u);
+  EXPECT_EQ(fake->fanouts[0].data,
+            R"({"queue":"alpha","offset":0,"limit":510})");
 }

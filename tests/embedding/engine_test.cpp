@@ -318,3 +318,30 @@ TEST_F(engine_test, a_file_based_job_survives_a_restart) {
 }
 
 } // namespace
+
+TEST_F(engine_test, queue_operations_find_list_pause_and_retry) {
+  start();
+  ASSERT_EQ(eng->pause("default"), true);
+  auto id = eng->enqueue("default", "nobody::serves", R"({"n":1})");
+  ASSERT_TRUE(id) << troupe::error_text(id.error());
+  auto x = eng->find_job(*id);
+  ASSERT_TRUE(x) << troupe::error_text(x.error());
+  EXPECT_EQ(x->state, troupe::job_status::waiting);
+  EXPECT_EQ(x->job.queue, "default");
+  EXPECT_EQ(x->job.payload, R"({"n":1})");
+  auto page = eng->jobs("default", troupe::job_status::waiting, 0, 100000);
+  ASSERT_TRUE(page);
+  EXPECT_EQ(page->total, 1u);
+  EXPECT_EQ(page->limit, 500u);
+  EXPECT_TRUE(eng->stats("default")->paused);
+  EXPECT_EQ(eng->retry_now("default", *id), 0u);
+  auto g = eng->groups("default");
+  ASSERT_FALSE(g);
+  EXPECT_EQ(g.error(), troupe::errc::invalid_argument);
+  auto none = eng->find_job("nope");
+  ASSERT_FALSE(none);
+  EXPECT_EQ(none.error(), troupe::errc::job_not_found);
+  EXPECT_EQ(eng->groups("fifo")->total, 0u);
+  EXPECT_EQ(eng->resume("default"), false);
+  EXPECT_FALSE(eng->stats("default")->paused);
+}

@@ -246,7 +246,8 @@ TEST(queue_api, stats_and_topics_have_their_shapes) {
                        {"failed_attempts_total", 7},
                        {"dead_total", 8},
                        {"held", 9},
-                       {"waiting_on", {{"c", 2}, {"d", 1}}}}));
+                       {"waiting_on", {{"c", 2}, {"d", 1}}},
+                       {"paused", false}}));
   EXPECT_EQ(parsed(stats_json(b))["waiting_on"], json::object());
   auto list = parsed(stats_list_json({a, b}));
   ASSERT_TRUE(list.is_array());
@@ -297,13 +298,13 @@ TEST(queue_api, merged_stats_sum_the_nodes_and_list_each) {
   EXPECT_EQ(doc, json::parse(R"({"queue":"q","waiting":11,"in_flight":22,
     "delayed":33,"dlq":44,"enqueued_total":55,"succeeded_total":66,
     "failed_attempts_total":77,"dead_total":88,"held":99,
-    "waiting_on":{"a":1,"c":5},"nodes":[
+    "waiting_on":{"a":1,"c":5},"paused":false,"nodes":[
     {"node":"a","waiting":1,"in_flight":2,"delayed":3,"dlq":4,
      "enqueued_total":5,"succeeded_total":6,"failed_attempts_total":7,
-     "dead_total":8,"held":9,"waiting_on":{"c":2}},
+     "dead_total":8,"held":9,"waiting_on":{"c":2},"paused":false},
     {"node":"b","waiting":10,"in_flight":20,"delayed":30,"dlq":40,
      "enqueued_total":50,"succeeded_total":60,"failed_attempts_total":70,
-     "dead_total":80,"held":90,"waiting_on":{"a":1,"c":3}},
+     "dead_total":80,"held":90,"waiting_on":{"a":1,"c":3},"paused":false},
     {"node":"c","error":{"code":"timeout","message":"node c did not answer"}}
     ]})"));
 }
@@ -421,4 +422,181 @@ TEST(queue_api, a_merge_fails_only_when_no_node_answered) {
   EXPECT_FALSE(
     merge_dlq_messages({{"a", true, R"([{"id":"x"}])"}}, {"q", 0, 5}).ok)
     << "an entry without failed_at cannot be read";
+}
+
+// -- job, jobs, groups, pause, retry_now --------------------------------------
+
+TEST(queue_api, job_and_jobs_requests_are_parsed_and_checked) {
+  auto j = parse_job_request(R"({"id":"x"})");
+  ASSERT_TRUE(j);
+  EXPECT_EQ(j->id, "x");
+  EXPECT_EQ(j->queue, "");
+  EXPECT_EQ(code(parse_job_request("{}")), "invalid_argument");
+  EXPECT_EQ(message(parse_job_request("{}")), "id is required");
+  EXPECT_EQ(code(parse_job_request(R"({"id":""})")), "invalid_argument");
+  auto l = parse_jobs_request(R"({"queue":"q","state":"in_flight"})");
+  ASSERT_TRUE(l);
+  EXPECT_EQ(l->state, troupe::job_status::in_flight);
+  EXPECT_EQ(l->offset, 0u);
+  EXPECT_EQ(l->limit, 50u);
+  // The parser keeps a large limit; the queue functions cap it.
+  EXPECT_EQ(
+    parse_jobs_request(R"({"queue":"q","state":"dead","limit":9000})")->limit,
+    9000u);
+  EXPECT_EQ(cap_limit(9000), 500u);
+  EXPECT_EQ(cap_limit(7), 7u);
+  EXPECT_EQ(code(parse_jobs_request(R"({"queue":"q"})")), "invalid_argument");
+  EXPECT_EQ(code(parse_jobs_request(R"({"queue":"q","state":"Dead"})")),
+            "invalid_argument");
+  EXPECT_EQ(code(parse_jobs_request(R"({"state":"dead"})")), "queue_not_set");
+  for (auto& data : not_objects) {
+    EXPECT_EQ(code(parse_jobs_request(data)), "invalid_argument") << data;
+    EXPECT_EQ(code(parse_groups_request(data)), "invalid_argument") << data;
+    EXPECT_EQ(code(parse_pause_request(data)), "invalid_argument") << data;
+    EXPECT_EQ(code(parse_retry_now_request(data)), "invalid_argument") << data;
+  }
+  EXPECT_EQ(code(parse_retry_now_request(R"({"queue":"q"})")),
+            "invalid_argument");
+  EXPECT_EQ(parse_retry_now_request(R"({"queue":"q","id":"i"})")->id, "i");
+  EXPECT_EQ(code(parse_pause_request("null")), "queue_not_set");
+  EXPECT_EQ(parse_groups_request(R"({"queue":"q","offset":3})")->offset, 3u);
+}
+
+TEST(queue_api, a_job_renders_every_member) {
+  troupe::job_info x;
+  x.job.id = "i";
+  x.job.queue = "q";
+  x.job.function_id = "f";
+  x.job.payload = R"({"b":1,  "a":2})";
+  x.job.group = "g";
+  x.job.attempts = 1;
+  x.job.enqueued_at = 100;
+  x.job.last_error = R"({"code":"e","message":"m"})";
+  x.state = troupe::job_status::delayed;
+  x.max_attempts = 3;
+  x.next_attempt_at = 500;
+  x.payload_size = x.job.payload.size();
+  x.attempts_log.push_back({1, 200, 7, false, x.job.last_error});
+  x.attempts_log.push_back({2, 300, -1, false, {}});
+  auto text = job_json(x);
+  EXPECT_NE(text.find(R"("payload":{"b":1,  "a":2})"), std::string::npos)
+    << "kept as written";
+  EXPECT_EQ(parsed(text), json::parse(R"({"id":"i","queue":"q",
+    "function_id":"f","state":"delayed","attempts":1,"max_attempts":3,
+    "enqueued_at":100,"next_attempt_at":500,"failed_at":null,
+    "error":{"code":"e","message":"m"},"group":"g","payload":{"b":1,"a":2},
+    "payload_size":15,"attempts_log":[
+      {"number":1,"started_at":200,"duration_ms":7,"ok":false,
+       "error":{"code":"e","message":"m"}},
+      {"number":2,"started_at":300,"duration_ms":null,"ok":null,
+       "error":null}]})"));
+  troupe::job_page page;
+  page.queue = "q";
+  page.state = troupe::job_status::delayed;
+  page.total = 9;
+  page.offset = 2;
+  page.limit = 1;
+  x.job.payload.clear();
+  x.attempts_log.clear();
+  page.jobs.push_back(x);
+  EXPECT_EQ(parsed(job_page_json(page)), json::parse(R"({"queue":"q",
+    "state":"delayed","total":9,"offset":2,"limit":1,"jobs":[{"id":"i",
+    "function_id":"f","state":"delayed","attempts":1,"max_attempts":3,
+    "enqueued_at":100,"next_attempt_at":500,"failed_at":null,
+    "error":{"code":"e","message":"m"},"group":"g","payload_size":15}]})"));
+}
+
+TEST(queue_api, groups_pause_and_retry_now_render) {
+  troupe::group_page p;
+  p.groups.push_back({"g1", 2, false, true, 900, "h1", false});
+  p.groups.push_back({"g2", 1, true, false, 0, "h2", true});
+  EXPECT_EQ(parsed(groups_json(p)), json::parse(R"([
+    {"group":"g1","jobs":2,"running":false,"blocked_by_retry":true,
+     "next_attempt_at":900,"head_id":"h1","held":false},
+    {"group":"g2","jobs":1,"running":true,"blocked_by_retry":false,
+     "next_attempt_at":null,"head_id":"h2","held":true}])"));
+  EXPECT_EQ(pause_result_json("q", true), R"({"queue":"q","paused":true})");
+  EXPECT_EQ(retry_now_result_json("q", "i", 1),
+            R"({"queue":"q","id":"i","retried":1})");
+}
+
+TEST(queue_api, merged_job_names_its_node_or_is_not_found) {
+  auto nf = R"({"code":"job_not_found","message":"no"})";
+  job_request req{"", "i"};
+  auto r = merge_job({{"a", false, nf}, {"b", true, R"({"id":"i"})"}}, req);
+  ASSERT_TRUE(r.ok);
+  EXPECT_EQ(parsed(r.body), json::parse(R"({"id":"i","node":"b"})"));
+  auto none = merge_job({{"a", false, nf}, {"b", false, nf}}, req);
+  EXPECT_FALSE(none.ok);
+  EXPECT_EQ(parsed(none.body)["code"], "job_not_found");
+  auto partly = merge_job({{"a", false, nf}, {"c", false, timeout_error}}, req);
+  EXPECT_EQ(parsed(partly.body)["code"], "job_not_found");
+  EXPECT_NE(
+    parsed(partly.body)["message"].get<std::string>().find("no answer from c"),
+    std::string::npos);
+}
+
+TEST(queue_api, merged_jobs_sort_across_nodes_and_page) {
+  auto page_of = [](const std::string& jobs, int total) {
+    return R"({"queue":"q","state":"delayed","total":)" + std::to_string(total)
+           + R"(,"offset":0,"limit":9,"jobs":[)" + jobs + "]}";
+  };
+  jobs_request req{"q", troupe::job_status::delayed, 1, 2};
+  auto r = merge_jobs(
+    {{"a", true,
+      page_of(R"({"id":"a1","next_attempt_at":10},)"
+              R"({"id":"a2","next_attempt_at":40,"error":{"x":[1, 2]}})",
+              2)},
+     {"b", true, page_of(R"({"id":"b1","next_attempt_at":20})", 5)},
+     {"c", false, timeout_error}},
+    req);
+  ASSERT_TRUE(r.ok) << r.body;
+  EXPECT_NE(r.body.find(R"({"x":[1, 2]})"), std::string::npos);
+  EXPECT_EQ(parsed(r.body), json::parse(R"({"queue":"q","state":"delayed",
+    "total":7,"offset":1,"limit":2,"jobs":[
+      {"id":"b1","next_attempt_at":20,"node":"b"},
+      {"id":"a2","next_attempt_at":40,"error":{"x":[1,2]},"node":"a"}],
+    "nodes":[{"node":"a","total":2},{"node":"b","total":5},
+      {"node":"c","error":{"code":"timeout","message":"node c did not answer"}}]
+    })"));
+  EXPECT_EQ(jobs_fanout_data(req),
+            R"({"queue":"q","state":"delayed","offset":0,"limit":3})");
+}
+
+TEST(queue_api, merged_groups_put_blocked_ones_first) {
+  groups_request req{"q", 0, 10};
+  auto r
+    = merge_groups({{"a", true,
+                     R"([{"group":"x","running":true,"blocked_by_retry":false},
+          {"group":"y","running":false,"blocked_by_retry":true,
+           "next_attempt_at":50}])"},
+                    {"b", true,
+                     R"([{"group":"z","running":false,"blocked_by_retry":true,
+           "next_attempt_at":20},{"group":"w","running":false,
+           "blocked_by_retry":false}])"},
+                    {"c", false, timeout_error}},
+                   req);
+  ASSERT_TRUE(r.ok) << r.body;
+  auto doc = parsed(r.body);
+  ASSERT_EQ(doc.size(), 4u);
+  EXPECT_EQ(doc[0]["group"], "z");
+  EXPECT_EQ(doc[0]["node"], "b");
+  EXPECT_EQ(doc[1]["group"], "y");
+  EXPECT_EQ(doc[2]["group"], "x");
+  EXPECT_EQ(doc[3]["group"], "w");
+  req.offset = 3;
+  EXPECT_EQ(parsed(merge_groups({{"a", true, "[]"}}, req).body), json::array());
+}
+
+TEST(queue_api, merged_pause_lists_each_node) {
+  auto r = merge_pause({{"a", true, R"({"queue":"q","paused":true})"},
+                        {"b", true, R"({"queue":"q","paused":false})"}},
+                       "q");
+  ASSERT_TRUE(r.ok);
+  EXPECT_EQ(parsed(r.body), json::parse(R"({"queue":"q","paused":true,
+    "nodes":[{"node":"a","paused":true},{"node":"b","paused":false}]})"));
+  auto n = merge_retry_now({{"a", true, R"({"retried":0})"},
+                            {"b", true, R"({"retried":1})"}},
+                           {"q", "i"});
+  EXPECT_EQ(parsed(n.body)["retried"], 1);
 }

@@ -255,3 +255,28 @@ TEST(make_write, only_a_put_copies_the_payload) {
   EXPECT_EQ(r.job.last_error, "e");
   EXPECT_EQ(r.due_at, 5);
 }
+
+TEST_P(job_store_test, pause_and_resume_are_kept_per_queue) {
+  apply({put(make_job("a", "q"))});
+  auto before = stored();
+  apply({make_pause_write("q", true), make_pause_write("r", true),
+         make_pause_write("b", true)});
+  apply({make_pause_write("b", false)});
+  reopen();
+  auto paused = store->paused_queues();
+  ASSERT_TRUE(paused) << message(paused.error());
+  EXPECT_EQ(*paused, (std::vector<std::string>{"q", "r"}));
+  EXPECT_EQ(stored(), before); // no job touched
+  // Pausing twice, or resuming a queue that is not paused, is fine.
+  apply({make_pause_write("q", true), make_pause_write("x", false)});
+  reopen();
+  EXPECT_EQ(*store->paused_queues(), (std::vector<std::string>{"q", "r"}));
+}
+
+TEST_P(job_store_test, pause_in_a_failed_batch_is_not_kept) {
+  apply({put(make_job("a"))});
+  auto x = store->apply({make_pause_write("q", true), put(make_job("a"))});
+  EXPECT_FALSE(x);
+  reopen();
+  EXPECT_TRUE(store->paused_queues()->empty());
+}

@@ -69,3 +69,21 @@ export function queueIdle(iii, queue, options = {}) {
     { what: `queue ${queue} idle`, ...options },
   );
 }
+
+/** `engine::queue::job`: the job `id` in any state (`queue` optional). */
+export const jobLookup = (iii, id, queue) => call(iii, 'engine::queue::job', { queue, id });
+
+/** `engine::queue::jobs`: one page of `queue`'s jobs in `state`. */
+export const jobList = (iii, queue, state, { offset, limit } = {}) =>
+  call(iii, 'engine::queue::jobs', { queue, state, offset, limit });
+
+/** `engine::queue::groups`: one page of a FIFO queue's groups. */
+export const groupList = (iii, queue, { offset, limit } = {}) =>
+  call(iii, 'engine::queue::groups', { queue, offset, limit });
+
+/** `engine::queue::pause` / `engine::queue::resume`. */
+export const pauseQueue = (iii, queue) => call(iii, 'engine::queue::pause', { queue });
+export const resumeQueue = (iii, queue) => call(iii, 'engine::queue::resume', { queue });
+
+/** `engine::queue::retry_now`: a delayed job runs at once. */
+export const retryNow = (iii, queue, id) => call(iii, 'engine::queue::retry_now', { queue, id });
