@@ -69,9 +69,10 @@ const std::vector<command_spec>& commands() {
     {"jobs",
      "QUEUE [--state S] [--offset N] [--limit N]",
      "a queue's jobs",
-     "Calls engine::queue::jobs {queue, state?, offset?, limit?}.\n\n"
-     "Lists the jobs of QUEUE, optionally only those in state S, from\n"
-     "--offset on, at most --limit of them.\n",
+     "Calls engine::queue::jobs {queue, state, offset?, limit?}.\n\n"
+     "Lists the jobs of QUEUE in state S (waiting, in_flight, delayed,\n"
+     "dead or held; default waiting), from --offset on, at most --limit\n"
+     "of them (the engine caps it at 500).\n",
      {"--state", "--offset", "--limit"},
      1,
      1},
@@ -310,7 +311,7 @@ std::string build(const command_spec& c, const flags& f, request& req) {
   } else if (name == "jobs") {
     inv.function_id = "engine::queue::jobs";
     data.emplace_back("queue", q(args[0]));
-    if (f.state) data.emplace_back("state", q(*f.state));
+    data.emplace_back("state", q(f.state ? *f.state : "waiting"));
     add_paging();
   } else if (name == "job") {
     inv.function_id = "engine::queue::job";

@@ -64,7 +64,8 @@ TEST(cli, options_in_both_spellings) {
 }
 
 TEST(cli, jobs_and_job_pass_only_what_is_given) {
-  EXPECT_EQ(ok({"jobs", "q"}).invoke.data, R"({"queue":"q"})");
+  EXPECT_EQ(ok({"jobs", "q"}).invoke.data,
+            R"({"queue":"q","state":"waiting"})");
   auto r = ok({"jobs", "q", "--state", "dead", "--offset", "5", "--limit=2"});
   EXPECT_EQ(r.invoke.function_id, "engine::queue::jobs");
   EXPECT_EQ(r.invoke.data,

@@ -206,18 +206,6 @@ test('dlq list, redrive and discard', { timeout: 60000 }, async () => {
   assert.deepEqual(calls.flaky.filter((p) => p.n === 1).length, 1, 'the discarded job never ran again');
 });
 
-// Functions another change adds to the engine. Until they land, main's
-// engine answers function_not_found; once one does, replace its entry here
-// with a test of its answer (exit 0, --json parsed).
-const NOT_YET = [
-  [['jobs', 'default'], 'engine::queue::jobs'],
-  [['jobs', 'default', '--state', 'waiting', '--offset', '0', '--limit', '5'], 'engine::queue::jobs'],
-  [['job', '00000000-0000-4000-8000-000000000000'], 'engine::queue::job'],
-  [['job', '00000000-0000-4000-8000-000000000000', '--queue', 'default'], 'engine::queue::job'],
-  [['pause', 'default'], 'engine::queue::pause'],
-  [['resume', 'default'], 'engine::queue::resume'],
-];
-
 test('workers lists the SDK worker, the engine\'s own and the client itself', { timeout: 30000 }, async () => {
   const r = await remote(['workers']);
   assert.equal(r.status, 0, r.err);
@@ -237,13 +225,32 @@ test('workers lists the SDK worker, the engine\'s own and the client itself', { 
   assert.equal(self[0].runtime, 'troupe-cli');
 });
 
-test('jobs, job, pause and resume: what the engine answers today', { timeout: 30000 }, async () => {
-  for (const [args, fn] of NOT_YET) {
-    const r = await remote(args);
-    assert.equal(r.status, 1, `troupe ${args.join(' ')}: ${r.out}${r.err}`);
-    assert.equal(r.err, `troupe: function_not_found: Function ${fn} not found\n`, args.join(' '));
-    assert.equal(r.out, '');
-  }
+test('pause, jobs, job and resume against the engine', { timeout: 30000 }, async () => {
+  const paused = await json(['pause', 'default']);
+  assert.equal(paused.queue, 'default');
+  assert.equal(paused.paused, true);
+  // Paused: the job is accepted and waits.
+  const { messageReceiptId: id } = await json(['trigger', 'cli::nothing', '{"k":1}', '--queue', 'default']);
+  const page = await json(['jobs', 'default', '--state', 'waiting', '--limit', '5']);
+  assert.equal(page.queue, 'default');
+  assert.equal(page.state, 'waiting');
+  assert.ok(page.jobs.some((j) => j.id === id), JSON.stringify(page));
+  const job = await json(['job', id, '--queue', 'default']);
+  assert.equal(job.id, id);
+  assert.equal(job.state, 'waiting');
+  assert.deepEqual(job.payload, { k: 1 });
+  const table = await remote(['jobs', 'default']);
+  assert.equal(table.status, 0, table.err);
+  assert.match(table.out, new RegExp(id));
+  const missing = await remote(['job', '00000000-0000-4000-8000-000000000000']);
+  assert.equal(missing.status, 1);
+  assert.match(missing.err, /^troupe: job_not_found: /);
+  const resumed = await json(['resume', 'default']);
+  assert.equal(resumed.paused, false);
+  await eventually(async () => assert.equal((await remote(['job', id, '--queue', 'default'])).status, 1), {
+    timeoutMs: 10000,
+    what: 'the job done once the queue is resumed',
+  });
 });
 
 test('bad arguments exit 2 with a message and need no engine', { timeout: 30000 }, async () => {
