@@ -16,6 +16,7 @@
 #include "base/membership.hpp"
 #include "protocol/frames.hpp"
 #include "protocol/json_member.hpp"
+#include "protocol/json_scan.hpp"
 
 namespace troupe {
 
@@ -65,15 +66,56 @@ void queue_state::on_exit(const caf::exit_msg& msg) {
 
 // -- accepting jobs -----------------------------------------------------------
 
+namespace {
+
+/// True if a stored payload is still what was enqueued: valid JSON (and so
+/// valid UTF-8), or empty. A damaged row would otherwise go out in an
+/// invokefunction frame that the SDK drops the connection for.
+bool payload_intact(const std::string& payload) {
+  if (payload.empty()) return true;
+  std::string wrapped;
+  wrapped.reserve(payload.size() + 6);
+  wrapped += R"({"p":)";
+  wrapped += payload;
+  wrapped += '}';
+  std::vector<protocol::json_scan::member> members;
+  return protocol::json_scan::split_object(wrapped, members, 512);
+}
+
+} // namespace
+
 void queue_state::recover(std::vector<store::stored_job>& jobs) {
   uint64_t waiting_n = 0;
   uint64_t delayed_n = 0;
   uint64_t dead_n = 0;
+  uint64_t damaged_n = 0;
   auto now = now_ms();
   for (auto& s : jobs) {
     auto state = s.state;
     auto due_at = s.due_at;
     auto x = std::move(s.job);
+    if (!payload_intact(x.payload)) {
+      // Quarantined: its stored row keeps the damaged bytes; the DLQ entry
+      // carries null and says why.
+      ++damaged_n;
+      log::error(log_name, "job ", x.id,
+                 " has a damaged payload in the store (", x.payload.size(),
+                 " bytes, not valid JSON); moved to the dead-letter queue");
+      x.last_error = protocol::error_body_json(
+        "damaged_payload", "the stored payload ("
+                             + std::to_string(x.payload.size())
+                             + " bytes) is not valid JSON: the store row was "
+                               "damaged; it is kept there as it is");
+      x.payload = "null";
+      x.failed_at = now;
+      if (state != store::job_state::dead) {
+        ++dead_total;
+        persist(store::store_write::kind::dead, x);
+      }
+      ++dead_n;
+      self->send(dead_letters, atom::park_v, std::move(x));
+      continue;
+    }
     if (state == store::job_state::dead) {
       ++dead_n;
       self->send(dead_letters, atom::park_v, std::move(x));
@@ -92,7 +134,10 @@ void queue_state::recover(std::vector<store::stored_job>& jobs) {
   if (waiting_n + delayed_n + dead_n > 0)
     log::info(log_name, "recovered ", waiting_n, " waiting (with those in ",
               "flight at the last stop), ", delayed_n, " delayed, ", dead_n,
-              " dead");
+              " dead",
+              damaged_n > 0
+                ? " (" + std::to_string(damaged_n) + " of them damaged)"
+                : std::string{});
   dispatch();
 }
 

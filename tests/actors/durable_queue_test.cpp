@@ -141,6 +141,45 @@ TEST_F(durable_queue_test, recovery_runs_waiting_jobs_in_order_and_parks_dead) {
   EXPECT_EQ(ask<queue_stats>(queue, atom::stats_v).dlq, 1u);
 }
 
+TEST_F(durable_queue_test, a_damaged_stored_payload_is_quarantined_not_sent) {
+  // A damaged row used to go out as it was: invalid UTF-8 made the SDK drop
+  // the connection (1007) and reconnect in a loop, and innocent jobs were
+  // charged for it.
+  auto jobs = std::make_shared<std::vector<store::stored_job>>();
+  jobs->push_back(stored_job("ok1", job_state::waiting));
+  auto bad = stored_job("bad", job_state::waiting);
+  bad.job.payload = std::string{"{\"n\":\"\xff\xfe\"}"};
+  jobs->push_back(bad);
+  auto cut = stored_job("cut", job_state::delayed);
+  cut.job.payload = R"({"n":"cu)";
+  jobs->push_back(cut);
+  jobs->push_back(stored_job("ok2", job_state::waiting));
+  // The store holds them as recovery found them.
+  for (auto& x : *jobs)
+    ASSERT_TRUE(
+      db->apply({store::make_write(store::store_write::kind::put, x.job)}));
+  auto q = config(3, 10);
+  q.concurrency = 1;
+  start(q, jobs);
+  EXPECT_EQ(call_order(), (std::vector<std::string>{"ok1", "ok2"}));
+  auto dead = ask<std::vector<job>>(queue, atom::list_v, uint64_t{0},
+                                    uint64_t{10});
+  ASSERT_EQ(dead.size(), 2u);
+  for (auto& d : dead) {
+    EXPECT_EQ(d.payload, "null");
+    EXPECT_NE(d.last_error.find("damaged_payload"), std::string::npos);
+  }
+  // Stored as dead, with their bytes as they were, so they stay out of the
+  // queue after a restart too.
+  run();
+  auto rows = stored();
+  ASSERT_EQ(rows.size(), 2u) << "ok1 and ok2 were acked";
+  for (auto& r : rows) {
+    EXPECT_EQ(r.state, job_state::dead) << r.job.id;
+    EXPECT_NE(r.job.payload, "null") << r.job.id;
+  }
+}
+
 TEST_F(durable_queue_test, recovered_delayed_job_waits_the_rest_of_its_delay) {
   auto jobs = std::make_shared<std::vector<store::stored_job>>();
   jobs->push_back(stored_job("late", job_state::delayed, "", now_ms() + 10000));
