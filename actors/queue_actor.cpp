@@ -72,14 +72,9 @@ namespace {
 /// valid UTF-8), or empty. A damaged row would otherwise go out in an
 /// invokefunction frame that the SDK drops the connection for.
 bool payload_intact(const std::string& payload) {
-  if (payload.empty()) return true;
-  std::string wrapped;
-  wrapped.reserve(payload.size() + 6);
-  wrapped += R"({"p":)";
-  wrapped += payload;
-  wrapped += '}';
-  std::vector<protocol::json_scan::member> members;
-  return protocol::json_scan::split_object(wrapped, members, 512);
+  // As deep as a payload may nest inside a frame (one level below it).
+  return payload.empty()
+         || protocol::json_scan::valid(payload, protocol::max_json_depth - 1);
 }
 
 } // namespace

@@ -283,6 +283,15 @@ bool split_object(std::string_view text, std::vector<member>& out,
   return sc.at_end();
 }
 
+bool valid(std::string_view text, size_t max_depth) {
+  scanner sc{text, max_depth};
+  sc.skip_ws();
+  kind ignored;
+  if (!sc.value(0, ignored)) return false;
+  sc.skip_ws();
+  return sc.at_end();
+}
+
 std::string decode_string(std::string_view literal) {
   std::string out;
   auto body = literal.substr(1, literal.size() - 2);

@@ -42,6 +42,11 @@ struct member {
 bool split_object(std::string_view text, std::vector<member>& out,
                   size_t max_depth);
 
+/// True if `text` is one JSON value of any kind (whitespace around it
+/// allowed) nesting at most `max_depth` containers deep, checked as
+/// split_object() checks its members; no allocation.
+bool valid(std::string_view text, size_t max_depth);
+
 /// Decodes a valid JSON string literal (quotes included) to UTF-8.
 std::string decode_string(std::string_view literal);
 

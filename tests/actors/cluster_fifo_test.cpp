@@ -63,12 +63,7 @@ struct cluster_fifo_test : queue_fixture {
   caf::actor node = spawn(scripted_node, node_log);
 
   void start(std::chrono::milliseconds grace = 1000ms) {
-    queue_config q;
-    q.type = queue_type::fifo;
-    q.message_group_field = "g";
-    q.concurrency = 4;
-    q.max_retries = 3;
-    q.backoff_ms = 10;
+    auto q = fifo(4, 3, 10);
     queue_links links{{}, {}, grace};
     links.clustered = true;
     spawn_queue(q, links);

@@ -80,4 +80,23 @@ struct queue_fixture : actor_fixture {
   }
 };
 
+/// A standard queue's configuration with these limits.
+inline queue_config standard(uint32_t concurrency, uint32_t max_retries,
+                             uint64_t backoff_ms) {
+  queue_config q;
+  q.concurrency = concurrency;
+  q.max_retries = max_retries;
+  q.backoff_ms = backoff_ms;
+  return q;
+}
+
+/// The same for a FIFO queue grouped by "g".
+inline queue_config fifo(uint32_t concurrency, uint32_t max_retries,
+                         uint64_t backoff_ms) {
+  auto q = standard(concurrency, max_retries, backoff_ms);
+  q.type = queue_type::fifo;
+  q.message_group_field = "g";
+  return q;
+}
+
 } // namespace troupe::testing

@@ -61,23 +61,6 @@ struct queue_ops_test : queue_fixture {
   }
 };
 
-queue_config standard(uint32_t concurrency, uint32_t max_retries,
-                      uint64_t backoff_ms) {
-  queue_config q;
-  q.concurrency = concurrency;
-  q.max_retries = max_retries;
-  q.backoff_ms = backoff_ms;
-  return q;
-}
-
-queue_config fifo(uint32_t concurrency, uint32_t max_retries,
-                  uint64_t backoff_ms) {
-  auto q = standard(concurrency, max_retries, backoff_ms);
-  q.type = queue_type::fifo;
-  q.message_group_field = "g";
-  return q;
-}
-
 bool named(const seen_call& c, const std::string& name) {
   return c.data.find(R"("n":")" + name + '"') != std::string::npos;
 }

@@ -20,23 +20,6 @@ struct queue_test : queue_fixture {
   }
 };
 
-queue_config standard(uint32_t concurrency, uint32_t max_retries,
-                      uint64_t backoff_ms) {
-  queue_config q;
-  q.concurrency = concurrency;
-  q.max_retries = max_retries;
-  q.backoff_ms = backoff_ms;
-  return q;
-}
-
-queue_config fifo(uint32_t concurrency, uint32_t max_retries,
-                  uint64_t backoff_ms) {
-  auto q = standard(concurrency, max_retries, backoff_ms);
-  q.type = queue_type::fifo;
-  q.message_group_field = "g";
-  return q;
-}
-
 answer fail_always(const seen_call&) { return answer::fail; }
 
 } // namespace

@@ -163,3 +163,13 @@ TEST(json_scan, never_accepts_a_mutation_nlohmann_refuses) {
   // comparison above compares nothing.
   EXPECT_GT(accepted, 500u);
 }
+
+TEST(json_scan, valid_takes_one_value_of_any_kind) {
+  for (auto text :
+       {"{}", " [1, {\"a\": null}] ", "\"s\"", "-1.5e3", "true", "null"})
+    EXPECT_TRUE(json_scan::valid(text, depth)) << text;
+  for (auto text : {"", " ", "[1,]", "{\"a\":1", "1 2", "\"\xff\"", "nul"})
+    EXPECT_FALSE(json_scan::valid(text, depth)) << text;
+  EXPECT_TRUE(json_scan::valid("[[]]", 2));
+  EXPECT_FALSE(json_scan::valid("[[[]]]", 2));
+}
