@@ -7,7 +7,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(g++ cmake ninja-build libcaf-dev libyaml-cpp-dev nlohmann-json3-dev
-          libboost-dev libgtest-dev libsqlite3-dev libbenchmark-dev)
+          libboost-dev libgtest-dev libsqlite3-dev libbenchmark-dev
+          prometheus-cpp-dev)
+# What only the test command needs: promtool checks /metrics, chromium runs the
+# dashboard's browser test, clang + libFuzzer run the fuzzers' short runs.
+test_packages=(prometheus chromium clang libfuzzer-14-dev)
 e2e=0
 [[ "${1:-}" == "--e2e" ]] && e2e=1
 
@@ -16,8 +20,13 @@ for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" \
     || missing+=("$p")
 done
-if (( e2e )) && ! command -v node >/dev/null; then
-  missing+=(nodejs npm)
+if (( e2e )); then
+  for p in "${test_packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" \
+      || missing+=("$p")
+  done
+  # Any Node.js with npm will do (Debian's, or NodeSource's which bundles npm).
+  command -v npm >/dev/null || missing+=(nodejs npm)
 fi
 if (( ${#missing[@]} )); then
   echo "deps: installing ${missing[*]}" >&2
