@@ -41,9 +41,9 @@ const GROUPS = 16
 const FAIL_RATE = 0.15
 const POISON_RATE = 0.01
 
-// The SDK logs every (re)connection on console.log; the report uses print.
+// The SDK logs every (re)connection on the console; the report uses print.
 const print = console.log
-console.log = () => {}
+console.log = console.info = console.warn = () => {}
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
 const freePort = () => new Promise((resolve, reject) => {
