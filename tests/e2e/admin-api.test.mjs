@@ -331,6 +331,9 @@ test('changes need a JSON body from the same origin; bad bodies get 400', { time
   assertError(await post('/api/queues/adm-std/retry_now', { id: 7 }), 400, 'bad_request');
   assertError(await post('/api/queues/adm-std/enqueue', '[1,2]', { headers: json }), 400, 'bad_request');
   assertError(await post('/api/queues/nowhere/enqueue', { function_id: 'adm::ok' }), 404, 'queue_not_found');
+  // A body over the limit (the payload limit, 1 MiB here, plus 64 KiB).
+  const huge = JSON.stringify({ function_id: 'adm::ok', payload: 'x'.repeat(1200 * 1024) });
+  assert.equal((await post('/api/queues/adm-std/enqueue', huge, { headers: json })).status, 413);
   // The engine is still fine.
   assert.equal((await httpRequest(base, '/healthz')).status, 200);
 });
@@ -395,6 +398,7 @@ test('/readyz says recovering with its figures while a large store loads, then r
     // Then a bulk insert: a paused queue of small jobs nobody serves.
     const db = path.join(storePath, 'troupe-queue.db');
     const sql = `
+      PRAGMA synchronous = OFF;
       BEGIN;
       WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < ${BULK_JOBS})
       INSERT INTO jobs (seq, id, queue, grp, function_id, state, attempts, enqueued_at, due_at, failed_at, last_error, payload)
