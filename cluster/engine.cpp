@@ -152,7 +152,8 @@ load_jobs(store::job_store& db, const engine_config& cfg,
     log::info("engine", "recovering: ", n, " of ", expected, " jobs loaded");
   };
   if (expected > 0) report(0);
-  auto next_report = t0 + std::chrono::seconds(1);
+  auto next_report
+    = std::chrono::steady_clock::now() + std::chrono::seconds(1);
   size_t total = 0;
   recovered_jobs* last = nullptr; // jobs tend to come in runs of one queue
   std::string last_queue;
