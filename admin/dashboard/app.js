@@ -118,10 +118,11 @@
   // ---- the API ------------------------------------------------------------
 
   class ApiError extends Error {
-    constructor(status, code, message) {
+    constructor(status, code, message, data = null) {
       super(message);
       this.status = status;
       this.code = code;
+      this.data = data; // the answer's body, parsed, if it was JSON
     }
   }
 
@@ -162,7 +163,7 @@
     }
     if (!res.ok) {
       const e = (data && data.error) || {};
-      throw new ApiError(res.status, e.code || `http_${res.status}`, e.message || text || res.statusText);
+      throw new ApiError(res.status, e.code || `http_${res.status}`, e.message || text || res.statusText, data);
     }
     hideTokenForm();
     return data;
@@ -390,9 +391,9 @@
               h('td', { class: 'num', 'data-col': 'delayed' }, fmtNum(q.delayed)),
               h('td', { class: 'num', 'data-col': 'dead' },
                 q.dead > 0 ? h('a', { href: `#/queues/${enc(q.name)}/dead` }, fmtNum(q.dead)) : fmtNum(q.dead)),
-              h('td', { class: 'num' }, oldestWait(q)),
-              h('td', { class: 'num' }, fmtRate(r && r.enqueued)),
-              h('td', { class: 'num' }, fmtRate(r && r.done)),
+              h('td', { class: 'num', 'data-col': 'oldest_wait' }, oldestWait(q)),
+              h('td', { class: 'num', 'data-col': 'enqueued_rate' }, fmtRate(r && r.enqueued)),
+              h('td', { class: 'num', 'data-col': 'done_rate' }, fmtRate(r && r.done)),
               h('td', { 'data-col': 'state' },
                 q.paused ? badge('Paused', 'paused') : badge('Running', 'ok'), ' ', unservedWarning(q)));
           }))));
@@ -852,8 +853,9 @@
       state.status = await api('/api/status');
     } catch (err) {
       if (err.status === 401) throw err;
-      if (err.status !== 503) throw err;
-      state.status = { status: 'starting' };
+      // The views say what failed; the banner only needs a status it knows.
+      if (err.status === 503) state.status = err.data && err.data.status ? err.data : { status: 'starting' };
+      else state.status = null;
     }
     renderBanner();
     renderFooter();
