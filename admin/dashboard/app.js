@@ -449,7 +449,7 @@
     const fact = (k, v) => dl.append(h('dt', {}, k), h('dd', {}, v));
     fact('Type', info.type === 'fifo' ? `FIFO, grouped by ${info.message_group_field ?? '—'}` : (info.type ?? '—'));
     fact('Concurrency', fmtNum(info.concurrency));
-    fact('Attempts', `up to ${fmtNum((info.max_retries ?? 0))} retries, backoff ${fmtNum(info.backoff_ms)} ms`);
+    fact('Attempts', `at most ${fmtNum(info.max_retries)}, backoff from ${fmtNum(info.backoff_ms)} ms`);
     fact('Oldest waiting', oldestWait(info));
     fact('Functions', (info.function_ids || []).length ? info.function_ids.join(', ') : '—');
     const ctl = h('div', { class: 'actions' },
