@@ -84,7 +84,7 @@ before(async () => {
   // A realistic state: dead orders, two in flight, a FIFO group blocked
   // behind its retry, a paused queue whose function has no worker.
   env.dead = [];
-  for (const n of ['ord_101', 'ord_102', 'ord_103']) {
+  for (const n of ['ord_101', 'ord_102', 'ord_103', 'ord_104', 'ord_105', 'ord_106']) {
     env.dead.push(await enqueue(env.iii, 'orders', 'shop::charge', { n, amount: 42.5 }));
   }
   for (const n of ['box_1', 'box_2']) await enqueue(env.iii, 'orders', 'shop::pack', { n });
@@ -95,7 +95,7 @@ before(async () => {
   await pauseQueue(env.iii, 'reports');
   for (let i = 0; i < 4; i++) await enqueue(env.iii, 'reports', 'reports::build', { n: `r${i}`, day: `2026-12-0${i + 1}` });
   await statsEventually(env.iii, 'orders', (s) => {
-    assert.equal(s.dlq, 3);
+    assert.equal(s.dlq, 6);
     assert.equal(s.in_flight, 2);
   });
   await statsEventually(env.iii, 'payment', (s) => assert.equal(s.delayed, 1));
@@ -171,7 +171,7 @@ test('the queue table shows every queue with its counts, a paused badge and a mi
   const names = await page().$$eval('#queues tbody tr', (rows) => rows.map((r) => r.dataset.queue));
   for (const q of Object.keys(QUEUES)) assert.ok(names.includes(q), `queue ${q} in ${names}`);
 
-  await waitText(cell('orders', 'dead'), '3', 'dead orders');
+  await waitText(cell('orders', 'dead'), '6', 'dead orders');
   await waitText(cell('orders', 'in_flight'), '2', 'orders in flight');
   await waitText(cell('payment', 'delayed'), '1', 'payment delayed');
   await waitText(cell('reports', 'waiting'), '4', 'reports waiting');
@@ -194,7 +194,7 @@ test('a dead job shows its error; redriving it runs it again and it is done', { 
   const [id] = env.dead;
   await page().click(`${cell('orders', 'dead')} a`);
   await page().waitForSelector(`#jobs tr[data-id="${id}"]`);
-  assert.equal(await page().$$eval('#jobs tbody tr', (r) => r.length), 3);
+  assert.equal(await page().$$eval('#jobs tbody tr', (r) => r.length), 6);
   assert.match(await textOf(`#jobs tr[data-id="${id}"] td.error`), /card declined for ord_101/);
 
   await page().click(`#jobs tr[data-id="${id}"] a[href^="#/jobs/"]`);
@@ -215,9 +215,38 @@ test('a dead job shows its error; redriving it runs it again and it is done', { 
   await open('#/queues/orders/dead');
   await page().waitForFunction((gone) => {
     const rows = [...document.querySelectorAll('#jobs tbody tr')];
-    return rows.length === 2 && !rows.some((r) => r.dataset.id === gone);
+    return rows.length === 5 && !rows.some((r) => r.dataset.id === gone);
   }, { timeout: UI_TIMEOUT }, id);
+  await waitText('.tabs a[href$="/dead"]', 'Dead (5)');
+});
+
+test('dead jobs ticked in the list are redriven together; one is discarded from its row', { skip: SKIP, timeout: 40000 }, async () => {
+  const [, , , ord104, ord105, ord106] = env.dead;
+  await open('#/queues/orders/dead');
+  await page().waitForSelector(`#jobs input[data-id="${ord104}"]`);
+  await page().click(`#jobs input[data-id="${ord104}"]`);
+  await page().click(`#jobs input[data-id="${ord105}"]`);
+  await page().click('#redrive-selected');
+  await waitText('#notice', /Redriven: 2 jobs/, 'the redrive notice');
+  await eventually(() => {
+    assert.equal(ran('shop::charge', 'n', 'ord_104'), 2);
+    assert.equal(ran('shop::charge', 'n', 'ord_105'), 2);
+  }, { what: 'both ran again' });
+  assert.equal(ran('shop::charge', 'n', 'ord_106'), 1, 'an unticked one stays dead');
+
+  await page().click(`#jobs tr[data-id="${ord106}"] button[aria-label^="Discard"]`); // confirmed by the dialog handler
+  await waitText('#notice', /Discarded: 1 job/, 'the discard notice');
+  assert.equal((await rejection(jobLookup(env.iii, ord106, 'orders'))).code, 'job_not_found');
+  await statsEventually(env.iii, 'orders', (x) => assert.equal(x.dlq, 2));
   await waitText('.tabs a[href$="/dead"]', 'Dead (2)');
+  assert.equal(ran('shop::charge', 'n', 'ord_106'), 1, 'a discarded job does not run');
+});
+
+test('the workers page lists the worker and its functions', { skip: SKIP, timeout: 20000 }, async () => {
+  await open('#/workers');
+  await page().waitForSelector('#workers tr[data-worker="shop-worker"]');
+  const row = await textOf('#workers tr[data-worker="shop-worker"]');
+  for (const fn of ['shop::charge', 'pay::capture', 'email::send']) assert.ok(row.includes(fn), `${fn} in ${row}`);
 });
 
 test('pausing a queue in the dashboard stops dispatch until it is resumed', { skip: SKIP, timeout: 40000 }, async () => {
@@ -287,6 +316,48 @@ test('a FIFO queue shows the group blocked behind a retry; screenshots', { skip:
     fs.mkdirSync(path.dirname(path.resolve(process.env.TROUPE_SCREENSHOT)), { recursive: true });
     fs.copyFileSync(shot, process.env.TROUPE_SCREENSHOT);
     console.log(`screenshot copied to ${process.env.TROUPE_SCREENSHOT}`);
+  }
+});
+
+test('with a token the page asks for it once; read_only shows no actions', { skip: SKIP, timeout: 40000 }, async () => {
+  const config = engineConfig({ queues: { jobs: { type: 'standard', max_retries: 1, backoff_ms: 10, concurrency: 1 } } });
+  config.workers.push({ name: 'troupe-admin', config: { host: '127.0.0.1', port: 0, token: 'open-sesame', read_only: true } });
+  const engine = await startEngine({ config });
+  const url = await eventually(() => ADMIN.exec(engine.logs())[1], { timeoutMs: 10000, intervalMs: 50, what: 'the admin line' });
+  const worker = await connectWorker(engine.url, { name: 'ro-worker', functions: { 'ro::fail': async () => { throw new Error('always'); } } });
+  await enqueue(worker, 'jobs', 'ro::fail', { n: 1 });
+  await statsEventually(worker, 'jobs', (x) => assert.equal(x.dlq, 1));
+
+  const p = await env.browser.newPage();
+  const seen = [];
+  p.on('request', (r) => {
+    if (r.url().includes('/api/')) seen.push(r.headers().authorization ?? null);
+  });
+  try {
+    await p.goto(`${url}/#/queues/jobs/dead`, { waitUntil: 'domcontentloaded' });
+    await p.waitForSelector('#token-form:not([hidden])', { timeout: UI_TIMEOUT });
+    await p.type('#token-input', 'wrong');
+    await p.click('#token-form button[type="submit"]');
+    await p.waitForFunction(() => /refused/.test(document.querySelector('#token-why').textContent) &&
+      !document.querySelector('#token-form').hidden, { timeout: UI_TIMEOUT });
+    await p.type('#token-input', 'open-sesame');
+    await p.click('#token-form button[type="submit"]');
+    await p.waitForSelector('#jobs tbody tr', { timeout: UI_TIMEOUT });
+    assert.equal(await p.$eval('#token-form', (f) => f.hidden), true);
+    assert.ok(seen.includes('Bearer open-sesame'), 'sent as a Bearer token');
+    // read_only: no change buttons, no enqueue form.
+    assert.equal(await p.$('#redrive-all'), null);
+    assert.equal(await p.$('#pause'), null);
+    assert.equal(await p.$$eval('#jobs button', (b) => b.length), 0);
+    assert.equal(await p.$eval('#enqueue', (f) => f.hidden), true);
+    // Kept for the tab: a reload does not ask again.
+    await p.reload({ waitUntil: 'domcontentloaded' });
+    await p.waitForSelector('#jobs tbody tr', { timeout: UI_TIMEOUT });
+    assert.equal(await p.$eval('#token-form', (f) => f.hidden), true);
+    assert.equal(await p.evaluate(() => sessionStorage.getItem('troupe.admin.token')), 'open-sesame');
+  } finally {
+    await p.close();
+    await engine.stop();
   }
 });
 
