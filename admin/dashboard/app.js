@@ -82,13 +82,41 @@
     return `${Math.floor(hr / 24)} d ${hr % 24} h`;
   }
 
-  /** A time element: the moment, with "N ago" / "in N" beside it. */
+  function relative(ms) {
+    const delta = ms - Date.now();
+    return delta >= 0 ? ` (in ${fmtDuration(delta)})` : ` (${fmtDuration(-delta)} ago)`;
+  }
+
+  /** A time element: the moment, with "N ago" / "in N" beside it (kept current by tick()). */
   function when(ms) {
     if (typeof ms !== 'number') return '—';
-    const delta = ms - Date.now();
-    const rel = delta >= 0 ? `in ${fmtDuration(delta)}` : `${fmtDuration(-delta)} ago`;
     return h('time', { datetime: new Date(ms).toISOString(), title: new Date(ms).toISOString() },
-      fmtTime(ms), h('span', { class: 'rel' }, ` (${rel})`));
+      fmtTime(ms), h('span', { class: 'rel', 'data-at': ms }, relative(ms)));
+  }
+
+  /** How long since `ms`, kept current by tick(). */
+  function since(ms) {
+    return h('span', { 'data-since': ms }, fmtDuration(Date.now() - ms));
+  }
+
+  /** Brings every relative time on the page up to date, without rebuilding anything. */
+  function tick() {
+    for (const el of document.querySelectorAll('[data-at]')) el.textContent = relative(Number(el.dataset.at));
+    for (const el of document.querySelectorAll('[data-since]')) el.textContent = fmtDuration(Date.now() - Number(el.dataset.since));
+  }
+
+  /**
+   * Rebuilds `el` with `build(el)` only when `data` differs from what it
+   * shows: a refresh that brings nothing new leaves the page alone (focus,
+   * ticked boxes and a click in progress stay put).
+   */
+  function renderIf(el, data, build) {
+    const sig = JSON.stringify(data);
+    if (el.dataset.sig === sig) return false;
+    el.dataset.sig = sig;
+    clear(el);
+    build(el);
+    return true;
   }
 
   function fmtNum(n) {
@@ -346,8 +374,7 @@
   }
 
   function oldestWait(q) {
-    return typeof q.oldest_waiting_at === 'number' && q.waiting > 0
-      ? fmtDuration(Date.now() - q.oldest_waiting_at) : '—';
+    return typeof q.oldest_waiting_at === 'number' && q.waiting > 0 ? since(q.oldest_waiting_at) : '—';
   }
 
   function mountQueues(root) {
@@ -359,46 +386,50 @@
       title,
       async update() {
         const queues = await loadQueues();
-        clear(warnings);
-        const unserved = queues.filter((q) => (q.unserved_functions || []).length);
-        if (unserved.length) {
+        const unserved = queues.filter((q) => (q.unserved_functions || []).length)
+          .map((q) => [q.name, q.unserved_functions]);
+        renderIf(warnings, unserved, () => {
+          if (!unserved.length) return;
           warnings.append(h('div', { class: 'panel warn', role: 'note' },
             h('h2', {}, 'Jobs wait for functions no worker serves'),
-            h('ul', {}, unserved.map((q) => h('li', {},
-              h('a', { href: `#/queues/${enc(q.name)}/waiting` }, q.name), ': ',
-              q.unserved_functions.join(', '))))));
-        }
-        clear(body);
-        if (!queues.length) {
-          body.append(h('p', {}, 'This engine has no queues.'));
-          return;
-        }
-        const head = ['Queue', 'Type', 'Group field', 'Concurrency', 'Waiting', 'In flight', 'Delayed',
-          'Dead', 'Oldest wait', 'Enqueued', 'Done', 'State'];
-        const numeric = new Set([3, 4, 5, 6, 7, 8, 9, 10]);
-        body.append(h('table', { class: 'grid', id: 'queues' },
-          h('caption', {}, 'Jobs per state; rates per second over the last refresh.'),
-          h('thead', {}, h('tr', {}, head.map((t, i) => h('th', { scope: 'col', class: numeric.has(i) ? 'num' : null }, t)))),
-          h('tbody', {}, queues.map((q) => {
-            const r = state.rates.get(q.name);
-            return h('tr', { 'data-queue': q.name },
-              h('th', { scope: 'row' }, h('a', { href: `#/queues/${enc(q.name)}/waiting` }, q.name)),
-              h('td', {}, q.type ?? '—'),
-              h('td', {}, q.message_group_field ?? '—'),
-              h('td', { class: 'num' }, fmtNum(q.concurrency)),
-              h('td', { class: 'num', 'data-col': 'waiting' }, fmtNum(q.waiting)),
-              h('td', { class: 'num', 'data-col': 'in_flight' }, fmtNum(q.in_flight)),
-              h('td', { class: 'num', 'data-col': 'delayed' }, fmtNum(q.delayed)),
-              h('td', { class: 'num', 'data-col': 'dead' },
-                q.dead > 0 ? h('a', { href: `#/queues/${enc(q.name)}/dead` }, fmtNum(q.dead)) : fmtNum(q.dead)),
-              h('td', { class: 'num', 'data-col': 'oldest_wait' }, oldestWait(q)),
-              h('td', { class: 'num', 'data-col': 'enqueued_rate' }, fmtRate(r && r.enqueued)),
-              h('td', { class: 'num', 'data-col': 'done_rate' }, fmtRate(r && r.done)),
-              h('td', { 'data-col': 'state' },
-                q.paused ? badge('Paused', 'paused') : badge('Running', 'ok'), ' ', unservedWarning(q)));
-          }))));
+            h('ul', {}, unserved.map(([name, fns]) => h('li', {},
+              h('a', { href: `#/queues/${enc(name)}/waiting` }, name), ': ', fns.join(', '))))));
+        });
+        const rates = queues.map((q) => state.rates.get(q.name) || null);
+        renderIf(body, { queues, rates }, () => queueTable(body, queues));
       },
     };
+  }
+
+  function queueTable(body, queues) {
+    if (!queues.length) {
+      body.append(h('p', {}, 'This engine has no queues.'));
+      return;
+    }
+    const head = ['Queue', 'Type', 'Group field', 'Concurrency', 'Waiting', 'In flight', 'Delayed',
+      'Dead', 'Oldest wait', 'Enqueued', 'Done', 'State'];
+    const numeric = new Set([3, 4, 5, 6, 7, 8, 9, 10]);
+    body.append(h('table', { class: 'grid', id: 'queues' },
+      h('caption', {}, 'Jobs per state; rates per second over the last refresh.'),
+      h('thead', {}, h('tr', {}, head.map((t, i) => h('th', { scope: 'col', class: numeric.has(i) ? 'num' : null }, t)))),
+      h('tbody', {}, queues.map((q) => {
+        const r = state.rates.get(q.name);
+        return h('tr', { 'data-queue': q.name },
+          h('th', { scope: 'row' }, h('a', { href: `#/queues/${enc(q.name)}/waiting` }, q.name)),
+          h('td', {}, q.type ?? '—'),
+          h('td', {}, q.message_group_field ?? '—'),
+          h('td', { class: 'num' }, fmtNum(q.concurrency)),
+          h('td', { class: 'num', 'data-col': 'waiting' }, fmtNum(q.waiting)),
+          h('td', { class: 'num', 'data-col': 'in_flight' }, fmtNum(q.in_flight)),
+          h('td', { class: 'num', 'data-col': 'delayed' }, fmtNum(q.delayed)),
+          h('td', { class: 'num', 'data-col': 'dead' },
+            q.dead > 0 ? h('a', { href: `#/queues/${enc(q.name)}/dead` }, fmtNum(q.dead)) : fmtNum(q.dead)),
+          h('td', { class: 'num', 'data-col': 'oldest_wait' }, oldestWait(q)),
+          h('td', { class: 'num', 'data-col': 'enqueued_rate' }, fmtRate(r && r.enqueued)),
+          h('td', { class: 'num', 'data-col': 'done_rate' }, fmtRate(r && r.done)),
+          h('td', { 'data-col': 'state' },
+            q.paused ? badge('Paused', 'paused') : badge('Running', 'ok'), ' ', unservedWarning(q)));
+      }))));
   }
 
   // ---- one queue ------------------------------------------------------------
@@ -444,7 +475,15 @@
   }
 
   function renderSummary(el, info) {
-    clear(el);
+    const shown = {
+      info: [info.name, info.type, info.message_group_field, info.concurrency, info.max_retries, info.backoff_ms,
+        info.waiting > 0 ? info.oldest_waiting_at : null, info.function_ids, info.paused, info.unserved_functions],
+      ro: readOnly(),
+    };
+    renderIf(el, shown, () => buildSummary(el, info));
+  }
+
+  function buildSummary(el, info) {
     const dl = h('dl', { class: 'facts' });
     const fact = (k, v) => dl.append(h('dt', {}, k), h('dd', {}, v));
     fact('Type', info.type === 'fifo' ? `FIFO, grouped by ${info.message_group_field ?? '—'}` : (info.type ?? '—'));
@@ -463,7 +502,11 @@
   }
 
   function renderTabs(el, info, current) {
-    clear(el);
+    const counts = STATES.map(([key]) => info[key]);
+    renderIf(el, { counts, current, fifo: info.type === 'fifo' }, () => buildTabs(el, info, current));
+  }
+
+  function buildTabs(el, info, current) {
     const items = STATES.map(([key, label]) => [key, `${label} (${fmtNum(info[key])})`]);
     if (info.type === 'fifo') items.push(['groups', 'Groups']);
     el.append(h('ul', {}, items.map(([key, label]) => h('li', {},
@@ -473,8 +516,13 @@
   async function renderJobs(el, info, st, offset) {
     const q = info.name;
     const page = await api(`${qpath(q, '/jobs')}?state=${enc(st)}&offset=${offset}&limit=${PAGE}`);
+    const shown = { page, ro: readOnly(), dead: info.dead, type: info.type, st, offset };
+    renderIf(el, shown, () => buildJobs(el, info, st, offset, page));
+  }
+
+  function buildJobs(el, info, st, offset, page) {
+    const q = info.name;
     const jobs = (page && page.jobs) || [];
-    clear(el);
     el.append(h('h2', {}, `${stateLabel(st)} jobs`));
     const canChange = !readOnly();
     const dead = st === 'dead';
@@ -575,7 +623,11 @@
     const q = info.name;
     const answer = await api(`${qpath(q, '/groups')}?offset=${offset}&limit=${PAGE}`);
     const groups = Array.isArray(answer) ? answer : (answer && answer.groups) || [];
-    clear(el);
+    renderIf(el, { groups, ro: readOnly(), offset }, () => buildGroups(el, info, offset, groups));
+  }
+
+  function buildGroups(el, info, offset, groups) {
+    const q = info.name;
     el.append(h('h2', {}, 'FIFO groups'),
       h('p', { class: 'hint' }, `Grouped by ${info.message_group_field ?? '—'}. A group whose head waits for its retry holds every later job of that group; other groups go on.`));
     if (!groups.length) {
@@ -681,18 +733,17 @@
           job = await api(`/api/jobs/${enc(id)}${qHint ? `?queue=${enc(qHint)}` : ''}`);
         } catch (err) {
           if (err.status !== 404) throw err;
-          clear(body).append(h('p', { class: 'gone', 'data-state': 'gone' },
+          renderIf(body, 'gone', () => body.append(h('p', { class: 'gone', 'data-state': 'gone' },
             'This job is not in the engine: it completed, was discarded, or never existed.'),
-          qHint ? h('p', {}, h('a', { href: `#/queues/${enc(qHint)}/waiting` }, `Back to queue ${qHint}`)) : null);
+          qHint ? h('p', {}, h('a', { href: `#/queues/${enc(qHint)}/waiting` }, `Back to queue ${qHint}`)) : null));
           return;
         }
-        renderJob(body, job);
+        renderIf(body, { job, ro: readOnly() }, () => renderJob(body, job));
       },
     };
   }
 
   function renderJob(el, job) {
-    clear(el);
     const q = job.queue;
     const dl = h('dl', { class: 'facts' });
     const fact = (k, v, attrs) => dl.append(h('dt', {}, k), h('dd', attrs || {}, v));
@@ -760,43 +811,46 @@
         const [data, queues] = await Promise.all([api('/api/workers'), loadQueues().catch(() => [])]);
         const workers = (data && data.workers) || [];
         const functions = (data && data.functions) || [];
-        clear(warn);
         const unserved = queues.flatMap((q) => (q.unserved_functions || []).map((f) => [q.name, f]));
-        if (unserved.length) {
+        renderIf(warn, unserved, () => {
+          if (!unserved.length) return;
           warn.append(h('div', { class: 'panel warn', role: 'note' },
             h('h2', {}, 'Functions with waiting jobs and no worker'),
             h('ul', {}, unserved.map(([q, f]) => h('li', {}, f, ' (queue ', h('a', { href: `#/queues/${enc(q)}/waiting` }, q), ')')))));
-        }
-        clear(body);
-        if (!workers.length) {
-          body.append(h('p', { class: 'empty' }, 'No worker is connected.'));
-          return;
-        }
-        const fnsOf = (w) => {
-          const own = functions.filter((f) => f.worker_name === w.name || (w.id && f.worker_id === w.id));
-          if (own.length) return own.map((f) => f.function_id);
-          if (Array.isArray(w.functions)) return w.functions.map((f) => (typeof f === 'string' ? f : f.function_id));
-          return null;
-        };
-        body.append(h('table', { class: 'grid', id: 'workers' },
-          h('caption', {}, 'Workers connected to this engine and the functions they serve'),
-          h('thead', {}, h('tr', {}, ['Name', 'Runtime', 'Version', 'Status', 'Functions', 'Connected', 'Address']
-            .map((t) => h('th', { scope: 'col' }, t)))),
-          h('tbody', {}, workers.map((w) => {
-            const fns = fnsOf(w);
-            return h('tr', { 'data-worker': w.name },
-              h('th', { scope: 'row' }, w.name ?? w.id ?? '—'),
-              h('td', {}, w.runtime ?? '—'),
-              h('td', {}, w.version ?? '—'),
-              h('td', {}, w.status ?? '—'),
-              h('td', {}, fns && fns.length
-                ? h('ul', { class: 'fns' }, fns.map((f) => h('li', {}, h('code', {}, f))))
-                : fmtNum(w.function_count)),
-              h('td', {}, when(w.connected_at_ms)),
-              h('td', {}, w.ip_address ?? '—'));
-          }))));
+        });
+        renderIf(body, { workers, functions }, () => workerTable(body, workers, functions));
       },
     };
+  }
+
+  function workerTable(body, workers, functions) {
+    if (!workers.length) {
+      body.append(h('p', { class: 'empty' }, 'No worker is connected.'));
+      return;
+    }
+    const fnsOf = (w) => {
+      const own = functions.filter((f) => f.worker_name === w.name || (w.id && f.worker_id === w.id));
+      if (own.length) return own.map((f) => f.function_id);
+      if (Array.isArray(w.functions)) return w.functions.map((f) => (typeof f === 'string' ? f : f.function_id));
+      return null;
+    };
+    body.append(h('table', { class: 'grid', id: 'workers' },
+      h('caption', {}, 'Workers connected to this engine and the functions they serve'),
+      h('thead', {}, h('tr', {}, ['Name', 'Runtime', 'Version', 'Status', 'Functions', 'Connected', 'Address']
+        .map((t) => h('th', { scope: 'col' }, t)))),
+      h('tbody', {}, workers.map((w) => {
+        const fns = fnsOf(w);
+        return h('tr', { 'data-worker': w.name },
+          h('th', { scope: 'row' }, w.name ?? w.id ?? '—'),
+          h('td', {}, w.runtime ?? '—'),
+          h('td', {}, w.version ?? '—'),
+          h('td', {}, w.status ?? '—'),
+          h('td', {}, fns && fns.length
+            ? h('ul', { class: 'fns' }, fns.map((f) => h('li', {}, h('code', {}, f))))
+            : fmtNum(w.function_count)),
+          h('td', {}, when(w.connected_at_ms)),
+          h('td', {}, w.ip_address ?? '—'));
+      }))));
   }
 
   // ---- routing and refresh ------------------------------------------------
@@ -825,6 +879,7 @@
   function remount() {
     const route = parseRoute();
     const root = clear($('#view'));
+    delete root.dataset.loaded;
     const prevQueue = state.view && state.view.queue;
     if (route.queue !== prevQueue) state.selected.clear();
     let view;
@@ -868,11 +923,14 @@
       return;
     }
     state.running = true;
+    $('#view').dataset.busy = 'true';
     const view = state.view;
     try {
       await loadStatus();
       await view.update();
+      tick();
       clear(view.error);
+      if (state.view === view) $('#view').dataset.loaded = view.key;
       state.updatedAt = Date.now();
       setLive(`Live, every ${REFRESH_MS / 1000} s · updated ${fmtTime(state.updatedAt).slice(11)}`, 'ok');
     } catch (err) {
@@ -889,6 +947,7 @@
       }
     } finally {
       state.running = false;
+      delete $('#view').dataset.busy;
       if (state.again) {
         state.again = false;
         refresh();

@@ -135,12 +135,28 @@ cleanUpAfterAll();
 
 const page = () => env.page;
 
-/** Goes to a dashboard route (`#/...`) and waits for its heading. */
+/** Goes to a dashboard route (`#/...`) and waits until its data is shown. */
 async function open(route) {
-  const target = `${env.adminUrl}/${route}`;
-  if (page().url().startsWith(env.adminUrl)) await page().evaluate((h) => (location.hash = h), route);
-  else await page().goto(target, { waitUntil: 'domcontentloaded' });
-  await page().waitForSelector('main h1');
+  const key = route.replace(/^#/, '');
+  if (page().url().startsWith(env.adminUrl)) {
+    await page().evaluate((h) => {
+      if (location.hash === h) document.querySelector('#refresh-now').click();
+      else location.hash = h;
+    }, route);
+  } else {
+    await page().goto(`${env.adminUrl}/${route}`, { waitUntil: 'domcontentloaded' });
+  }
+  await page().waitForFunction((k) => document.querySelector('#view').dataset.loaded === k, { timeout: UI_TIMEOUT }, key);
+}
+
+/**
+ * Clicks `sel` once no refresh is under way: a refresh that brings new data
+ * rebuilds the list it shows, and a click must not land in between.
+ */
+async function click(sel) {
+  await page().waitForFunction(() => !document.querySelector('#view').dataset.busy, { timeout: UI_TIMEOUT, polling: 20 });
+  await page().waitForSelector(sel);
+  await page().click(sel);
 }
 
 /** Text of the first element matching `sel`, or null. */
@@ -192,23 +208,23 @@ test('the queue table shows every queue with its counts, a paused badge and a mi
 
 test('a dead job shows its error; redriving it runs it again and it is done', { skip: SKIP, timeout: 40000 }, async () => {
   const [id] = env.dead;
-  await page().click(`${cell('orders', 'dead')} a`);
+  await click(`${cell('orders', 'dead')} a`);
   await page().waitForSelector(`#jobs tr[data-id="${id}"]`);
   assert.equal(await page().$$eval('#jobs tbody tr', (r) => r.length), 6);
   assert.match(await textOf(`#jobs tr[data-id="${id}"] td.error`), /card declined for ord_101/);
 
-  await page().click(`#jobs tr[data-id="${id}"] a[href^="#/jobs/"]`);
+  await click(`#jobs tr[data-id="${id}"] a[href^="#/jobs/"]`);
   await waitText('[data-field="state"]', 'Dead', 'the job state');
   await waitText('[data-field="error"]', /card declined for ord_101/, 'the job error');
   await waitText('#attempts li', /Attempt 1\s*Failed[\s\S]*card declined for ord_101/, 'the attempt timeline');
   assert.match(await textOf('pre.payload'), /"n": "ord_101"/);
   assert.equal(ran('shop::charge', 'n', 'ord_101'), 1);
 
-  await page().click('#job-redrive');
+  await click('#job-redrive');
   await waitText('#notice', /Redriven: 1 job/, 'the redrive notice');
   // It ran again and succeeded, so the engine no longer has it.
   await eventually(() => assert.equal(ran('shop::charge', 'n', 'ord_101'), 2), { what: 'the second run' });
-  await page().click('#refresh-now');
+  await click('#refresh-now');
   await page().waitForSelector('#job .gone');
   assert.equal((await rejection(jobLookup(env.iii, id, 'orders'))).code, 'job_not_found');
 
@@ -224,17 +240,18 @@ test('dead jobs ticked in the list are redriven together; one is discarded from 
   const [, , , ord104, ord105, ord106] = env.dead;
   await open('#/queues/orders/dead');
   await page().waitForSelector(`#jobs input[data-id="${ord104}"]`);
-  await page().click(`#jobs input[data-id="${ord104}"]`);
-  await page().click(`#jobs input[data-id="${ord105}"]`);
-  await page().click('#redrive-selected');
+  await click(`#jobs input[data-id="${ord104}"]`);
+  await click(`#jobs input[data-id="${ord105}"]`);
+  await click('#redrive-selected');
   await waitText('#notice', /Redriven: 2 jobs/, 'the redrive notice');
   await eventually(() => {
     assert.equal(ran('shop::charge', 'n', 'ord_104'), 2);
     assert.equal(ran('shop::charge', 'n', 'ord_105'), 2);
   }, { what: 'both ran again' });
   assert.equal(ran('shop::charge', 'n', 'ord_106'), 1, 'an unticked one stays dead');
+  await waitText('.tabs a[href$="/dead"]', 'Dead (3)');
 
-  await page().click(`#jobs tr[data-id="${ord106}"] button[aria-label^="Discard"]`); // confirmed by the dialog handler
+  await click(`#jobs tr[data-id="${ord106}"] button[aria-label^="Discard"]`); // confirmed by the dialog handler
   await waitText('#notice', /Discarded: 1 job/, 'the discard notice');
   assert.equal((await rejection(jobLookup(env.iii, ord106, 'orders'))).code, 'job_not_found');
   await statsEventually(env.iii, 'orders', (x) => assert.equal(x.dlq, 2));
@@ -251,7 +268,7 @@ test('the workers page lists the worker and its functions', { skip: SKIP, timeou
 
 test('pausing a queue in the dashboard stops dispatch until it is resumed', { skip: SKIP, timeout: 40000 }, async () => {
   await open('#/queues/email/waiting');
-  await page().click('#pause');
+  await click('#pause');
   await page().waitForSelector('#resume');
   assert.equal((await queueStats(env.iii, 'email')).paused, true);
 
@@ -260,7 +277,7 @@ test('pausing a queue in the dashboard stops dispatch until it is resumed', { sk
   await page().type('#enqueue-function', 'email::send');
   await page().$eval('#enqueue-payload', (el) => (el.value = ''));
   await page().type('#enqueue-payload', '{"n": "held_ui", "to": "ann@example.com"}');
-  await page().click('#enqueue button[type="submit"]');
+  await click('#enqueue button[type="submit"]');
   await waitText('#enqueue-result', /Enqueued as [0-9a-f-]{36}/, 'the receipt');
   await enqueue(env.iii, 'email', 'email::send', { n: 'held_1', to: 'bob@example.com' });
   await enqueue(env.iii, 'email', 'email::send', { n: 'held_2', to: 'cy@example.com' });
@@ -270,14 +287,14 @@ test('pausing a queue in the dashboard stops dispatch until it is resumed', { sk
   assert.deepEqual(held(), [0, 0, 0], 'nothing is dispatched while paused');
   const s = await queueStats(env.iii, 'email');
   assert.equal(s.waiting, 3);
-  await page().click('#refresh-now');
+  await click('#refresh-now');
   await waitText('.tabs a[href$="/waiting"]', 'Waiting (3)');
   await page().waitForFunction(() => document.querySelectorAll('#jobs tbody tr').length === 3, { timeout: UI_TIMEOUT });
 
-  await page().click('#resume');
+  await click('#resume');
   await page().waitForSelector('#pause');
   await eventually(() => assert.deepEqual(held(), [1, 1, 1]), { what: 'the held jobs run after resume' });
-  await page().click('#refresh-now');
+  await click('#refresh-now');
   await waitText('.tabs a[href$="/waiting"]', 'Waiting (0)');
   assert.equal((await queueStats(env.iii, 'email')).paused, false);
 });
@@ -301,9 +318,9 @@ test('a FIFO queue shows the group blocked behind a retry; screenshots', { skip:
     await open('#/');
     await page().waitForSelector('#queues tbody tr');
     await sleep(1200);
-    await page().click('#refresh-now');
+    await click('#refresh-now');
     await sleep(1200);
-    await page().click('#refresh-now');
+    await click('#refresh-now');
     await waitText(cell('email', 'enqueued_rate'), /^[1-9][0-9.]*\/s$/, 'the email enqueue rate');
   } finally {
     clearInterval(trickle);
@@ -316,6 +333,34 @@ test('a FIFO queue shows the group blocked behind a retry; screenshots', { skip:
     fs.mkdirSync(path.dirname(path.resolve(process.env.TROUPE_SCREENSHOT)), { recursive: true });
     fs.copyFileSync(shot, process.env.TROUPE_SCREENSHOT);
     console.log(`screenshot copied to ${process.env.TROUPE_SCREENSHOT}`);
+  }
+});
+
+test('live refresh every 5 s stops while the tab is hidden and resumes when it shows', { skip: SKIP, timeout: 30000 }, async () => {
+  await open('#/');
+  await page().waitForSelector('#queues tbody tr');
+  let asked = 0;
+  const count = (r) => {
+    if (r.url().endsWith('/api/queues')) asked++;
+  };
+  page().on('request', count);
+  const setHidden = (hidden) => page().evaluate((x) => {
+    Object.defineProperty(document, 'hidden', { configurable: true, get: () => x });
+    document.dispatchEvent(new Event('visibilitychange'));
+  }, hidden);
+  try {
+    await sleep(5600);
+    assert.ok(asked >= 1, `refreshed on its own while shown (${asked})`);
+    await setHidden(true);
+    await waitText('#live', /Paused while this tab is hidden/);
+    asked = 0;
+    await sleep(6000);
+    assert.equal(asked, 0, 'no refresh while hidden');
+    await setHidden(false);
+    await eventually(() => assert.ok(asked >= 1), { timeoutMs: 2000, what: 'a refresh once shown' });
+    await waitText('#live', /^Live/);
+  } finally {
+    page().off('request', count);
   }
 });
 
