@@ -304,6 +304,16 @@ test('a FIFO queue shows the group blocked behind a retry; screenshots', { skip:
   await page().waitForSelector('#groups tr[data-group="ord_17"]');
   assert.match(await textOf('#groups tr[data-group="ord_17"]'), /Blocked behind a retry/);
   assert.match(await textOf('#groups tbody tr'), /ord_17/, 'blocked groups come first');
+  // Retry now: the head runs again at once (and fails again, so the group
+  // stays blocked, now after two attempts); the job behind it still waits.
+  assert.equal(ran('pay::capture', 'n', 'p1'), 1);
+  await click('#groups tr[data-group="ord_17"] button');
+  await waitText('#notice', /runs again now/, 'the retry notice');
+  await eventually(() => assert.equal(ran('pay::capture', 'n', 'p1'), 2), { what: 'the second attempt' });
+  assert.equal(ran('pay::capture', 'n', 'p2'), 0, 'the rest of the group waits');
+  await statsEventually(env.iii, 'payment', (x) => assert.equal(x.delayed, 1));
+  await open('#/queues/payment/groups');
+  assert.match(await textOf('#groups tr[data-group="ord_17"]'), /Blocked behind a retry/);
   await page().screenshot({ path: path.join(env.outDir, 'groups.png') });
 
   await open(`#/jobs/${env.dead[1]}?queue=orders`);
@@ -334,6 +344,19 @@ test('a FIFO queue shows the group blocked behind a retry; screenshots', { skip:
     fs.copyFileSync(shot, process.env.TROUPE_SCREENSHOT);
     console.log(`screenshot copied to ${process.env.TROUPE_SCREENSHOT}`);
   }
+});
+
+test('redrive all sends every dead job of a queue back', { skip: SKIP, timeout: 20000 }, async () => {
+  await open('#/queues/orders/dead');
+  await waitText('#redrive-all', 'Redrive all dead (2)');
+  await click('#redrive-all'); // confirmed by the dialog handler
+  await waitText('#notice', /Redriven: 2 jobs/, 'the redrive notice');
+  await eventually(() => {
+    assert.equal(ran('shop::charge', 'n', 'ord_102'), 2);
+    assert.equal(ran('shop::charge', 'n', 'ord_103'), 2);
+  }, { what: 'both ran again' });
+  await waitText('.tabs a[href$="/dead"]', 'Dead (0)');
+  await page().waitForSelector('#list .empty');
 });
 
 test('live refresh every 5 s stops while the tab is hidden and resumes when it shows', { skip: SKIP, timeout: 30000 }, async () => {
