@@ -823,7 +823,17 @@
     };
   }
 
+  /** A worker's functions; a long list folds after the first few. */
+  function functionList(fns) {
+    const item = (f) => h('li', {}, h('code', {}, f));
+    if (fns.length <= 6) return h('ul', { class: 'fns' }, fns.map(item));
+    return h('div', {}, h('ul', { class: 'fns' }, fns.slice(0, 4).map(item)),
+      h('details', {}, h('summary', {}, `${fns.length - 4} more`), h('ul', { class: 'fns' }, fns.slice(4).map(item))));
+  }
+
   function workerTable(body, workers, functions) {
+    // The application's workers first, the engine's own after them.
+    workers = [...workers].sort((a, b) => (a.runtime === 'engine') - (b.runtime === 'engine'));
     if (!workers.length) {
       body.append(h('p', { class: 'empty' }, 'No worker is connected.'));
       return;
@@ -845,9 +855,7 @@
           h('td', {}, w.runtime ?? '—'),
           h('td', {}, w.version ?? '—'),
           h('td', {}, w.status ?? '—'),
-          h('td', {}, fns && fns.length
-            ? h('ul', { class: 'fns' }, fns.map((f) => h('li', {}, h('code', {}, f))))
-            : fmtNum(w.function_count)),
+          h('td', {}, fns && fns.length ? functionList(fns) : fmtNum(w.function_count)),
           h('td', {}, when(w.connected_at_ms)),
           h('td', {}, w.ip_address ?? '—'));
       }))));

@@ -264,6 +264,8 @@ test('the workers page lists the worker and its functions', { skip: SKIP, timeou
   await page().waitForSelector('#workers tr[data-worker="shop-worker"]');
   const row = await textOf('#workers tr[data-worker="shop-worker"]');
   for (const fn of ['shop::charge', 'pay::capture', 'email::send']) assert.ok(row.includes(fn), `${fn} in ${row}`);
+  await waitText('#view', /reports::build \(queue reports\)/, 'the function nobody serves');
+  await page().screenshot({ path: path.join(env.outDir, 'workers.png') });
 });
 
 test('pausing a queue in the dashboard stops dispatch until it is resumed', { skip: SKIP, timeout: 40000 }, async () => {
