@@ -982,6 +982,11 @@
       refresh();
     }
   });
+  // The skip link must not become a route: it only moves the focus.
+  $('.skip').addEventListener('click', (ev) => {
+    ev.preventDefault();
+    $('#view').focus();
+  });
   window.addEventListener('hashchange', remount);
   $('#refresh-now').addEventListener('click', () => refresh());
   remount();
