@@ -218,6 +218,12 @@ std::string queues_json(std::string_view stats, std::string_view functions,
        {"delayed", count_of(counts, "delayed")},
        {"dead", count_of(counts, "dlq")},
        {"oldest_waiting_at", oldest},
+       // The counters since start, so that a client can compute rates
+       // from two answers (the dashboard does).
+       {"enqueued_total", count_of(counts, "enqueued_total")},
+       {"succeeded_total", count_of(counts, "succeeded_total")},
+       {"failed_attempts_total", count_of(counts, "failed_attempts_total")},
+       {"dead_total", count_of(counts, "dead_total")},
        {"function_ids", fns},
        {"unserved_functions", unserved}});
   }

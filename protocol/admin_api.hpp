@@ -87,6 +87,7 @@ struct admin_queue_input {
 
 /// `{"queues":[{name, type, message_group_field, concurrency, max_retries,
 /// backoff_ms, paused, waiting, in_flight, delayed, dead, oldest_waiting_at,
+/// enqueued_total, succeeded_total, failed_attempts_total, dead_total,
 /// function_ids, unserved_functions}]}` from `stats` (the array
 /// engine::queue::stats {} answers), `functions` (what
 /// engine::functions::list answers) and `queues`, in the order of

@@ -67,7 +67,8 @@ TEST(admin_api, queues_json_joins_counts_settings_and_functions) {
   queue_config plain;
   plain.name = "default";
   auto stats = R"([{"queue":"orders","waiting":2,"in_flight":1,"delayed":0,
-    "dlq":3,"paused":true}])";
+    "dlq":3,"paused":true,"enqueued_total":40,"succeeded_total":30,
+    "failed_attempts_total":7,"dead_total":4}])";
   auto functions = R"({"functions":[{"function_id":"served"}]})";
   std::vector<admin_queue_input> qs{
     {fifo,
@@ -87,6 +88,10 @@ TEST(admin_api, queues_json_joins_counts_settings_and_functions) {
   EXPECT_EQ(o["in_flight"], 1);
   EXPECT_EQ(o["dead"], 3);
   EXPECT_EQ(o["oldest_waiting_at"], 5);
+  EXPECT_EQ(o["enqueued_total"], 40);
+  EXPECT_EQ(o["succeeded_total"], 30);
+  EXPECT_EQ(o["failed_attempts_total"], 7);
+  EXPECT_EQ(o["dead_total"], 4);
   EXPECT_EQ(o["function_ids"], json({"gone", "lonely", "served"}));
   EXPECT_EQ(o["unserved_functions"], json({"lonely"}));
   auto d = doc["queues"][1];
@@ -94,6 +99,7 @@ TEST(admin_api, queues_json_joins_counts_settings_and_functions) {
   EXPECT_TRUE(d["message_group_field"].is_null());
   EXPECT_TRUE(d["oldest_waiting_at"].is_null());
   EXPECT_EQ(d["waiting"], 0);
+  EXPECT_EQ(d["enqueued_total"], 0);
   EXPECT_EQ(d["paused"], false);
 }
 
