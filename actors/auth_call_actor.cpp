@@ -42,7 +42,8 @@ void auth_call_state::on_answer(invoke_result& r) {
     finish({403, *why, nullptr});
     return;
   }
-  finish({0, {},
+  finish({0,
+          {},
           std::make_shared<const access_grant>(
             std::move(std::get<access_grant>(parsed)))});
 }

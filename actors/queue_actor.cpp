@@ -126,13 +126,13 @@ void queue_state::recover(std::vector<store::stored_job>& jobs) {
                  " engine crashes in a row; its attempt ", x.attempts,
                  " is charged as failed (engine_crash)");
       auto delay = charge_failure(
-        x, protocol::error_body_json(
-             "engine_crash",
-             "the engine stopped without finishing attempt "
-               + std::to_string(x.attempts) + " of this job, "
-               + std::to_string(s.crashes + 1)
-               + " times in a row (max_crash_recoveries "
-               + std::to_string(spec.max_crash_recoveries) + ")"));
+        x,
+        protocol::error_body_json(
+          "engine_crash", "the engine stopped without finishing attempt "
+                            + std::to_string(x.attempts) + " of this job, "
+                            + std::to_string(s.crashes + 1)
+                            + " times in a row (max_crash_recoveries "
+                            + std::to_string(spec.max_crash_recoveries) + ")"));
       if (delay < 0) {
         ++dead_n;
         to_dead_letters(std::move(x));
@@ -165,8 +165,8 @@ void queue_state::recover(std::vector<store::stored_job>& jobs) {
   if (crashed_n > 0)
     log::warn(log_name, crashed_n, " job(s) were running when the engine ",
               "last stopped without finishing them; they run again, not ",
-              "charged (up to max_crash_recoveries ",
-              spec.max_crash_recoveries, " times)");
+              "charged (up to max_crash_recoveries ", spec.max_crash_recoveries,
+              " times)");
   dispatch();
 }
 
@@ -629,11 +629,9 @@ void queue_state::count_child_death() {
   respawn_pause = respawn_pause.count() == 0
                     ? restarts.first_pause
                     : std::min(respawn_pause * 2, restarts.max_pause);
-  using std::chrono::duration_cast;
-  using std::chrono::milliseconds;
   log::error(log_name, "delivery actors died ", child_deaths.size(),
-             " times within ", restarts.window.count(),
-             " ms (at most ", restarts.max_restarts,
+             " times within ", restarts.window.count(), " ms (at most ",
+             restarts.max_restarts,
              " allowed); no job is dispatched and no actor replaced for ",
              respawn_pause.count(), " ms");
   self->delayed_send(self, respawn_pause, atom::respawn_v);

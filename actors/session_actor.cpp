@@ -414,8 +414,7 @@ caf::behavior session_actor(caf::stateful_actor<session_state>* self,
                             std::shared_ptr<protocol::ws_peer> peer,
                             session_context ctx,
                             std::shared_ptr<const access_grant> granted) {
-  self->state.init(self, std::move(peer), std::move(ctx),
-                   std::move(granted));
+  self->state.init(self, std::move(peer), std::move(ctx), std::move(granted));
   return {
     [self](atom::frame, std::vector<std::string>& texts) {
       for (auto& text : texts) self->state.on_frame(text);

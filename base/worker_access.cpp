@@ -42,8 +42,8 @@ std::optional<std::string> parse_match_filter(std::string_view text) {
   auto quote = text[open.size()];
   if ((quote != '"' && quote != '\'') || text[text.size() - 2] != quote)
     return std::nullopt;
-  return std::string{text.substr(open.size() + 1,
-                                 text.size() - open.size() - 3)};
+  return std::string{
+    text.substr(open.size() + 1, text.size() - open.size() - 3)};
 }
 
 const std::vector<std::string>& infrastructure_functions() {
@@ -73,8 +73,7 @@ bool function_allowed(const access_rules& rules, const access_grant& grant,
   if (!rules.rbac) return true;
   if (listed(infrastructure_functions(), function_id)) return true;
   return std::any_of(rules.expose_functions.begin(),
-                     rules.expose_functions.end(),
-                     [&](const std::string& p) {
+                     rules.expose_functions.end(), [&](const std::string& p) {
                        return wildcard_match(p, function_id);
                      });
 }

@@ -447,9 +447,9 @@ caf::expected<uint16_t> engine::listen_workers() {
   auto sessions = d.sessions;
   protocol::ws_admit_fn admit;
   if (!auth.token.empty() || !auth.auth_function_id.empty())
-    admit = [sys, registry = d.registry, auth](
-              const protocol::upgrade_request& req,
-              protocol::ws_decide_fn decide) {
+    admit = [sys, registry = d.registry,
+             auth](const protocol::upgrade_request& req,
+                   protocol::ws_decide_fn decide) {
       // The engine's own token admits without limits (the worker serving
       // the auth function comes in this way); any other connection needs
       // the auth function, or is refused when there is none.
@@ -512,8 +512,8 @@ caf::expected<uint16_t> engine::listen_workers() {
                 ? std::string{}
                 : " auth function " + auth.auth_function_id + " (timeout "
                     + std::to_string(auth.auth_timeout_ms) + " ms);",
-              auth.rbac ? " rbac calls limited to " + std::to_string(
-                            auth.expose_functions.size())
+              auth.rbac ? " rbac calls limited to "
+                            + std::to_string(auth.expose_functions.size())
                             + " expose_functions pattern(s) and grants"
                         : std::string{});
   return port;

@@ -440,8 +440,10 @@ private:
     out.rbac = true;
     auto unsupported = [this](const char* what) {
       return [this, what](const field& g) {
-        return error_at(g.key, "'" + g.name() + "' is not supported by "
-                                 "troupe (" + what + "); remove it");
+        return error_at(g.key, "'" + g.name()
+                                 + "' is not supported by "
+                                   "troupe ("
+                                 + what + "); remove it");
       };
     };
     constexpr auto hook = "registration hooks are not implemented";
@@ -450,9 +452,7 @@ private:
       {{"auth_function_id", string_into(out.auth_function_id)},
        {"auth_timeout_ms", uint_into(out.auth_timeout_ms, 1, 600000)},
        {"expose_functions",
-        [&](const field& g) {
-          return read_expose(g, out.expose_functions);
-        }},
+        [&](const field& g) { return read_expose(g, out.expose_functions); }},
        {"on_function_registration_function_id", unsupported(hook)},
        {"on_trigger_registration_function_id", unsupported(hook)},
        {"on_trigger_type_registration_function_id", unsupported(hook)}});
@@ -481,15 +481,14 @@ private:
 
   caf::error read_http(const YAML::Node& node, const std::string& what,
                        http_config& out) const {
-    return read_map(node, what,
-                    {{"host", ip_into(out.host)},
-                     {"port", uint_into(out.port)},
-                     {"default_timeout", uint_into(out.default_timeout_ms, 1)},
-                     {"max_body_bytes",
-                      uint_into(out.max_body_bytes, 1, max_message_bytes)},
-                     {"max_connections",
-                      uint_into(out.max_connections, 1,
-                                max_worker_connections)}});
+    return read_map(
+      node, what,
+      {{"host", ip_into(out.host)},
+       {"port", uint_into(out.port)},
+       {"default_timeout", uint_into(out.default_timeout_ms, 1)},
+       {"max_body_bytes", uint_into(out.max_body_bytes, 1, max_message_bytes)},
+       {"max_connections",
+        uint_into(out.max_connections, 1, max_worker_connections)}});
   }
 
   caf::error read_bool(const field& f, bool& out) const {

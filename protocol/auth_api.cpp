@@ -28,7 +28,8 @@ std::string percent_decode(std::string_view in) {
       out += ' ';
     } else if (c == '%' && i + 2 < in.size() && hex_value(in[i + 1]) >= 0
                && hex_value(in[i + 2]) >= 0) {
-      out += static_cast<char>(hex_value(in[i + 1]) * 16 + hex_value(in[i + 2]));
+      out
+        += static_cast<char>(hex_value(in[i + 1]) * 16 + hex_value(in[i + 2]));
       i += 2;
     } else {
       out += c;
@@ -45,8 +46,11 @@ std::string utf8_or_replaced(std::string_view in) {
   size_t i = 0;
   while (i < in.size()) {
     auto c = static_cast<unsigned char>(in[i]);
-    size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3
-                            : (c >> 3) == 0x1E ? 4 : 0;
+    size_t n = c < 0x80           ? 1
+               : (c >> 5) == 0x6  ? 2
+               : (c >> 4) == 0xE  ? 3
+               : (c >> 3) == 0x1E ? 4
+                                  : 0;
     bool ok = n > 0 && i + n <= in.size();
     for (size_t k = 1; ok && k < n; ++k)
       ok = (static_cast<unsigned char>(in[i + k]) & 0xC0) == 0x80;
@@ -178,8 +182,7 @@ parse_auth_result(std::string_view text) {
     g.allow_trigger_type_registration = false;
     std::string why;
     if (!string_list(doc, "allowed_functions", g.allowed_functions, why)
-        || !string_list(doc, "forbidden_functions", g.forbidden_functions,
-                        why)
+        || !string_list(doc, "forbidden_functions", g.forbidden_functions, why)
         || !boolean(doc, "allow_trigger_type_registration",
                     g.allow_trigger_type_registration, why)
         || !boolean(doc, "allow_function_registration",

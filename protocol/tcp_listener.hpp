@@ -39,11 +39,10 @@ public:
       return;
     }
     if (suppressed_ > 0)
-      log::warn(name_, line, " (and ", suppressed_, " more ", what_,
-                " in the ", std::chrono::duration_cast<std::chrono::seconds>(
-                              now - last_)
-                              .count(),
-                " s before)");
+      log::warn(
+        name_, line, " (and ", suppressed_, " more ", what_, " in the ",
+        std::chrono::duration_cast<std::chrono::seconds>(now - last_).count(),
+        " s before)");
     else
       log::warn(name_, line);
     logged_ = true;

@@ -260,8 +260,8 @@ private:
     try {
       admit_(info, std::move(decide));
     } catch (const std::exception& e) {
-      log::error(log_name, "connection ", id_, ": admission failed: ",
-                 e.what());
+      log::error(log_name, "connection ", id_,
+                 ": admission failed: ", e.what());
       on_admission({503, "the engine could not check this connection", {}});
     }
   }
@@ -288,8 +288,8 @@ private:
     pending_req_.reset();
     if (a.status != 0) {
       set_->refused.note("connection " + std::to_string(id_) + " from "
-                         + remote_ + " refused ("
-                         + std::to_string(a.status) + "): " + a.reason);
+                         + remote_ + " refused (" + std::to_string(a.status)
+                         + "): " + a.reason);
       refuse(req, static_cast<http::status>(a.status), a.reason);
       return;
     }

@@ -192,7 +192,8 @@ TEST_F(durable_queue_test, an_attempt_start_marks_the_job_running) {
   EXPECT_EQ(s[0].state, job_state::waiting);
 }
 
-TEST_F(durable_queue_test, attempts_cut_off_by_crashes_are_charged_after_a_bound) {
+TEST_F(durable_queue_test,
+       attempts_cut_off_by_crashes_are_charged_after_a_bound) {
   // A job that crashed the engine on every run was retried forever: an
   // attempt cut off by a crash was never charged.
   auto put_all = [&](const std::vector<store::stored_job>& xs) {
@@ -255,8 +256,7 @@ TEST_F(durable_queue_test, attempts_cut_off_by_crashes_are_charged_after_a_bound
   EXPECT_EQ(rows["id-calm"].crashes, 0u);
   // The charged job runs again after its backoff.
   advance(1000ms);
-  EXPECT_EQ(call_order(),
-            (std::vector<std::string>{"first", "calm", "third"}));
+  EXPECT_EQ(call_order(), (std::vector<std::string>{"first", "calm", "third"}));
 }
 
 TEST_F(durable_queue_test, recovered_delayed_job_waits_the_rest_of_its_delay) {

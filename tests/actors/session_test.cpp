@@ -85,11 +85,14 @@ struct session_test : actor_fixture {
   /// A connection under `rules` that its admission granted `g`.
   worker connect_granted(access_rules rules, access_grant g) {
     auto peer = std::make_shared<fake_peer>(next_peer++);
-    auto s = spawn(session_actor, peer,
-                   session_context{registry, queues, 30s, {},
-                                   std::make_shared<const access_rules>(
-                                     std::move(rules))},
-                   std::make_shared<const access_grant>(std::move(g)));
+    auto s = spawn(
+      session_actor, peer,
+      session_context{registry,
+                      queues,
+                      30s,
+                      {},
+                      std::make_shared<const access_rules>(std::move(rules))},
+      std::make_shared<const access_grant>(std::move(g)));
     run();
     return {peer, s};
   }

@@ -969,26 +969,25 @@ TEST(engine_config, bad_auth_settings_are_errors) {
   EXPECT_TRUE(fails_with(
     parse(with_manager("      rbac: { expose_functions: ['api::*'] }\n")),
     "t.yaml:4:34: ", {"match(\"api::*\")", "'api::*'"}));
-  EXPECT_TRUE(fails_with(
-    parse(with_manager("      rbac:\n        expose_functions:\n"
-                       "          - metadata: { public: true }\n")),
-    "t.yaml:6:13: ", {"metadata filters are not supported"}));
+  EXPECT_TRUE(
+    fails_with(parse(with_manager("      rbac:\n        expose_functions:\n"
+                                  "          - metadata: { public: true }\n")),
+               "t.yaml:6:13: ", {"metadata filters are not supported"}));
   EXPECT_TRUE(fails_with(
     parse(with_manager("      rbac: { on_function_registration_function_id: "
                        "x }\n")),
     "t.yaml:4:15: ",
     {"'on_function_registration_function_id' is not supported"}));
-  EXPECT_TRUE(fails_with(
-    parse(with_manager("      rbac: { auth_timeout_ms: 0 }\n")),
-    "t.yaml:4:32: ", {"'auth_timeout_ms'"}));
+  EXPECT_TRUE(
+    fails_with(parse(with_manager("      rbac: { auth_timeout_ms: 0 }\n")),
+               "t.yaml:4:32: ", {"'auth_timeout_ms'"}));
 }
 
 TEST(engine_config, max_connections_has_bounds) {
   EXPECT_TRUE(fails_with(parse(with_manager("      max_connections: 0\n")),
                          "t.yaml:4:24: ", {"'max_connections'", "'0'"}));
-  EXPECT_TRUE(
-    fails_with(parse(with_manager("      max_connections: 100001\n")),
-               "t.yaml:4:24: ", {"'max_connections'", "100000"}));
+  EXPECT_TRUE(fails_with(parse(with_manager("      max_connections: 100001\n")),
+                         "t.yaml:4:24: ", {"'max_connections'", "100000"}));
 }
 
 TEST(engine_config, max_crash_recoveries_is_read_and_bounded) {

@@ -12,9 +12,9 @@
 #include <string>
 #include <thread>
 
+#include <arpa/inet.h>
 #include <caf/all.hpp>
 #include <gtest/gtest.h>
-#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -415,7 +415,8 @@ TEST_F(engine_test, a_cpp_auth_function_admits_or_refuses_worker_upgrades) {
       << seen;
     EXPECT_NE(seen.find(R"("ip_address":"127.0.0.1")"), std::string::npos);
   }
-  EXPECT_EQ(upgrade_status(*port, "x-key: wrong\r\n"), "HTTP/1.1 403 Forbidden");
+  EXPECT_EQ(upgrade_status(*port, "x-key: wrong\r\n"),
+            "HTTP/1.1 403 Forbidden");
   EXPECT_EQ(calls.load(), 2);
   // Without its function the check fails closed.
   eng->remove_function("app::auth");

@@ -93,11 +93,11 @@ TEST(auth_api, bad_answers_refuse_with_a_reason) {
             std::string::npos);
   EXPECT_NE(refusal(R"({"forbidden_functions":[1]})").find("list of strings"),
             std::string::npos);
-  EXPECT_NE(refusal(R"({"allow_function_registration":"yes"})")
-              .find("true or false"),
-            std::string::npos);
-  EXPECT_NE(refusal(R"({"function_registration_prefix":"p"})")
-              .find("does not support"),
-            std::string::npos);
+  EXPECT_NE(
+    refusal(R"({"allow_function_registration":"yes"})").find("true or false"),
+    std::string::npos);
+  EXPECT_NE(
+    refusal(R"({"function_registration_prefix":"p"})").find("does not support"),
+    std::string::npos);
   EXPECT_EQ(refusal(R"({"function_registration_prefix":""})"), "");
 }

@@ -173,8 +173,7 @@ TEST_P(job_store_test, start_and_crashed_count_cut_off_attempts) {
   EXPECT_EQ(find("b"), b) << "other jobs untouched";
   // The attempt ends: a retry starts the count again, as do dead and
   // requeue.
-  apply({write_to(kind::start, "a"),
-         write_to(kind::retry, "a", 1, 10, "e")});
+  apply({write_to(kind::start, "a"), write_to(kind::retry, "a", 1, 10, "e")});
   EXPECT_FALSE(find("a").running);
   EXPECT_EQ(find("a").crashes, 0u);
   apply({write_to(kind::start, "a"), write_to(kind::crashed, "a"),
