@@ -31,6 +31,7 @@ void queue_state::init(queue_actor_type::pointer self_ptr, queue_config q,
   max_payload_bytes = links.max_payload_bytes;
   startup_grace = links.startup_grace;
   paused = links.paused;
+  restarts = links.restarts;
   grace_until = self->clock().now() + startup_grace;
   log_name = "queue " + spec.name;
   if (paused)
@@ -84,6 +85,7 @@ void queue_state::recover(std::vector<store::stored_job>& jobs) {
   uint64_t delayed_n = 0;
   uint64_t dead_n = 0;
   uint64_t damaged_n = 0;
+  uint64_t crashed_n = 0;
   auto now = now_ms();
   for (auto& s : jobs) {
     auto state = s.state;
@@ -116,6 +118,33 @@ void queue_state::recover(std::vector<store::stored_job>& jobs) {
       self->send(dead_letters, atom::park_v, std::move(x));
       continue;
     }
+    if (s.running && s.crashes + 1 >= spec.max_crash_recoveries) {
+      // The engine died during this attempt as often as the queue allows:
+      // charged, so that a job that crashes the engine ends in the DLQ.
+      ++x.attempts;
+      log::error(log_name, "job ", x.id, " was running at ", s.crashes + 1,
+                 " engine crashes in a row; its attempt ", x.attempts,
+                 " is charged as failed (engine_crash)");
+      auto delay = charge_failure(
+        x,
+        protocol::error_body_json(
+          "engine_crash", "the engine stopped without finishing attempt "
+                            + std::to_string(x.attempts) + " of this job, "
+                            + std::to_string(s.crashes + 1)
+                            + " times in a row (max_crash_recoveries "
+                            + std::to_string(spec.max_crash_recoveries) + ")"));
+      if (delay < 0) {
+        ++dead_n;
+        to_dead_letters(std::move(x));
+        continue;
+      }
+      persist(store::store_write::kind::retry, x, now + delay);
+      state = store::job_state::delayed;
+      due_at = now + delay;
+    } else if (s.running) {
+      ++crashed_n;
+      persist(store::store_write::kind::crashed, x);
+    }
     auto wait = std::chrono::milliseconds(std::max<int64_t>(0, due_at - now));
     if (state == store::job_state::delayed && policy->add_delayed(x, wait)) {
       ++delayed_n;
@@ -133,6 +162,11 @@ void queue_state::recover(std::vector<store::stored_job>& jobs) {
               damaged_n > 0
                 ? " (" + std::to_string(damaged_n) + " of them damaged)"
                 : std::string{});
+  if (crashed_n > 0)
+    log::warn(log_name, crashed_n, " job(s) were running when the engine ",
+              "last stopped without finishing them; they run again, not ",
+              "charged (up to max_crash_recoveries ", spec.max_crash_recoveries,
+              " times)");
   dispatch();
 }
 
@@ -451,12 +485,15 @@ void queue_state::accept(job&& x, bool handed) {
 // -- dispatching --------------------------------------------------------------
 
 void queue_state::dispatch() {
-  if (!draining && !paused) policy->dispatch();
+  if (!draining && !paused && !respawn_held) policy->dispatch();
 }
 
 std::chrono::steady_clock::time_point
 queue_state::start_attempt(const caf::actor& child, const job& x) {
   // Children are dynamically typed: they answer the supervisor by name.
+  // Marks the job running in the store: if the engine dies before the
+  // attempt ends, recovery knows the crash cut it off.
+  persist(store::store_write::kind::start, x);
   caf::anon_send(child, attempt{x.id, x.attempts, x.function_id, x.payload,
                                 spec.timeout_ms});
   log_attempt_start(x);
@@ -572,8 +609,39 @@ void queue_state::on_child_down(const caf::down_msg& dm) {
     return;
   }
   if (!policy->child_down(dm)) return;
+  count_child_death();
   check_drained();
   move_finished();
+  dispatch();
+}
+
+void queue_state::count_child_death() {
+  auto now = self->clock().now();
+  child_deaths.push_back(now);
+  while (!child_deaths.empty() && now - child_deaths.front() > restarts.window)
+    child_deaths.pop_front();
+  if (child_deaths.size() <= restarts.max_restarts) {
+    if (!respawn_held) respawn_pause = std::chrono::milliseconds{0};
+    return;
+  }
+  if (respawn_held) return;
+  respawn_held = true;
+  respawn_pause = respawn_pause.count() == 0
+                    ? restarts.first_pause
+                    : std::min(respawn_pause * 2, restarts.max_pause);
+  log::error(log_name, "delivery actors died ", child_deaths.size(),
+             " times within ", restarts.window.count(), " ms (at most ",
+             restarts.max_restarts,
+             " allowed); no job is dispatched and no actor replaced for ",
+             respawn_pause.count(), " ms");
+  self->delayed_send(self, respawn_pause, atom::respawn_v);
+}
+
+void queue_state::on_respawn() {
+  if (!respawn_held) return;
+  respawn_held = false;
+  log::info(log_name, "dispatching again after a pause of ",
+            respawn_pause.count(), " ms for dying delivery actors");
   dispatch();
 }
 
@@ -861,6 +929,7 @@ queue_actor(queue_actor_type::stateful_pointer<queue_state> self,
     [self](atom::requeue, job& x) { self->state.on_requeue(x); },
     [self](attempt_done& x) { self->state.on_attempt_done(x); },
     [self](atom::sweep) { self->state.on_sweep(); },
+    [self](atom::respawn) { self->state.on_respawn(); },
     [self](atom::retry, const std::string& group, const std::string& id) {
       self->state.on_group_retry(group, id);
     },

@@ -67,7 +67,9 @@ constexpr std::chrono::milliseconds startup_retry{250};
 ///  - (handover, job): a job another node kept for a group of this node
 ///    while it was away (or that moved here), stored only once;
 ///  - (settled, from, owners): node `from` has handed over everything it
-///    kept for this node's groups; (settled): the start-up hold is over.
+///    kept for this node's groups; (settled): the start-up hold is over;
+///  - (respawn): its own timer, the end of a pause after its children died
+///    more often than restart_limit allows.
 ///
 /// FIFO queues in a cluster: every group has an owner, fifo_owner() over
 /// the `owners` (the members not declared gone, up or not), and only the
@@ -91,7 +93,18 @@ using queue_actor_type = queue_handle::extend<
   caf::replies_to<atom::fwdenq, job>::with<std::string>,
   caf::replies_to<atom::handover, job>::with<std::string>,
   caf::reacts_to<atom::settled, std::string, std::vector<std::string>>,
-  caf::reacts_to<atom::settled>>;
+  caf::reacts_to<atom::settled>, caf::reacts_to<atom::respawn>>;
+
+/// How often a supervisor replaces children that die (OTP's restart
+/// intensity): more than `max_restarts` deaths within `window` pause every
+/// dispatch, so no child is replaced, for `first_pause`; each further
+/// excess while the deaths go on doubles the pause, up to `max_pause`.
+struct restart_limit {
+  uint32_t max_restarts = 10;
+  std::chrono::milliseconds window{5000};
+  std::chrono::milliseconds first_pause{1000};
+  std::chrono::milliseconds max_pause{30000};
+};
 
 /// What a queue supervisor works with besides its own configuration.
 struct queue_links {
@@ -108,6 +121,8 @@ struct queue_links {
   bool clustered = false;
   /// The queue starts paused (the store says a pause was not resumed).
   bool paused = false;
+  /// How often children may die before the supervisor pauses.
+  restart_limit restarts = {};
 };
 
 struct queue_state {
@@ -165,6 +180,15 @@ struct queue_state {
   /// A timeout sweep is scheduled (only while attempts run).
   bool sweep_armed = false;
 
+  /// Child deaths: the limit, when the recent ones happened (actor clock,
+  /// oldest first, none older than the window), and the pause they caused.
+  restart_limit restarts;
+  std::deque<caf::actor_clock::time_point> child_deaths;
+  /// Set while dispatching is paused for deaths; `respawn_pause` is the
+  /// length of the last pause (0 once deaths are back under the limit).
+  bool respawn_held = false;
+  std::chrono::milliseconds respawn_pause{0};
+
   // Graceful stop.
   bool draining = false;
   std::vector<caf::response_promise> drain_waiters;
@@ -216,10 +240,15 @@ struct queue_state {
   void on_attempt_done(attempt_done& x);
   /// Fails every attempt that has run longer than timeout_ms.
   void on_sweep();
+  /// The pause after too many child deaths is over: dispatch again.
+  void on_respawn();
   /// Schedules the next sweep unless one is scheduled.
   void arm_sweep();
   void on_group_retry(const std::string& group, const std::string& job_id);
   void on_child_down(const caf::down_msg& dm);
+  /// Counts a child's death against `restarts`; past the limit, pauses
+  /// dispatching and arms (respawn).
+  void count_child_death();
   queue_stats local_stats() const;
   caf::result<queue_stats> on_stats();
   caf::result<void> on_drain();

@@ -51,10 +51,12 @@ std::unique_ptr<protocol::ws_handler> make_session_bridge(caf::actor session) {
 
 void session_state::init(caf::event_based_actor* self_ptr,
                          std::shared_ptr<protocol::ws_peer> peer_ptr,
-                         session_context c) {
+                         session_context c,
+                         std::shared_ptr<const access_grant> granted) {
   self = self_ptr;
   peer = std::move(peer_ptr);
   ctx = std::move(c);
+  if (granted) grant = *granted;
   worker_id = make_uuid();
   worker_name = peer->remote();
   log_name = "session " + std::to_string(peer->id());
@@ -121,8 +123,37 @@ bool session_state::refuse_reserved(const std::string& what,
   return true;
 }
 
+bool session_state::refuse_ungranted(const std::string& what,
+                                     const std::string& id, bool allowed) {
+  if (allowed) return false;
+  auto msg = what + " '" + id
+             + "' refused: this connection's authentication does not "
+               "allow it";
+  log::warn(log_name, "worker ", worker_name, ": ", msg);
+  send_frame(protocol::error_frame_json("forbidden", msg));
+  return true;
+}
+
+bool session_state::refuse_call(const protocol::invoke_frame& x) {
+  static const access_rules no_rules{};
+  const auto& rules = ctx.access ? *ctx.access : no_rules;
+  if (function_allowed(rules, grant, x.function_id)) return false;
+  auto fix = explicitly_forbidden(grant, x.function_id)
+               ? "the auth function's forbidden_functions name it"
+               : "add it to rbac.expose_functions";
+  auto msg = "function '" + x.function_id + "' not allowed (" + fix + ")";
+  log::debug(log_name, "worker ", worker_name, ": ", msg);
+  if (!x.invocation_id.empty())
+    reply(x.invocation_id, x.function_id,
+          invoke_result::error("FORBIDDEN", msg));
+  return true;
+}
+
 void session_state::handle(protocol::register_function_frame& x) {
   if (refuse_reserved("function id", x.id)) return;
+  if (refuse_ungranted("registration of function", x.id,
+                       grant.allow_function_registration))
+    return;
   if (x.invocation) return register_http_function(x);
   drop_http_function(x.id);
   log::debug(log_name, "registers function ", x.id);
@@ -138,6 +169,15 @@ void session_state::handle(protocol::unregister_function_frame& x) {
 }
 
 void session_state::handle(protocol::register_trigger_frame& x) {
+  if (!trigger_type_allowed(grant, x.trigger_type)) {
+    auto msg = "trigger " + x.id + " of type '" + x.trigger_type
+               + "' refused: this connection's authentication does not "
+                 "allow that trigger type";
+    log::warn(log_name, "worker ", worker_name, ": ", msg);
+    send_frame(protocol::trigger_registration_error_json(
+      x.id, x.trigger_type, x.function_id, "forbidden", msg));
+    return;
+  }
   auto id = x.id;
   auto type = x.trigger_type;
   auto fn = x.function_id;
@@ -167,6 +207,9 @@ void session_state::handle(protocol::unregister_trigger_frame& x) {
 
 void session_state::handle(protocol::register_trigger_type_frame& x) {
   if (refuse_reserved("trigger type", x.id)) return;
+  if (refuse_ungranted("registration of trigger type", x.id,
+                       grant.allow_trigger_type_registration))
+    return;
   log::info(log_name, "worker ", worker_name, " provides trigger type ", x.id);
   self->send(ctx.registry, atom::provide_v, std::move(x.id), caf::actor{self});
 }
@@ -177,6 +220,7 @@ void session_state::handle(protocol::unregister_trigger_type_frame& x) {
 }
 
 void session_state::handle(protocol::invoke_frame& x) {
+  if (refuse_call(x)) return;
   if (x.function_id == workers_register_fn) {
     on_worker_metadata(x);
     return;
@@ -368,8 +412,9 @@ void session_state::on_trigger_refused(const trigger_result& x) {
 
 caf::behavior session_actor(caf::stateful_actor<session_state>* self,
                             std::shared_ptr<protocol::ws_peer> peer,
-                            session_context ctx) {
-  self->state.init(self, std::move(peer), std::move(ctx));
+                            session_context ctx,
+                            std::shared_ptr<const access_grant> granted) {
+  self->state.init(self, std::move(peer), std::move(ctx), std::move(granted));
   return {
     [self](atom::frame, std::vector<std::string>& texts) {
       for (auto& text : texts) self->state.on_frame(text);

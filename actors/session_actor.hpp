@@ -39,6 +39,7 @@
 #include "actors/http_function_actor.hpp"
 #include "actors/messages.hpp"
 #include "actors/queue_directory.hpp"
+#include "base/worker_access.hpp"
 #include "protocol/frames.hpp"
 #include "protocol/introspection_api.hpp"
 #include "protocol/ws_server.hpp"
@@ -55,6 +56,8 @@ struct session_context {
   /// HTTP-invoked functions (`iii-http-functions`); null when not
   /// configured, and registrations with an `invocation` are refused.
   std::shared_ptr<const http_functions_context> http_functions;
+  /// The listener's `rbac` rules (README: Worker authentication).
+  std::shared_ptr<const access_rules> access;
 };
 
 struct session_state {
@@ -82,11 +85,15 @@ struct session_state {
   bool write_armed = false;
   /// This worker's HTTP-invoked functions: id -> the actor calling its URL.
   std::unordered_map<std::string, caf::actor> http_functions;
+  /// What its admission granted the connection (all, without an auth
+  /// function).
+  access_grant grant;
 
   static inline const char* name = "troupe.session";
 
   void init(caf::event_based_actor* self_ptr,
-            std::shared_ptr<protocol::ws_peer> peer_ptr, session_context c);
+            std::shared_ptr<protocol::ws_peer> peer_ptr, session_context c,
+            std::shared_ptr<const access_grant> granted);
   void on_frame(std::string& text);
   void on_closed(const std::string& reason);
   caf::result<invoke_result> on_invoke(invoke& x);
@@ -100,6 +107,13 @@ struct session_state {
   /// Refuses a worker's registration of a reserved id (an error frame and
   /// a log line); false if `id` is the worker's to take.
   bool refuse_reserved(const std::string& what, const std::string& id);
+  /// Refuses what the connection's grant does not allow (an error frame
+  /// and a log line); false if it is allowed.
+  bool refuse_ungranted(const std::string& what, const std::string& id,
+                        bool allowed);
+  /// Answers a call of a function this connection may not call with
+  /// iii's FORBIDDEN error; false if the call is allowed.
+  bool refuse_call(const protocol::invoke_frame& x);
   void handle(protocol::register_function_frame& x);
   void handle(protocol::unregister_function_frame& x);
   void handle(protocol::register_trigger_frame& x);
@@ -130,9 +144,12 @@ private:
   void drop_http_function(const std::string& id);
 };
 
+/// `granted`: what the connection's admission allowed; null: everything
+/// (no auth function).
 caf::behavior session_actor(caf::stateful_actor<session_state>* self,
                             std::shared_ptr<protocol::ws_peer> peer,
-                            session_context ctx);
+                            session_context ctx,
+                            std::shared_ptr<const access_grant> granted);
 
 /// Makes the ws_handler that feeds a session actor from the I/O thread.
 std::unique_ptr<protocol::ws_handler> make_session_bridge(caf::actor session);

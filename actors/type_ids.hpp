@@ -157,4 +157,8 @@ CAF_BEGIN_TYPE_ID_BLOCK(troupe, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(troupe, (troupe::group_info))
   CAF_ADD_TYPE_ID(troupe, (troupe::group_page))
 
+  /// (respawn) from a queue supervisor to itself: the pause after its
+  /// children died too often (queue_state::restart_limit) is over.
+  CAF_ADD_ATOM(troupe, troupe::atom, respawn, "respawn")
+
 CAF_END_TYPE_ID_BLOCK(troupe)

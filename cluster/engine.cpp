@@ -9,6 +9,7 @@
 #include <condition_variable>
 #include <mutex>
 
+#include "actors/auth_call_actor.hpp"
 #include "actors/call_error.hpp"
 #include "actors/function_actor.hpp"
 #include "actors/http_router_actor.hpp"
@@ -516,7 +517,15 @@ caf::expected<uint16_t> engine::listen_workers() {
   opts.max_frame_bytes = wm.max_frame_bytes;
   opts.idle_timeout = std::chrono::milliseconds(wm.idle_timeout_ms);
   opts.message_timeout = std::chrono::milliseconds(wm.message_timeout_ms);
+  opts.max_connections = wm.max_connections;
+  const auto& auth = wm.auth;
+  // The listener gives up on an admission a little after the auth call's
+  // own timeout, which answers first.
+  opts.admit_timeout = std::chrono::milliseconds(auth.auth_timeout_ms + 1000);
   session_context ctx;
+  if (auth.rbac)
+    ctx.access = std::make_shared<const access_rules>(
+      access_rules{true, auth.expose_functions});
   ctx.registry = d.registry;
   ctx.queues = d.queues;
   ctx.invocation_timeout = std::chrono::milliseconds(wm.invocation_timeout_ms);
@@ -539,9 +548,44 @@ caf::expected<uint16_t> engine::listen_workers() {
   ctx.http_functions = d.http_functions;
   auto* sys = &d.sys;
   auto sessions = d.sessions;
+  protocol::ws_admit_fn admit;
+  if (!auth.token.empty() || !auth.auth_function_id.empty())
+    admit = [sys, registry = d.registry,
+             auth](const protocol::upgrade_request& req,
+                   protocol::ws_decide_fn decide) {
+      // The engine's own token admits without limits (the worker serving
+      // the auth function comes in this way); any other connection needs
+      // the auth function, or is refused when there is none.
+      auto sent = protocol::bearer_token(req);
+      if (!auth.token.empty() && !sent.empty()
+          && secrets_equal(sent, auth.token)) {
+        static const auto trusted = [] {
+          access_grant g;
+          g.unrestricted = true;
+          return std::make_shared<const access_grant>(g);
+        }();
+        decide({0, {}, trusted});
+        return;
+      }
+      if (auth.auth_function_id.empty()) {
+        decide({401,
+                sent.empty() ? "this engine requires 'Authorization: "
+                               "Bearer <token>' (auth.token)"
+                             : "wrong token",
+                nullptr});
+        return;
+      }
+      sys->spawn(auth_call_actor, registry, auth.auth_function_id,
+                 protocol::auth_input_json(req),
+                 std::chrono::milliseconds(auth.auth_timeout_ms),
+                 std::move(decide));
+    };
   d.workers = std::make_unique<protocol::ws_server>(
-    opts, [sys, ctx, sessions](std::shared_ptr<protocol::ws_peer> peer) {
-      auto session = sys->spawn(session_actor, std::move(peer), ctx);
+    opts,
+    [sys, ctx, sessions](std::shared_ptr<protocol::ws_peer> peer,
+                         std::shared_ptr<const access_grant> grant) {
+      auto session = sys->spawn(session_actor, std::move(peer), ctx,
+                                std::move(grant));
       {
         std::lock_guard<std::mutex> guard{sessions->mtx};
         ++sessions->n;
@@ -555,13 +599,26 @@ caf::expected<uint16_t> engine::listen_workers() {
           sessions->cv.notify_all();
         });
       return make_session_bridge(std::move(session));
-    });
+    },
+    std::move(admit));
   auto port = d.workers->start();
   if (!port) {
     d.workers.reset();
     return port.error();
   }
-  log::info("engine", "listening for workers on ws://", wm.host, ":", *port);
+  log::info("engine", "listening for workers on ws://", wm.host, ":", *port,
+            " (max_connections ", wm.max_connections, ")");
+  if (!auth.token.empty() || auth.rbac)
+    log::info("engine", "worker authentication on:",
+              auth.token.empty() ? "" : " bearer token (auth.token);",
+              auth.auth_function_id.empty()
+                ? std::string{}
+                : " auth function " + auth.auth_function_id + " (timeout "
+                    + std::to_string(auth.auth_timeout_ms) + " ms);",
+              auth.rbac ? " rbac calls limited to "
+                            + std::to_string(auth.expose_functions.size())
+                            + " expose_functions pattern(s) and grants"
+                        : std::string{});
   if (d.progress->recovered.load())
     d.progress->phase.store(engine_phase::ready, std::memory_order_release);
   return port;
@@ -576,6 +633,7 @@ caf::expected<uint16_t> engine::listen_http() {
   opts.host = hc.host;
   opts.port = hc.port;
   opts.max_body_bytes = hc.max_body_bytes;
+  opts.max_connections = hc.max_connections;
   auto router = d.sys.spawn(http_router_actor, d.registry,
                             std::chrono::milliseconds(hc.default_timeout_ms));
   d.http = std::make_unique<protocol::http_server>(

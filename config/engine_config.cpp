@@ -19,6 +19,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "base/errc.hpp"
+#include "base/worker_access.hpp"
 
 namespace troupe {
 
@@ -427,17 +428,71 @@ private:
         uint_into(out.max_frame_bytes, 1, max_message_bytes)},
        {"invocation_timeout_ms", uint_into(out.invocation_timeout_ms, 1)},
        {"idle_timeout_ms", uint_into(out.idle_timeout_ms, 100)},
-       {"message_timeout_ms", uint_into(out.message_timeout_ms, 100)}});
+       {"message_timeout_ms", uint_into(out.message_timeout_ms, 100)},
+       {"max_connections",
+        uint_into(out.max_connections, 1, max_worker_connections)},
+       {"auth",
+        [&](const field& f) {
+          return read_map(f.value, "the iii-worker-manager auth config",
+                          {{"token", string_into(out.auth.token)}});
+        }},
+       {"rbac", [&](const field& f) { return read_rbac(f, out.auth); }}});
+  }
+
+  /// iii's `rbac` map, without its registration hooks (refused by name).
+  caf::error read_rbac(const field& f, worker_auth_config& out) const {
+    out.rbac = true;
+    auto unsupported = [this](const char* what) {
+      return [this, what](const field& g) {
+        return error_at(g.key, "'" + g.name()
+                                 + "' is not supported by "
+                                   "troupe ("
+                                 + what + "); remove it");
+      };
+    };
+    constexpr auto hook = "registration hooks are not implemented";
+    return read_map(
+      f.value, "the iii-worker-manager rbac config",
+      {{"auth_function_id", string_into(out.auth_function_id)},
+       {"auth_timeout_ms", uint_into(out.auth_timeout_ms, 1, 600000)},
+       {"expose_functions",
+        [&](const field& g) { return read_expose(g, out.expose_functions); }},
+       {"on_function_registration_function_id", unsupported(hook)},
+       {"on_trigger_registration_function_id", unsupported(hook)},
+       {"on_trigger_type_registration_function_id", unsupported(hook)}});
+  }
+
+  caf::error read_expose(const field& f, std::vector<std::string>& out) const {
+    if (f.value.IsNull()) return {};
+    if (!f.value.IsSequence())
+      return error_at(f.at(), "'expose_functions' must be a list of "
+                              "match(\"pattern\") strings, got "
+                                + describe(f.value));
+    for (const auto& x : f.value) {
+      if (x.IsMap())
+        return error_at(x, "'expose_functions': metadata filters are not "
+                           "supported by troupe; use match(\"pattern\")");
+      auto pattern = x.IsScalar() ? parse_match_filter(x.Scalar())
+                                  : std::nullopt;
+      if (!pattern)
+        return error_at(x, "'expose_functions' entries must look like "
+                           "match(\"api::*\"), got "
+                             + describe(x));
+      out.push_back(std::move(*pattern));
+    }
+    return {};
   }
 
   caf::error read_http(const YAML::Node& node, const std::string& what,
                        http_config& out) const {
-    return read_map(node, what,
-                    {{"host", ip_into(out.host)},
-                     {"port", uint_into(out.port)},
-                     {"default_timeout", uint_into(out.default_timeout_ms, 1)},
-                     {"max_body_bytes",
-                      uint_into(out.max_body_bytes, 1, max_message_bytes)}});
+    return read_map(
+      node, what,
+      {{"host", ip_into(out.host)},
+       {"port", uint_into(out.port)},
+       {"default_timeout", uint_into(out.default_timeout_ms, 1)},
+       {"max_body_bytes", uint_into(out.max_body_bytes, 1, max_message_bytes)},
+       {"max_connections",
+        uint_into(out.max_connections, 1, max_worker_connections)}});
   }
 
   caf::error read_admin(const YAML::Node& node, const std::string& what,
@@ -683,7 +738,9 @@ private:
        {"backoff_ms", uint_into(q.backoff_ms)},
        {"poll_interval_ms", uint_into(q.poll_interval_ms)},
        {"timeout_ms", uint_into(q.timeout_ms, 1)},
-       {"max_backoff_ms", uint_into(q.max_backoff_ms, 1)}});
+       {"max_backoff_ms", uint_into(q.max_backoff_ms, 1)},
+       {"max_crash_recoveries",
+        uint_into(q.max_crash_recoveries, 1, max_crash_recoveries_limit)}});
     if (err) return err;
     if (q.type == queue_type::fifo && q.message_group_field.empty())
       return error_at(entry.key, prefix

@@ -49,6 +49,8 @@ struct server_state {
   /// Every connection until it finishes. The strong references keep a
   /// connection alive while its request waits for the engine.
   std::unordered_map<uint64_t, std::shared_ptr<connection>> live;
+  /// Connections over max_connections, answered 503.
+  refusal_log over_cap{log_name, "refusals over max_connections"};
 };
 
 std::string_view view(beast::string_view s) { return {s.data(), s.size()}; }
@@ -111,6 +113,8 @@ public:
     {
       std::lock_guard<std::mutex> guard{state_->mtx};
       if (!state_->open) return;
+      // Its request is still read, so that the client gets the 503.
+      over_cap_ = state_->live.size() >= opts_.max_connections;
       state_->live.emplace(id_, shared_from_this());
     }
     net::dispatch(stream_.get_executor(),
@@ -157,6 +161,19 @@ private:
       return;
     }
     auto& req = parser_->get();
+    if (over_cap_) {
+      head_ = req.method() == http::verb::head;
+      version_ = req.version();
+      auto why = "the engine serves its maximum of "
+                 + std::to_string(opts_.max_connections)
+                 + " HTTP connections (max_connections); try again later";
+      state_->over_cap.note("connection " + std::to_string(id_)
+                            + " refused (503): " + why);
+      auto res = error_response(503, "SERVICE_UNAVAILABLE", why);
+      res.headers.emplace_back("retry-after", "5");
+      write(std::move(res), false);
+      return;
+    }
     auto expect = req[http::field::expect];
     if (!beast::iequals(expect, "100-continue") || parser_->is_done()) {
       read_body();
@@ -290,6 +307,8 @@ private:
   /// A request was handed to the engine and has no answer yet.
   bool waiting_ = false;
   bool finished_ = false;
+  /// Accepted over max_connections: its first request gets 503.
+  bool over_cap_ = false;
 };
 
 /// Hands the engine's answer to the connection's strand.

@@ -68,6 +68,9 @@ struct http_server_options {
   /// A keep-alive connection idle this long is closed; also the limit for
   /// reading one request and for writing one response.
   std::chrono::seconds idle_timeout{60};
+  /// Connections open at once; one more gets 503 to its first request and
+  /// is closed (a warning at most every 10 s says how many).
+  size_t max_connections = 1024;
   /// I/O threads.
   int threads = 1;
 };

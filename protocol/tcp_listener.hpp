@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
@@ -24,6 +25,39 @@
 #include "base/log.hpp"
 
 namespace troupe::protocol {
+
+/// Says what was refused at most once per interval, counting the rest.
+class refusal_log {
+public:
+  refusal_log(const char* name, const char* what) : name_(name), what_(what) {}
+
+  void note(const std::string& line) {
+    auto now = std::chrono::steady_clock::now();
+    std::lock_guard<std::mutex> guard{mtx_};
+    if (logged_ && now - last_ < std::chrono::seconds(10)) {
+      ++suppressed_;
+      return;
+    }
+    if (suppressed_ > 0)
+      log::warn(
+        name_, line, " (and ", suppressed_, " more ", what_, " in the ",
+        std::chrono::duration_cast<std::chrono::seconds>(now - last_).count(),
+        " s before)");
+    else
+      log::warn(name_, line);
+    logged_ = true;
+    last_ = now;
+    suppressed_ = 0;
+  }
+
+private:
+  const char* name_;
+  const char* what_;
+  std::mutex mtx_;
+  bool logged_ = false;
+  std::chrono::steady_clock::time_point last_{};
+  uint64_t suppressed_ = 0;
+};
 
 class tcp_listener {
 public:

@@ -199,7 +199,9 @@ ws_client_status ws_client::connect(const ws_address& addr,
     else if (res.result_int() != 0 && res.result() != http::status::unknown
              && res.result() != http::status::switching_protocols)
       error_ = "the server answered HTTP " + std::to_string(res.result_int())
-               + " instead of upgrading to WebSocket";
+               + " instead of upgrading to WebSocket"
+               + (res.body().empty() ? std::string{}
+                                     : ": " + res.body().substr(0, 300));
     else
       error_ = "WebSocket upgrade failed: " + ec.message();
     return st;

@@ -1,6 +1,7 @@
 #include "protocol/ws_server.hpp"
 
 #include <atomic>
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <mutex>
@@ -56,10 +57,16 @@ std::atomic<uint64_t> next_connection_id{1};
 
 class connection;
 
-/// The set of live connections, so stop() can close them.
+/// The set of live connections, so stop() can close them, and what they
+/// share.
 struct connection_set {
   std::mutex mtx;
   std::unordered_map<uint64_t, std::weak_ptr<connection>> live;
+  /// WebSocket connections that hold a place under max_connections:
+  /// upgraded, or upgrading (being admitted).
+  std::atomic<size_t> slots{0};
+  refusal_log over_cap{log_name, "refusals over max_connections"};
+  refusal_log refused{log_name, "refused upgrades"};
 };
 
 /// One accepted TCP connection: Beast reads the HTTP upgrade and answers
@@ -72,8 +79,9 @@ class connection : public ws_peer,
                    public std::enable_shared_from_this<connection> {
 public:
   connection(tcp::socket&& sock, const ws_server_options& opts,
-             const ws_accept_fn& accept, std::shared_ptr<connection_set> set)
-      : ws_(std::move(sock)), opts_(opts), accept_(accept),
+             const ws_accept_fn& accept, const ws_admit_fn& admit,
+             std::shared_ptr<connection_set> set)
+      : ws_(std::move(sock)), opts_(opts), accept_(accept), admit_(admit),
         set_(std::move(set)), id_(next_connection_id++),
         decoder_(opts.max_frame_bytes), close_timer_(ws_.get_executor()),
         watch_timer_(ws_.get_executor()) {
@@ -85,8 +93,8 @@ public:
     socket().set_option(net::socket_base::keep_alive(true), ec);
     fd_ = socket().native_handle();
     auto ep = socket().remote_endpoint(ec);
-    remote_ = ec ? std::string{"?"}
-                 : ep.address().to_string() + ":" + std::to_string(ep.port());
+    ip_ = ec ? std::string{"?"} : ep.address().to_string();
+    remote_ = ec ? ip_ : ip_ + ":" + std::to_string(ep.port());
   }
 
   ~connection() override {
@@ -208,6 +216,89 @@ private:
       reply_http(req, http::status::not_found);
       return;
     }
+    if (!take_slot()) {
+      auto why = "the engine serves its maximum of "
+                 + std::to_string(opts_.max_connections)
+                 + " connections (max_connections); try again later";
+      set_->over_cap.note("connection " + std::to_string(id_) + " from "
+                          + remote_ + " refused (503): " + why);
+      refuse(req, http::status::service_unavailable, why);
+      return;
+    }
+    if (!admit_) {
+      upgrade(req);
+      return;
+    }
+    upgrade_request info;
+    info.path = path;
+    if (auto q = target.find('?'); q != std::string::npos)
+      info.query = target.substr(q + 1);
+    for (const auto& f : req) {
+      std::string name{f.name_string()};
+      for (auto& c : name)
+        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      info.headers.emplace_back(std::move(name), std::string{f.value()});
+    }
+    info.ip_address = ip_;
+    pending_req_ = std::move(req);
+    admitting_ = true;
+    // The decision may take longer than the upgrade's read timeout.
+    beast::get_lowest_layer(ws_).expires_never();
+    close_timer_.expires_after(opts_.admit_timeout);
+    close_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+      if (!ec)
+        self->on_admission({503,
+                            "the engine's authentication did not answer "
+                            "in time; try again later",
+                            nullptr});
+    });
+    auto decide = [self = shared_from_this()](ws_admission a) {
+      net::post(self->ws_.get_executor(), [self, a = std::move(a)]() mutable {
+        self->on_admission(std::move(a));
+      });
+    };
+    try {
+      admit_(info, std::move(decide));
+    } catch (const std::exception& e) {
+      log::error(log_name, "connection ", id_,
+                 ": admission failed: ", e.what());
+      on_admission({503, "the engine could not check this connection", {}});
+    }
+  }
+
+  /// A place under max_connections; false when all are taken.
+  bool take_slot() {
+    auto n = set_->slots.load();
+    do {
+      if (n >= opts_.max_connections) return false;
+    } while (!set_->slots.compare_exchange_weak(n, n + 1));
+    slot_ = true;
+    return true;
+  }
+
+  void on_admission(ws_admission a) {
+    if (!admitting_ || finished_) return;
+    admitting_ = false;
+    if (closing_) { // the server is stopping: no upgrade now
+      finish("engine stopped before the connection was admitted");
+      return;
+    }
+    close_timer_.cancel();
+    auto req = std::move(*pending_req_);
+    pending_req_.reset();
+    if (a.status != 0) {
+      set_->refused.note("connection " + std::to_string(id_) + " from "
+                         + remote_ + " refused (" + std::to_string(a.status)
+                         + "): " + a.reason);
+      refuse(req, static_cast<http::status>(a.status), a.reason);
+      return;
+    }
+    grant_ = std::move(a.grant);
+    beast::get_lowest_layer(ws_).expires_after(upgrade_timeout);
+    upgrade(req);
+  }
+
+  void upgrade(const http::request<http::string_body>& req) {
     ws_.set_option(
       websocket::stream_base::decorator([](websocket::response_type& res) {
         res.set(http::field::server, "troupe");
@@ -231,15 +322,55 @@ private:
       res->body() = R"({"error":{"code":"UPGRADE_REQUIRED","message":)"
                     R"("this port speaks the iii worker protocol over )"
                     R"(WebSocket"}})";
+    write_and_finish(std::move(res), "plain HTTP request answered");
+  }
+
+  /// Answers an upgrade with `status` and `reason` instead of 101.
+  void refuse(const http::request<http::string_body>& req, http::status status,
+              const std::string& reason) {
+    auto res = std::make_shared<http::response<http::string_body>>(
+      status, req.version());
+    res->set(http::field::server, "troupe");
+    res->set(http::field::content_type, "application/json");
+    const char* code = "REFUSED";
+    switch (status) {
+      case http::status::unauthorized:
+        code = "UNAUTHORIZED";
+        res->set(http::field::www_authenticate, "Bearer");
+        break;
+      case http::status::forbidden: code = "FORBIDDEN"; break;
+      case http::status::service_unavailable:
+        code = "SERVICE_UNAVAILABLE";
+        res->set(http::field::retry_after, "5");
+        break;
+      default: break;
+    }
+    std::string msg;
+    for (auto c : reason) {
+      // The reason is ours or an auth function's: kept printable ASCII.
+      if (c == '"' || c == '\\')
+        msg += '\\', msg += c;
+      else if (static_cast<unsigned char>(c) >= 0x20
+               && static_cast<unsigned char>(c) < 0x7f)
+        msg += c;
+    }
+    res->body() = std::string{R"({"error":{"code":")"} + code
+                  + R"(","message":")" + msg + R"("}})";
+    write_and_finish(std::move(res), "upgrade refused: " + reason);
+  }
+
+  void write_and_finish(std::shared_ptr<http::response<http::string_body>> res,
+                        std::string why) {
     res->keep_alive(false);
     res->prepare_payload();
-    http::async_write(
-      beast::get_lowest_layer(ws_), *res,
-      [self = shared_from_this(), res](beast::error_code, size_t) {
-        beast::error_code ignored;
-        self->socket().shutdown(tcp::socket::shutdown_send, ignored);
-        self->finish("plain HTTP request answered");
-      });
+    http::async_write(beast::get_lowest_layer(ws_), *res,
+                      [self = shared_from_this(), res,
+                       why = std::move(why)](beast::error_code, size_t) {
+                        beast::error_code ignored;
+                        self->socket().shutdown(tcp::socket::shutdown_send,
+                                                ignored);
+                        self->finish(why);
+                      });
   }
 
   void on_accept(beast::error_code ec) {
@@ -253,7 +384,7 @@ private:
     in_used_ = net::buffer_copy(net::buffer(in_), buf_.data());
     buf_ = beast::flat_buffer{};
     if (!telemetry_) {
-      handler_ = accept_(shared_from_this());
+      handler_ = accept_(shared_from_this(), std::move(grant_));
       if (!handler_) {
         start_close(ws::close_code::try_again_later,
                     "engine is not accepting workers");
@@ -501,6 +632,11 @@ private:
   void finish(const std::string& why) {
     if (finished_) return;
     finished_ = true;
+    admitting_ = false;
+    if (slot_) {
+      slot_ = false;
+      --set_->slots;
+    }
     {
       std::lock_guard<std::mutex> guard{out_mtx_};
       out_closed_ = true;
@@ -523,9 +659,17 @@ private:
   websocket::stream<beast::tcp_stream> ws_;
   const ws_server_options& opts_;
   const ws_accept_fn& accept_;
+  const ws_admit_fn& admit_;
   std::shared_ptr<connection_set> set_;
   uint64_t id_;
+  std::string ip_;
   std::string remote_;
+  // Admission: the upgrade request waits for the decision here.
+  std::optional<http::request<http::string_body>> pending_req_;
+  bool admitting_ = false;
+  /// Holds a place in connection_set::slots.
+  bool slot_ = false;
+  std::shared_ptr<const access_grant> grant_;
   beast::flat_buffer buf_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::unique_ptr<ws_handler> handler_;
@@ -571,6 +715,7 @@ private:
 struct ws_server::impl {
   ws_server_options opts;
   ws_accept_fn accept;
+  ws_admit_fn admit;
   std::shared_ptr<connection_set> connections
     = std::make_shared<connection_set>();
   std::atomic<bool> stopped{false};
@@ -578,20 +723,22 @@ struct ws_server::impl {
   // members above) goes first.
   tcp_listener listener;
 
-  impl(ws_server_options o, ws_accept_fn a)
-      : opts(std::move(o)), accept(std::move(a)),
+  impl(ws_server_options o, ws_accept_fn a, ws_admit_fn ad)
+      : opts(std::move(o)), accept(std::move(a)), admit(std::move(ad)),
         listener(log_name, opts.host, opts.port, opts.threads) {}
 };
 
-ws_server::ws_server(ws_server_options opts, ws_accept_fn accept)
-    : impl_(std::make_unique<impl>(std::move(opts), std::move(accept))) {}
+ws_server::ws_server(ws_server_options opts, ws_accept_fn accept,
+                     ws_admit_fn admit)
+    : impl_(std::make_unique<impl>(std::move(opts), std::move(accept),
+                                   std::move(admit))) {}
 
 ws_server::~ws_server() { stop(); }
 
 caf::expected<uint16_t> ws_server::start() {
   auto& d = *impl_;
   return d.listener.start([&d](tcp::socket sock) {
-    std::make_shared<connection>(std::move(sock), d.opts, d.accept,
+    std::make_shared<connection>(std::move(sock), d.opts, d.accept, d.admit,
                                  d.connections)
       ->run();
   });

@@ -11,6 +11,10 @@
 // SDK's telemetry socket), to any other path gets 404. A plain HTTP request
 // gets 200 {"status":"ok"} on "/health" and 426 Upgrade Required elsewhere;
 // either way the connection then closes.
+// Before an upgrade to "/" or "/otel" goes ahead, the server checks its
+// connection cap (over it: 503) and then asks the engine's ws_admit_fn,
+// which may answer later (an auth function's call) and refuse with an HTTP
+// status; the upgrade waits meanwhile, other connections do not.
 #pragma once
 
 #include <chrono>
@@ -22,6 +26,9 @@
 #include <vector>
 
 #include <caf/expected.hpp>
+
+#include "base/worker_access.hpp"
+#include "protocol/auth_api.hpp"
 
 namespace troupe::protocol {
 
@@ -64,9 +71,29 @@ public:
   virtual void on_close(std::string reason) = 0;
 };
 
-/// Creates the handler for a new worker connection.
-using ws_accept_fn
-  = std::function<std::unique_ptr<ws_handler>(std::shared_ptr<ws_peer>)>;
+/// Creates the handler for a new worker connection, with what its
+/// admission granted (null when no ws_admit_fn is set).
+using ws_accept_fn = std::function<std::unique_ptr<ws_handler>(
+  std::shared_ptr<ws_peer>, std::shared_ptr<const access_grant>)>;
+
+/// The engine's decision about one upgrade request.
+struct ws_admission {
+  /// 0 admits the connection; otherwise the HTTP status it is refused with
+  /// (401, 403, 503, ...), the upgrade never happening.
+  unsigned status = 0;
+  /// Why it was refused: the body's message, for the client and the log.
+  std::string reason;
+  /// What an admitted connection may do; handed to ws_accept_fn.
+  std::shared_ptr<const access_grant> grant;
+};
+
+/// Delivers the decision; call it once, from any thread.
+using ws_decide_fn = std::function<void(ws_admission)>;
+
+/// Decides about an upgrade to "/" or "/otel". Called on the I/O thread:
+/// must not block, may call `decide` at once or later from another thread.
+using ws_admit_fn
+  = std::function<void(const upgrade_request&, ws_decide_fn decide)>;
 
 struct ws_server_options {
   std::string host = "127.0.0.1";
@@ -82,13 +109,19 @@ struct ws_server_options {
   /// A message whose first bytes arrived must be complete (all its
   /// fragments) within this long, or the connection is closed with 1008.
   std::chrono::milliseconds message_timeout{30000};
+  /// Upgraded and upgrading WebSocket connections at once; one more gets
+  /// 503 (a warning at most every 10 s says how many were refused).
+  size_t max_connections = 1024;
+  /// A ws_admit_fn that has not decided by then refuses with 503.
+  std::chrono::milliseconds admit_timeout{15000};
   /// I/O threads.
   int threads = 1;
 };
 
 class ws_server {
 public:
-  ws_server(ws_server_options opts, ws_accept_fn accept);
+  ws_server(ws_server_options opts, ws_accept_fn accept,
+            ws_admit_fn admit = {});
   ~ws_server();
 
   ws_server(const ws_server&) = delete;

@@ -52,6 +52,8 @@ std::string to_string(store_write::kind x) {
     case kind::adopt: return "adopt";
     case kind::pause: return "pause";
     case kind::resume: return "resume";
+    case kind::start: return "start";
+    case kind::crashed: return "crashed";
   }
   return "store_write::kind(" + std::to_string(static_cast<int>(x)) + ")";
 }

@@ -22,9 +22,10 @@
 
 namespace troupe::store {
 
-/// Where a stored job is. An attempt writes nothing: a job in flight stays
-/// `waiting` (or `delayed`, its due_at past, if it failed before), so after a
-/// restart it runs again with its attempts kept (at-least-once).
+/// Where a stored job is. A job in flight stays `waiting` (or `delayed`, its
+/// due_at past, if it failed before), marked `running` by a `start` write, so
+/// after a restart it runs again with its attempts kept (at-least-once), and
+/// the queue knows that a crash cut its attempt off (stored_job::crashes).
 enum class job_state : uint8_t {
   waiting = 0,
   /// Failed at least once; runs again at `due_at`.
@@ -44,6 +45,13 @@ struct stored_job {
   job_state state = job_state::waiting;
   /// When a delayed job runs again (ms since the epoch); 0 otherwise.
   int64_t due_at = 0;
+  /// An attempt had started (a `start` write) and had not ended (no retry,
+  /// dead, ack or crashed write since) when the store was last written:
+  /// loaded as true, the engine stopped or crashed while it ran.
+  bool running = false;
+  /// Attempts of the job's current attempt number that an engine crash cut
+  /// off (`crashed` writes since the last retry, dead or requeue).
+  uint32_t crashes = 0;
 };
 
 /// One change to the store; the store actor receives these from the queues
@@ -57,12 +65,15 @@ struct store_write {
     put,
     /// Deletes the job: it succeeded.
     ack,
-    /// Sets attempts, last_error, `due_at` and state delayed.
+    /// Sets attempts, last_error, `due_at` and state delayed; not running,
+    /// crashes 0.
     retry,
-    /// Sets attempts, last_error, failed_at and state dead.
+    /// Sets attempts, last_error, failed_at and state dead; not running,
+    /// crashes 0.
     dead,
     /// Back to the end of its queue (and group): a new seq, state waiting,
-    /// attempts 0, due_at 0, last_error empty, failed_at 0.
+    /// attempts 0, due_at 0, last_error empty, failed_at 0, not running,
+    /// crashes 0.
     requeue,
     /// Deletes the job: discarded from the DLQ.
     discard,
@@ -76,6 +87,12 @@ struct store_write {
     pause,
     /// Queue `job.queue` is no longer paused.
     resume,
+    /// An attempt of the job starts: marks it running until the next
+    /// retry, dead, ack or crashed write.
+    start,
+    /// The job's attempt was cut off by a crash (it was loaded running):
+    /// crashes + 1, no longer running.
+    crashed,
   };
   kind op = kind::put;
   troupe::job job;

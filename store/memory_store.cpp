@@ -79,7 +79,9 @@ private:
         case kind::dead:
         case kind::requeue:
         case kind::pause:
-        case kind::resume: break;
+        case kind::resume:
+        case kind::start:
+        case kind::crashed: break;
         default:
           return store_error("unknown write to job " + id + ": "
                              + to_string(w.op));
@@ -117,14 +119,25 @@ private:
         x.last_error = w.job.last_error;
         s.state = job_state::delayed;
         s.due_at = w.due_at;
+        s.running = false;
+        s.crashes = 0;
         break;
       case kind::dead:
         x.attempts = w.job.attempts;
         x.last_error = w.job.last_error;
         x.failed_at = w.job.failed_at;
         s.state = job_state::dead;
+        s.running = false;
+        s.crashes = 0;
+        break;
+      case kind::start: s.running = true; break;
+      case kind::crashed:
+        s.running = false;
+        ++s.crashes;
         break;
       case kind::requeue:
+        s.running = false;
+        s.crashes = 0;
         x.attempts = 0;
         x.last_error.clear();
         x.failed_at = 0;

@@ -1,14 +1,18 @@
-// The SQLite store's on-disk format, version 2, and every statement the
+// The SQLite store's on-disk format, version 3, and every statement the
 // store runs. A format change bumps `schema_version` and adds a migration
 // from the previous version, which open applies in one transaction; a store
 // with a newer version is refused (an older troupe cannot know what it
-// means). Version 1 had no `queues` table.
+// means). Version 1 had no `queues` table; version 2 had no `running` and
+// `crashes` columns.
 //
 // jobs: one row per stored job. `seq` is the rowid, so puts append,
 // for_each_job reads the table in seq order without sorting, and a requeue
 // moves the row to the end. The UNIQUE index on `id` serves the by-id
 // writes. Small columns come first so that count() and by-id updates rarely
-// touch overflow pages.
+// touch overflow pages (a store migrated from version 2 has `running` and
+// `crashes` last; every statement names its columns). `running` is 1 from
+// an attempt's start write to its end; `crashes` counts the recoveries that
+// found the job running (job_store.hpp).
 // meta: `schema_version`, and `next_seq`, the next seq to assign (kept so
 // that seqs are never reused, even after the newest jobs were deleted).
 // queues (since version 2): one row per queue with a stored setting; today
@@ -18,7 +22,7 @@
 
 namespace troupe::store::sql {
 
-constexpr int schema_version = 2;
+constexpr int schema_version = 3;
 
 /// The database file inside the store directory.
 constexpr const char* file_name = "troupe-queue.db";
@@ -29,7 +33,7 @@ CREATE TABLE meta (
   key TEXT PRIMARY KEY,
   value INTEGER NOT NULL
 ) WITHOUT ROWID;
-INSERT INTO meta VALUES ('schema_version', 2), ('next_seq', 1);
+INSERT INTO meta VALUES ('schema_version', 3), ('next_seq', 1);
 CREATE TABLE jobs (
   seq INTEGER PRIMARY KEY,
   id TEXT NOT NULL UNIQUE,
@@ -38,6 +42,8 @@ CREATE TABLE jobs (
   function_id TEXT NOT NULL,
   state INTEGER NOT NULL,
   attempts INTEGER NOT NULL,
+  running INTEGER NOT NULL DEFAULT 0,
+  crashes INTEGER NOT NULL DEFAULT 0,
   enqueued_at INTEGER NOT NULL,
   due_at INTEGER NOT NULL,
   failed_at INTEGER NOT NULL,
@@ -59,6 +65,16 @@ CREATE TABLE queues (
   paused INTEGER NOT NULL
 ) WITHOUT ROWID;
 UPDATE meta SET value = 2 WHERE key = 'schema_version';
+COMMIT;
+)";
+
+/// Version 2 to 3: what recovery needs to charge attempts cut off by
+/// crashes. Existing jobs start as not running, with no crashes.
+constexpr const char* migrate_v2_to_v3 = R"(
+BEGIN;
+ALTER TABLE jobs ADD COLUMN running INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE jobs ADD COLUMN crashes INTEGER NOT NULL DEFAULT 0;
+UPDATE meta SET value = 3 WHERE key = 'schema_version';
 COMMIT;
 )";
 
@@ -89,17 +105,21 @@ constexpr const char* adopt
     " VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6, ?7, ?8, ?9, ?10, ?11)";
 constexpr const char* remove = "DELETE FROM jobs WHERE id = ?1";
 constexpr const char* retry
-  = "UPDATE jobs SET attempts = ?2, state = 1, due_at = ?3, last_error = ?4"
-    " WHERE id = ?1";
+  = "UPDATE jobs SET attempts = ?2, state = 1, due_at = ?3, last_error = ?4,"
+    " running = 0, crashes = 0 WHERE id = ?1";
 constexpr const char* dead
   = "UPDATE jobs SET attempts = ?2, state = 2, last_error = ?3,"
-    " failed_at = ?4 WHERE id = ?1";
+    " failed_at = ?4, running = 0, crashes = 0 WHERE id = ?1";
 constexpr const char* requeue
   = "UPDATE jobs SET seq = ?2, attempts = 0, state = 0, due_at = 0,"
-    " last_error = '', failed_at = 0 WHERE id = ?1";
+    " last_error = '', failed_at = 0, running = 0, crashes = 0 WHERE id = ?1";
+constexpr const char* start = "UPDATE jobs SET running = 1 WHERE id = ?1";
+constexpr const char* crashed
+  = "UPDATE jobs SET running = 0, crashes = crashes + 1 WHERE id = ?1";
 constexpr const char* all_jobs
   = "SELECT seq, id, queue, grp, function_id, state, attempts, enqueued_at,"
-    " due_at, failed_at, last_error, payload FROM jobs ORDER BY seq";
+    " due_at, failed_at, last_error, payload, running, crashes FROM jobs"
+    " ORDER BY seq";
 constexpr const char* count = "SELECT state, count(*) FROM jobs GROUP BY state";
 /// count(*) alone: SQLite counts the cells of the smallest b-tree (the id
 /// index) without decoding a row.

@@ -151,6 +151,8 @@ public:
       job.failed_at = sqlite3_column_int64(x, 9);
       job.last_error = column_text(x, 10);
       job.payload = column_text(x, 11);
+      row.running = sqlite3_column_int64(x, 12) != 0;
+      row.crashes = static_cast<uint32_t>(sqlite3_column_int64(x, 13));
       each(std::move(row));
     }
     if (rc != SQLITE_DONE) return fail("loading jobs");
@@ -269,6 +271,18 @@ private:
       n = 2;
       *version = "2";
     }
+    if (*version == "2") {
+      if (sqlite3_exec(db_.get(), sql::migrate_v2_to_v3, nullptr, nullptr,
+                       nullptr)
+          != SQLITE_OK) {
+        auto err = fail("migrating the schema from version 2 to 3");
+        if (!sqlite3_get_autocommit(db_.get()))
+          sqlite3_exec(db_.get(), "ROLLBACK", nullptr, nullptr, nullptr);
+        return err;
+      }
+      n = 3;
+      *version = "3";
+    }
     if (n > sql::schema_version)
       return store_error("store at " + dir_ + " has schema version " + *version
                          + "; this troupe reads version "
@@ -294,6 +308,8 @@ private:
       {&retry_, sql::retry},
       {&dead_, sql::dead},
       {&requeue_, sql::requeue},
+      {&start_, sql::start},
+      {&crashed_, sql::crashed},
       {&all_jobs_, sql::all_jobs},
       {&count_, sql::count},
       {&size_, sql::size},
@@ -360,6 +376,8 @@ private:
         rc = run(dead_, x.id, attempts, x.last_error, x.failed_at);
         break;
       case kind::requeue: rc = run(requeue_, x.id, seq); break;
+      case kind::start: rc = run(start_, x.id); break;
+      case kind::crashed: rc = run(crashed_, x.id); break;
       case kind::pause: rc = run(pause_, x.queue); break;
       case kind::resume: rc = run(resume_, x.queue); break;
       default:
@@ -388,6 +406,8 @@ private:
   stmt_ptr retry_;
   stmt_ptr dead_;
   stmt_ptr requeue_;
+  stmt_ptr start_;
+  stmt_ptr crashed_;
   stmt_ptr all_jobs_;
   stmt_ptr count_;
   stmt_ptr size_;

@@ -21,6 +21,29 @@ constexpr uint64_t max_message_bytes = uint64_t{1} << 30;
 /// The largest `concurrency` of a queue.
 constexpr uint64_t max_concurrency = 10000;
 
+/// The largest `max_connections` of the worker listener.
+constexpr uint64_t max_worker_connections = 100000;
+
+/// Who may connect to the worker listener and what a connection may do
+/// (README: Worker authentication). Off by default, as in iii.
+struct worker_auth_config {
+  /// `auth.token`: when set, an upgrade must carry `Authorization: Bearer
+  /// <token>` or it is refused with HTTP 401.
+  std::string token;
+  /// An `rbac` map is configured: calls are then limited to the exposed
+  /// functions, the infrastructure ids and what an auth function grants.
+  bool rbac = false;
+  /// `rbac.auth_function_id`: called with each new connection's headers,
+  /// query parameters and address; its answer admits it (iii's AuthResult)
+  /// or its error refuses it (HTTP 403). Empty: no such call.
+  std::string auth_function_id;
+  /// `rbac.expose_functions`: the patterns of `match("...")` entries.
+  std::vector<std::string> expose_functions;
+  /// `rbac.auth_timeout_ms` (troupe's): an auth function that has not
+  /// answered by then refuses the connection (HTTP 503).
+  uint64_t auth_timeout_ms = 5000;
+};
+
 /// `iii-worker-manager`: the worker WebSocket listener.
 struct worker_manager_config {
   std::string host = "127.0.0.1";
@@ -37,6 +60,12 @@ struct worker_manager_config {
   /// A message whose first bytes arrived must be complete this soon
   /// (`message_timeout_ms`).
   uint64_t message_timeout_ms = 30000;
+  /// WebSocket connections (workers and their telemetry sockets) open at
+  /// once; one more is refused with HTTP 503 (`max_connections`, 1 to
+  /// max_worker_connections).
+  uint64_t max_connections = 1024;
+  /// `auth` and `rbac`.
+  worker_auth_config auth;
 };
 
 /// `iii-http`: the REST API serving `http` triggers.
@@ -48,6 +77,9 @@ struct http_config {
   uint64_t default_timeout_ms = 30000;
   /// Largest request body accepted (`max_body_bytes`); larger gets 413.
   size_t max_body_bytes = 1024 * 1024;
+  /// Connections open at once (`max_connections`, troupe's; 1 to
+  /// max_worker_connections); one more gets 503.
+  uint64_t max_connections = 1024;
 };
 
 /// `iii-http-functions`: functions a worker registers with an `invocation`
@@ -90,7 +122,15 @@ struct queue_config {
   uint64_t timeout_ms = 30000;
   /// Optional cap on one retry delay.
   std::optional<uint64_t> max_backoff_ms;
+  /// `file_based` only: an attempt cut off by an engine crash (the job was
+  /// running when the engine died) runs again uncharged until this many
+  /// recoveries found it so; the last one charges it as a failed attempt
+  /// with the error `engine_crash`. 1 to max_crash_recoveries_limit.
+  uint32_t max_crash_recoveries = 3;
 };
+
+/// The largest `max_crash_recoveries` of a queue.
+constexpr uint32_t max_crash_recoveries_limit = 1000;
 
 enum class store_method { in_memory, file_based };
 

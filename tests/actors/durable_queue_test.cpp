@@ -3,6 +3,7 @@
 // of stored jobs at start.
 
 #include <algorithm>
+#include <map>
 
 #include "actors/store_actor.hpp"
 #include "queue_fixture.hpp"
@@ -178,6 +179,84 @@ TEST_F(durable_queue_test, a_damaged_stored_payload_is_quarantined_not_sent) {
     EXPECT_EQ(r.state, job_state::dead) << r.job.id;
     EXPECT_NE(r.job.payload, "null") << r.job.id;
   }
+}
+
+TEST_F(durable_queue_test, an_attempt_start_marks_the_job_running) {
+  script->decide = [](const seen_call&) { return answer::hold; };
+  start(config(3, 10));
+  enqueue("a");
+  run();
+  auto s = stored();
+  ASSERT_EQ(s.size(), 1u);
+  EXPECT_TRUE(s[0].running) << "a crash now would cut this attempt off";
+  EXPECT_EQ(s[0].state, job_state::waiting);
+}
+
+TEST_F(durable_queue_test,
+       attempts_cut_off_by_crashes_are_charged_after_a_bound) {
+  // A job that crashed the engine on every run was retried forever: an
+  // attempt cut off by a crash was never charged.
+  auto put_all = [&](const std::vector<store::stored_job>& xs) {
+    for (auto& x : xs) {
+      ASSERT_TRUE(
+        db->apply({store::make_write(store::store_write::kind::put, x.job)}));
+      if (x.running) {
+        ASSERT_TRUE(db->apply(
+          {store::make_write(store::store_write::kind::start, x.job)}));
+      }
+      for (uint32_t i = 0; i < x.crashes; ++i) {
+        ASSERT_TRUE(db->apply(
+          {store::make_write(store::store_write::kind::crashed, x.job)}));
+      }
+    }
+  };
+  auto jobs = std::make_shared<std::vector<store::stored_job>>();
+  auto first = stored_job("first", job_state::waiting);
+  first.running = true; // one crash so far: runs again, uncharged
+  auto third = stored_job("third", job_state::waiting);
+  third.running = true;
+  third.crashes = 2; // the third crash: charged, a retry left
+  auto last = stored_job("last", job_state::delayed);
+  last.job.attempts = 2;
+  last.running = true;
+  last.crashes = 2; // charged, no attempt left: the DLQ
+  auto calm = stored_job("calm", job_state::waiting);
+  *jobs = {first, third, last, calm};
+  put_all(*jobs);
+  script->decide = [](const seen_call&) { return answer::hold; };
+  auto q = config(3, 1000);
+  q.concurrency = 5;
+  q.max_crash_recoveries = 3;
+  start(q, jobs);
+  EXPECT_EQ(call_order(), (std::vector<std::string>{"first", "calm"}))
+    << "third waits for its retry";
+  auto st = ask<queue_stats>(queue, atom::stats_v);
+  EXPECT_EQ(st.delayed, 1u);
+  EXPECT_EQ(st.dlq, 1u);
+  EXPECT_EQ(st.failed_attempts_total, 2u);
+  auto dead = ask<std::vector<job>>(queue, atom::list_v, uint64_t{0},
+                                    uint64_t{10});
+  ASSERT_EQ(dead.size(), 1u);
+  EXPECT_EQ(dead[0].id, "id-last");
+  EXPECT_EQ(dead[0].attempts, 3u);
+  EXPECT_NE(dead[0].last_error.find("\"engine_crash\""), std::string::npos)
+    << dead[0].last_error;
+  EXPECT_NE(dead[0].last_error.find("3 times in a row"), std::string::npos);
+  run();
+  std::map<std::string, store::stored_job> rows;
+  for (auto& r : stored()) rows[r.job.id] = r;
+  EXPECT_EQ(rows["id-first"].crashes, 1u);
+  EXPECT_TRUE(rows["id-first"].running) << "started again";
+  EXPECT_EQ(rows["id-third"].state, job_state::delayed);
+  EXPECT_EQ(rows["id-third"].job.attempts, 1u);
+  EXPECT_EQ(rows["id-third"].crashes, 0u) << "counted afresh for attempt 2";
+  EXPECT_NE(rows["id-third"].job.last_error.find("engine_crash"),
+            std::string::npos);
+  EXPECT_EQ(rows["id-last"].state, job_state::dead);
+  EXPECT_EQ(rows["id-calm"].crashes, 0u);
+  // The charged job runs again after its backoff.
+  advance(1000ms);
+  EXPECT_EQ(call_order(), (std::vector<std::string>{"first", "calm", "third"}));
 }
 
 TEST_F(durable_queue_test, recovered_delayed_job_waits_the_rest_of_its_delay) {

@@ -190,6 +190,61 @@ TEST_F(queue_test, crashed_delivery_actor_is_replaced_and_its_job_not_charged) {
     << "the replacement, kept idle; the dead one is gone";
 }
 
+TEST_F(queue_test, children_dying_too_often_pause_dispatching_with_backoff) {
+  script->decide = [](const seen_call&) { return answer::hold; };
+  queue_links links{{}, {}, 0ms};
+  links.restarts = restart_limit{2, 1000ms, 100ms, 250ms};
+  spawn_queue(standard(1, 2, 10), links);
+  enqueue("a");
+  ASSERT_EQ(script->calls.size(), 1u);
+  // Kills the actor running the latest call; the job is not charged.
+  auto kill_latest = [&] {
+    auto victim = caf::actor_cast<caf::actor>(script->calls.back().sender);
+    ASSERT_TRUE(victim);
+    script->held.clear();
+    for (auto& c : script->calls) c.promise = caf::response_promise{};
+    caf::anon_send_exit(victim, caf::exit_reason::kill);
+    run();
+  };
+  // Two deaths within the window: replaced at once.
+  kill_latest();
+  ASSERT_EQ(script->calls.size(), 2u);
+  advance(10ms);
+  kill_latest();
+  ASSERT_EQ(script->calls.size(), 3u);
+  // The third: nothing is dispatched for the first pause...
+  advance(10ms);
+  kill_latest();
+  EXPECT_EQ(script->calls.size(), 3u);
+  advance(90ms);
+  EXPECT_EQ(script->calls.size(), 3u);
+  advance(10ms);
+  ASSERT_EQ(script->calls.size(), 4u) << "replaced after 100 ms";
+  // ...and while deaths go on, each pause doubles, up to max_pause.
+  kill_latest();
+  advance(199ms);
+  EXPECT_EQ(script->calls.size(), 4u);
+  advance(1ms);
+  ASSERT_EQ(script->calls.size(), 5u) << "replaced after 200 ms";
+  kill_latest();
+  advance(249ms);
+  EXPECT_EQ(script->calls.size(), 5u);
+  advance(1ms);
+  ASSERT_EQ(script->calls.size(), 6u) << "250 ms, the cap";
+  // Calm for longer than the window: a death is replaced at once again,
+  // and the next excess starts from the first pause.
+  advance(1500ms);
+  kill_latest();
+  ASSERT_EQ(script->calls.size(), 7u);
+  kill_latest();
+  ASSERT_EQ(script->calls.size(), 8u);
+  kill_latest();
+  EXPECT_EQ(script->calls.size(), 8u);
+  advance(100ms);
+  EXPECT_EQ(script->calls.size(), 9u);
+  EXPECT_EQ(stats().failed_attempts_total, 0u) << "never charged";
+}
+
 TEST_F(queue_test, crashed_group_actor_is_replaced_and_order_kept) {
   script->decide = [](const seen_call&) { return answer::hold; };
   start(fifo(1, 2, 10));

@@ -76,7 +76,23 @@ struct session_test : actor_fixture {
   worker connect(std::chrono::milliseconds timeout = 30s) {
     auto peer = std::make_shared<fake_peer>(next_peer++);
     auto s = spawn(session_actor, peer,
-                   session_context{registry, queues, timeout, {}});
+                   session_context{registry, queues, timeout, {}, {}},
+                   std::shared_ptr<const access_grant>{});
+    run();
+    return {peer, s};
+  }
+
+  /// A connection under `rules` that its admission granted `g`.
+  worker connect_granted(access_rules rules, access_grant g) {
+    auto peer = std::make_shared<fake_peer>(next_peer++);
+    auto s = spawn(
+      session_actor, peer,
+      session_context{registry,
+                      queues,
+                      30s,
+                      {},
+                      std::make_shared<const access_rules>(std::move(rules))},
+      std::make_shared<const access_grant>(std::move(g)));
     run();
     return {peer, s};
   }
@@ -184,6 +200,68 @@ TEST_F(session_test, engine_ids_and_trigger_types_are_reserved) {
   provide(w, "engines::x");
   send(w, R"({"type":"registertriggertype","id":"https"})");
   EXPECT_EQ(w.out().size(), 6u);
+}
+
+TEST_F(session_test, rbac_limits_calls_to_exposed_and_granted_functions) {
+  auto owner = connect();
+  for (auto fn : {"api::list", "api::delete", "internal::x", "other::y"})
+    provide(owner, fn);
+  access_grant g;
+  g.allowed_functions = {"internal::x"};
+  g.forbidden_functions = {"api::delete"};
+  auto w = connect_granted(access_rules{true, {"api::*"}}, g);
+  auto calls_before = owner.out().size();
+  for (auto fn : {"api::delete", "other::y", "engine::functions::list"}) {
+    send(w, sync_call(std::string{"c-"} + fn, fn, "{}"));
+    auto r = last_result(w);
+    EXPECT_EQ(r.invocation_id, std::string{"c-"} + fn);
+    EXPECT_TRUE(r.is_error);
+    EXPECT_EQ(member(r.body, "code"), "FORBIDDEN") << r.body;
+    EXPECT_NE(member(r.body, "message").find(std::string{"'"} + fn + "'"),
+              std::string::npos)
+      << r.body;
+  }
+  EXPECT_NE(member(last_result(w).body, "message").find("expose_functions"),
+            std::string::npos);
+  EXPECT_EQ(owner.out().size(), calls_before) << "none reached the owner";
+  // Exposed and granted ones go through, as do the SDK's own calls.
+  send(w, sync_call("c1", "api::list", "{}"));
+  send(w, sync_call("c2", "internal::x", "{}"));
+  EXPECT_EQ(owner.out().size(), calls_before + 2);
+  auto before = w.out().size();
+  send(w, sync_call("c3", "engine::workers::register", R"({"name":"n"})"));
+  EXPECT_EQ(w.out().size(), before + 1);
+  EXPECT_NE(member(w.out().back(), "type"), "error");
+  EXPECT_EQ(member(last_result(w).body, "code"), "") << w.out().back();
+}
+
+TEST_F(session_test, a_grant_can_forbid_registrations_and_trigger_types) {
+  access_grant g;
+  g.allow_function_registration = false;
+  g.allow_trigger_type_registration = false;
+  g.allowed_trigger_types = std::vector<std::string>{"http"};
+  auto w = connect_granted(access_rules{}, g);
+  provide(w, "mine::f");
+  send(w, R"({"type":"registertriggertype","id":"cron2"})");
+  send(w, R"({"type":"registertrigger","id":"t1","trigger_type":"cron",)"
+          R"("function_id":"x::y","config":{}})");
+  ASSERT_EQ(w.out().size(), 4u);
+  EXPECT_EQ(member(w.out()[1], "type"), "error");
+  EXPECT_NE(w.out()[1].find("registration of function 'mine::f' refused"),
+            std::string::npos)
+    << w.out()[1];
+  EXPECT_NE(w.out()[2].find("registration of trigger type 'cron2' refused"),
+            std::string::npos)
+    << w.out()[2];
+  EXPECT_EQ(member(w.out()[3], "type"), "triggerregistrationresult")
+    << w.out()[3];
+  EXPECT_NE(w.out()[3].find("forbidden"), std::string::npos);
+  EXPECT_TRUE(ask<std::vector<std::string>>(registry, atom::list_v).empty());
+  // Without rbac rules, calls stay open.
+  auto owner = connect();
+  provide(owner, "x::y");
+  send(w, sync_call("c", "x::y", "{}"));
+  EXPECT_EQ(owner.out().size(), 2u) << "the call reached the owner";
 }
 
 TEST_F(session_test, a_call_is_forwarded_with_a_fresh_id_and_relayed_back) {

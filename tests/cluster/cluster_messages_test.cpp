@@ -222,6 +222,7 @@ TEST(cluster_type_ids, atom_texts_are_unique_project_wide) {
     atom::qcluster::value, atom::fanout::value, atom::httproute::value,
     atom::httprouter::value, atom::catalog::value, atom::fnwatch::value,
     atom::fnchanged::value, atom::wname::value, atom::httpdone::value,
+    atom::respawn::value,
     // include/troupe/messages.hpp
     atom::list::value, atom::stats::value, atom::redrive::value,
     atom::discard::value, atom::lookup::value, atom::jobs::value,

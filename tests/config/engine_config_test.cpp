@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "base/errc.hpp"
+#include "base/worker_access.hpp"
 
 using namespace troupe;
 
@@ -950,4 +951,168 @@ TEST(engine_config, bad_admin_values_are_refused) {
                          {"token", "string"}));
   EXPECT_TRUE(fails_with(with("      tokens: x\n"), "t.yaml:4:7:",
                          {"unknown key", "read_only"}));
+}
+
+// -- worker authentication, connection cap, crash recoveries ---------------
+
+namespace {
+
+/// A file with one iii-worker-manager whose config is `body` (indented 6).
+std::string with_manager(const std::string& body) {
+  return "workers:\n"
+         "  - name: iii-worker-manager\n"
+         "    config:\n"
+         + body;
+}
+
+} // namespace
+
+TEST(engine_config, authentication_is_off_by_default) {
+  auto cfg = parse("");
+  ASSERT_TRUE(cfg) << message_of(cfg.error());
+  const auto& a = cfg->worker_manager.auth;
+  EXPECT_TRUE(a.token.empty());
+  EXPECT_FALSE(a.rbac);
+  EXPECT_TRUE(a.auth_function_id.empty());
+  EXPECT_TRUE(a.expose_functions.empty());
+  EXPECT_EQ(cfg->worker_manager.max_connections, 1024u);
+}
+
+TEST(engine_config, auth_token_and_rbac_are_read) {
+  auto cfg = parse(with_manager("      max_connections: 50\n"
+                                "      auth: { token: '${TOKEN}' }\n"
+                                "      rbac:\n"
+                                "        auth_function_id: my::auth\n"
+                                "        auth_timeout_ms: 250\n"
+                                "        expose_functions:\n"
+                                "          - match(\"api::*\")\n"
+                                "          - \"match('pub::echo')\"\n"),
+                   fake_env({{"TOKEN", "s3cret"}}));
+  ASSERT_TRUE(cfg) << message_of(cfg.error());
+  const auto& wm = cfg->worker_manager;
+  EXPECT_EQ(wm.max_connections, 50u);
+  EXPECT_EQ(wm.auth.token, "s3cret");
+  EXPECT_TRUE(wm.auth.rbac);
+  EXPECT_EQ(wm.auth.auth_function_id, "my::auth");
+  EXPECT_EQ(wm.auth.auth_timeout_ms, 250u);
+  EXPECT_EQ(wm.auth.expose_functions,
+            (std::vector<std::string>{"api::*", "pub::echo"}));
+}
+
+TEST(engine_config, an_empty_rbac_map_turns_rbac_on) {
+  auto cfg = parse(with_manager("      rbac: {}\n"));
+  ASSERT_TRUE(cfg) << message_of(cfg.error());
+  EXPECT_TRUE(cfg->worker_manager.auth.rbac);
+  EXPECT_TRUE(cfg->worker_manager.auth.expose_functions.empty());
+}
+
+TEST(engine_config, bad_auth_settings_are_errors) {
+  EXPECT_TRUE(fails_with(parse(with_manager("      auth: { token: '' }\n")),
+                         "t.yaml:4:22: ", {"'token'", "non-empty string"}));
+  EXPECT_TRUE(fails_with(parse(with_manager("      auth: { key: x }\n")),
+                         "t.yaml:4:15: ", {"unknown key 'key'", "token"}));
+  EXPECT_TRUE(fails_with(
+    parse(with_manager("      rbac: { expose_functions: ['api::*'] }\n")),
+    "t.yaml:4:34: ", {"match(\"api::*\")", "'api::*'"}));
+  EXPECT_TRUE(
+    fails_with(parse(with_manager("      rbac:\n        expose_functions:\n"
+                                  "          - metadata: { public: true }\n")),
+               "t.yaml:6:13: ", {"metadata filters are not supported"}));
+  EXPECT_TRUE(fails_with(
+    parse(with_manager("      rbac: { on_function_registration_function_id: "
+                       "x }\n")),
+    "t.yaml:4:15: ",
+    {"'on_function_registration_function_id' is not supported"}));
+  EXPECT_TRUE(
+    fails_with(parse(with_manager("      rbac: { auth_timeout_ms: 0 }\n")),
+               "t.yaml:4:32: ", {"'auth_timeout_ms'"}));
+}
+
+TEST(engine_config, max_connections_has_bounds) {
+  EXPECT_TRUE(fails_with(parse(with_manager("      max_connections: 0\n")),
+                         "t.yaml:4:24: ", {"'max_connections'", "'0'"}));
+  EXPECT_TRUE(fails_with(parse(with_manager("      max_connections: 100001\n")),
+                         "t.yaml:4:24: ", {"'max_connections'", "100000"}));
+}
+
+TEST(engine_config, max_crash_recoveries_is_read_and_bounded) {
+  auto cfg = parse(with_queues("        j: { max_crash_recoveries: 5 }\n"));
+  ASSERT_TRUE(cfg) << message_of(cfg.error());
+  ASSERT_TRUE(cfg->find_queue("j"));
+  EXPECT_EQ(cfg->find_queue("j")->max_crash_recoveries, 5u);
+  EXPECT_EQ(cfg->find_queue("default")->max_crash_recoveries, 3u);
+  EXPECT_TRUE(
+    fails_with(parse(with_queues("        j: { max_crash_recoveries: 0 }\n")),
+               "t.yaml:5:36: ", {"'max_crash_recoveries'", "from 1 to 1000"}));
+  EXPECT_TRUE(fails_with(
+    parse(with_queues("        j: { max_crash_recoveries: 1001 }\n")),
+    "t.yaml:5:36: ", {"'max_crash_recoveries'", "1000"}));
+}
+
+TEST(worker_access, wildcards_match_as_in_iii) {
+  EXPECT_TRUE(wildcard_match("hello::world", "hello::world"));
+  EXPECT_FALSE(wildcard_match("hello::world", "hello::worl"));
+  EXPECT_FALSE(wildcard_match("hello::world", "hello::worldx"));
+  EXPECT_TRUE(wildcard_match("engine::*", "engine::bar::baz"));
+  EXPECT_FALSE(wildcard_match("engine::*", "other::foo"));
+  EXPECT_TRUE(wildcard_match("*::public", "x::y::public"));
+  EXPECT_FALSE(wildcard_match("*::public", "api::private"));
+  EXPECT_TRUE(wildcard_match("*public*", "mypublicfn"));
+  EXPECT_TRUE(wildcard_match("*", ""));
+  EXPECT_TRUE(wildcard_match("api::*::read", "api::users::read"));
+  EXPECT_FALSE(wildcard_match("api::*::read", "api::users::write"));
+  EXPECT_TRUE(wildcard_match("a*a*a", "aaaa"));
+  EXPECT_FALSE(wildcard_match("a*a*a", "aa"));
+  EXPECT_FALSE(wildcard_match("", "x"));
+}
+
+TEST(worker_access, match_filters_parse_both_quotes_only) {
+  EXPECT_EQ(parse_match_filter("match(\"engine::*\")"), "engine::*");
+  EXPECT_EQ(parse_match_filter("  match('engine::*') "), "engine::*");
+  EXPECT_FALSE(parse_match_filter("engine::*"));
+  EXPECT_FALSE(parse_match_filter("match(engine::*)"));
+  EXPECT_FALSE(parse_match_filter("match(\"x')"));
+  EXPECT_FALSE(parse_match_filter("match(\""));
+}
+
+TEST(worker_access, calls_follow_iii_rbac_order) {
+  access_rules none;
+  access_rules rbac{true, {"api::*"}};
+  access_grant open;
+  EXPECT_TRUE(function_allowed(none, open, "internal::fn"))
+    << "no rbac: every call";
+  EXPECT_TRUE(function_allowed(rbac, open, "api::list"));
+  EXPECT_FALSE(function_allowed(rbac, open, "internal::fn"))
+    << "deny by default";
+  EXPECT_FALSE(function_allowed(rbac, open, "engine::functions::list"));
+  for (const auto& id : infrastructure_functions())
+    EXPECT_TRUE(function_allowed(rbac, open, id)) << id;
+  access_grant g;
+  g.allowed_functions = {"internal::fn", "api::both"};
+  g.forbidden_functions = {"api::users::delete", "api::both",
+                           "engine::log::info"};
+  EXPECT_TRUE(function_allowed(rbac, g, "internal::fn"));
+  EXPECT_FALSE(function_allowed(rbac, g, "api::users::delete"));
+  EXPECT_FALSE(function_allowed(rbac, g, "api::both")) << "forbidden wins";
+  EXPECT_FALSE(function_allowed(rbac, g, "engine::log::info"));
+  EXPECT_FALSE(function_allowed(none, g, "api::users::delete"));
+  access_grant trusted;
+  trusted.unrestricted = true;
+  EXPECT_TRUE(function_allowed(rbac, trusted, "internal::fn"))
+    << "the engine's token: no rbac limits";
+  EXPECT_TRUE(explicitly_forbidden(g, "api::both"));
+  EXPECT_FALSE(explicitly_forbidden(g, "other"));
+}
+
+TEST(worker_access, trigger_types_and_secrets) {
+  access_grant g;
+  EXPECT_TRUE(trigger_type_allowed(g, "cron"));
+  g.allowed_trigger_types = std::vector<std::string>{"http"};
+  EXPECT_TRUE(trigger_type_allowed(g, "http"));
+  EXPECT_FALSE(trigger_type_allowed(g, "cron"));
+  EXPECT_TRUE(secrets_equal("abc", "abc"));
+  EXPECT_FALSE(secrets_equal("abc", "abd"));
+  EXPECT_FALSE(secrets_equal("abc", "abcd"));
+  EXPECT_FALSE(secrets_equal("", "a"));
+  EXPECT_TRUE(secrets_equal("", ""));
 }

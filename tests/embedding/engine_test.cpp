@@ -7,10 +7,12 @@
 #include <atomic>
 #include <chrono>
 #include <filesystem>
+#include <mutex>
 #include <stdexcept>
 #include <string>
 #include <thread>
 
+#include <arpa/inet.h>
 #include <caf/all.hpp>
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
@@ -411,4 +413,78 @@ TEST_F(engine_test, open_recover_and_the_admin_listener_report_readiness) {
   eng->stop(1s);
   EXPECT_EQ(eng->status().phase, troupe::engine_phase::stopping);
   EXPECT_EQ(http_get(*port, "/healthz"), "") << "closed by stop()";
+}
+
+namespace {
+
+/// Sends a WebSocket upgrade to 127.0.0.1:`port` with `extra` header lines
+/// and returns the HTTP status line of the answer ("" on failure).
+std::string upgrade_status(uint16_t port, const std::string& extra) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return "";
+  timeval tv{5, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  std::string status;
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
+    auto req = "GET /?team=blue HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+               "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+               "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+               "Sec-WebSocket-Version: 13\r\n"
+               + extra + "\r\n";
+    if (::send(fd, req.data(), req.size(), MSG_NOSIGNAL)
+        == static_cast<ssize_t>(req.size())) {
+      char buf[512];
+      auto n = ::recv(fd, buf, sizeof buf, 0);
+      if (n > 0) {
+        std::string text(buf, static_cast<size_t>(n));
+        status = text.substr(0, text.find("\r\n"));
+      }
+    }
+  }
+  ::close(fd);
+  return status;
+}
+
+} // namespace
+
+TEST_F(engine_test, a_cpp_auth_function_admits_or_refuses_worker_upgrades) {
+  auto cfg = config();
+  cfg.worker_manager.port = 0;
+  cfg.worker_manager.auth.rbac = true;
+  cfg.worker_manager.auth.auth_function_id = "app::auth";
+  cfg.worker_manager.auth.expose_functions = {"api::*"};
+  start(cfg);
+  std::atomic<int> calls{0};
+  std::string seen;
+  std::mutex mtx;
+  ASSERT_FALSE(eng->add_function("app::auth", [&](const troupe::invoke& x) {
+    ++calls;
+    std::lock_guard<std::mutex> guard{mtx};
+    seen = x.data;
+    if (x.data.find(R"("x-key":"let-me-in")") != std::string::npos)
+      return troupe::invoke_result::value("{}");
+    return troupe::invoke_result::error("AUTH_ERROR", "unknown key");
+  }));
+  auto port = eng->listen_workers();
+  ASSERT_TRUE(port) << troupe::error_text(port.error());
+  EXPECT_EQ(upgrade_status(*port, "x-key: let-me-in\r\n"),
+            "HTTP/1.1 101 Switching Protocols");
+  {
+    std::lock_guard<std::mutex> guard{mtx};
+    EXPECT_NE(seen.find(R"("query_params":{"team":["blue"]})"),
+              std::string::npos)
+      << seen;
+    EXPECT_NE(seen.find(R"("ip_address":"127.0.0.1")"), std::string::npos);
+  }
+  EXPECT_EQ(upgrade_status(*port, "x-key: wrong\r\n"),
+            "HTTP/1.1 403 Forbidden");
+  EXPECT_EQ(calls.load(), 2);
+  // Without its function the check fails closed.
+  eng->remove_function("app::auth");
+  EXPECT_EQ(upgrade_status(*port, "x-key: let-me-in\r\n"),
+            "HTTP/1.1 503 Service Unavailable");
 }

@@ -160,6 +160,35 @@ TEST_P(job_store_test, requeue_resets_and_moves_behind_later_jobs) {
   EXPECT_EQ(ids(), (std::vector<std::string>{"b", "c", "a"}));
 }
 
+TEST_P(job_store_test, start_and_crashed_count_cut_off_attempts) {
+  apply({put(make_job("a")), put(make_job("b"))});
+  auto b = find("b");
+  apply({write_to(kind::start, "a")});
+  EXPECT_TRUE(find("a").running);
+  EXPECT_EQ(find("a").crashes, 0u);
+  reopen(); // as after a crash: still marked running
+  EXPECT_TRUE(find("a").running);
+  apply({write_to(kind::crashed, "a"), write_to(kind::start, "a")});
+  apply({write_to(kind::crashed, "a")});
+  EXPECT_FALSE(find("a").running);
+  EXPECT_EQ(find("a").crashes, 2u);
+  reopen();
+  EXPECT_EQ(find("a").crashes, 2u);
+  EXPECT_EQ(find("b"), b) << "other jobs untouched";
+  // The attempt ends: a retry starts the count again, as do dead and
+  // requeue.
+  apply({write_to(kind::start, "a"), write_to(kind::retry, "a", 1, 10, "e")});
+  EXPECT_FALSE(find("a").running);
+  EXPECT_EQ(find("a").crashes, 0u);
+  apply({write_to(kind::start, "a"), write_to(kind::crashed, "a"),
+         write_to(kind::dead, "a", 2, 0, "e", 5)});
+  EXPECT_EQ(find("a").crashes, 0u);
+  apply({write_to(kind::start, "a"), write_to(kind::crashed, "a"),
+         write_to(kind::requeue, "a")});
+  EXPECT_FALSE(find("a").running);
+  EXPECT_EQ(find("a").crashes, 0u);
+}
+
 TEST_P(job_store_test, writes_to_unknown_ids_are_noops) {
   apply({put(make_job("a"))});
   auto before = stored();

@@ -128,10 +128,10 @@ TEST_F(sqlite_store_test, foreign_database_is_refused) {
 TEST_F(sqlite_store_test, newer_schema_version_is_refused) {
   open_sqlite();
   store.reset();
-  run_sql("UPDATE meta SET value = 3 WHERE key = 'schema_version'");
+  run_sql("UPDATE meta SET value = 4 WHERE key = 'schema_version'");
   EXPECT_EQ(open_error(dir.path()), "store at " + dir.path()
-                                      + " has schema version 3; this troupe "
-                                        "reads version 2");
+                                      + " has schema version 4; this troupe "
+                                        "reads version 3");
 }
 
 TEST_F(sqlite_store_test, wal_mode_is_on) {
@@ -194,23 +194,71 @@ TEST_F(sqlite_store_test, a_version_1_store_is_migrated_keeping_its_jobs) {
   EXPECT_EQ(all[1].job.failed_at, 6000);
   EXPECT_TRUE(store->paused_queues()->empty());
   // The new table works, seqs go on from the old next_seq, and the file
-  // now says version 2.
+  // now says version 3.
   auto seqs = apply({put(make_job("c")), make_pause_write("q", true)});
   ASSERT_EQ(seqs.size(), 1u);
   EXPECT_EQ(seqs[0], 8u);
   store.reset();
   EXPECT_EQ(run_sql("SELECT value FROM meta WHERE key = 'schema_version'"),
-            "2");
+            "3");
   open_sqlite();
   EXPECT_EQ(*store->paused_queues(), std::vector<std::string>{"q"});
   EXPECT_EQ(ids(), (std::vector<std::string>{"a", "b", "c"}));
 }
 
-TEST_F(sqlite_store_test, a_new_store_has_version_2_and_a_queues_table) {
+namespace {
+
+/// A version 2 store: version 1 plus the queues table, without the
+/// `running` and `crashes` columns.
+constexpr const char* schema_v2 = R"(
+CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+INSERT INTO meta VALUES ('schema_version', 2), ('next_seq', 4);
+CREATE TABLE jobs (
+  seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, queue TEXT NOT NULL,
+  grp TEXT NOT NULL, function_id TEXT NOT NULL, state INTEGER NOT NULL,
+  attempts INTEGER NOT NULL, enqueued_at INTEGER NOT NULL,
+  due_at INTEGER NOT NULL, failed_at INTEGER NOT NULL,
+  last_error TEXT NOT NULL, payload TEXT NOT NULL);
+CREATE TABLE queues (name TEXT PRIMARY KEY, paused INTEGER NOT NULL)
+  WITHOUT ROWID;
+INSERT INTO queues VALUES ('q', 1);
+INSERT INTO jobs VALUES (3, 'a', 'q', '', 'fn', 1, 2, 100, 5000, 0,
+  '{"code":"x"}', '{"n":1}');
+)";
+
+} // namespace
+
+TEST_F(sqlite_store_test, a_version_2_store_is_migrated_keeping_its_jobs) {
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(dir.db_file().c_str(), &db), SQLITE_OK);
+    char* err = nullptr;
+    ASSERT_EQ(sqlite3_exec(db, schema_v2, nullptr, nullptr, &err), SQLITE_OK)
+      << err;
+    sqlite3_close(db);
+  }
+  open_sqlite();
+  auto all = stored();
+  ASSERT_EQ(all.size(), 1u);
+  EXPECT_EQ(all[0].job.id, "a");
+  EXPECT_EQ(all[0].state, job_state::delayed);
+  EXPECT_EQ(all[0].job.attempts, 2u);
+  EXPECT_FALSE(all[0].running);
+  EXPECT_EQ(all[0].crashes, 0u);
+  EXPECT_EQ(*store->paused_queues(), std::vector<std::string>{"q"});
+  apply({write_to(kind::start, "a"), write_to(kind::crashed, "a")});
+  store.reset();
+  EXPECT_EQ(run_sql("SELECT value FROM meta WHERE key = 'schema_version'"),
+            "3");
+  open_sqlite();
+  EXPECT_EQ(find("a").crashes, 1u);
+}
+
+TEST_F(sqlite_store_test, a_new_store_has_version_3_and_a_queues_table) {
   open_sqlite();
   store.reset();
   EXPECT_EQ(run_sql("SELECT value FROM meta WHERE key = 'schema_version'"),
-            "2");
+            "3");
   EXPECT_EQ(run_sql("SELECT count(*) FROM sqlite_master WHERE name = 'queues'"),
             "1");
 }

@@ -24,7 +24,7 @@ inline auto fields(const stored_job& s) {
   auto& x = s.job;
   return std::tie(x.id, x.queue, x.function_id, x.payload, x.group, x.attempts,
                   x.enqueued_at, x.last_error, x.failed_at, s.seq, s.state,
-                  s.due_at);
+                  s.due_at, s.running, s.crashes);
 }
 
 inline bool operator==(const stored_job& x, const stored_job& y) {
@@ -36,7 +36,8 @@ inline void PrintTo(const stored_job& s, std::ostream* out) {
   *out << "{id " << x.id << ", queue " << x.queue << ", seq " << s.seq << ", "
        << to_string(s.state) << ", attempts " << x.attempts << ", due_at "
        << s.due_at << ", failed_at " << x.failed_at << ", last_error '"
-       << x.last_error << "', payload of " << x.payload.size() << " bytes}";
+       << x.last_error << "', running " << s.running << ", crashes "
+       << s.crashes << ", payload of " << x.payload.size() << " bytes}";
 }
 
 } // namespace troupe::store
