@@ -22,6 +22,8 @@
 #include "actors/type_ids.hpp"
 #include "base/errc.hpp"
 #include "base/log.hpp"
+#include "metrics/collect.hpp"
+#include "metrics/prometheus_text.hpp"
 #include "cluster/cluster_type_ids.hpp"
 #include "cluster/node_actor.hpp"
 #include "protocol/http_server.hpp"
@@ -58,6 +60,9 @@ struct engine::impl {
   std::shared_ptr<http_functions_context> http_functions;
   /// The cluster's node actor; invalid without troupe-cluster.
   caf::actor node;
+  /// Connections and calls counted by every session (/metrics).
+  std::shared_ptr<metrics::session_metrics> session_metrics
+    = std::make_shared<metrics::session_metrics>();
   bool stopped = false;
 
   impl(caf::actor_system& s, engine_config c) : sys(s), cfg(std::move(c)) {}
@@ -417,6 +422,7 @@ caf::expected<uint16_t> engine::listen_workers() {
   ctx.registry = d.registry;
   ctx.queues = d.queues;
   ctx.invocation_timeout = std::chrono::milliseconds(wm.invocation_timeout_ms);
+  ctx.metrics = d.session_metrics;
   if (d.cfg.http_functions.enabled && !d.http_functions) {
     const auto& hf = d.cfg.http_functions;
     protocol::http_client_options copts;
@@ -511,6 +517,18 @@ std::vector<std::string> engine::queue_names() const {
 }
 
 const engine_config& engine::config() const { return impl_->cfg; }
+
+std::string engine::render_metrics() {
+  auto& d = *impl_;
+  metrics::targets t;
+  for (auto& name : queue_names())
+    t.queues.push_back(d.queues->find(name)->supervisor);
+  t.store = d.store;
+  t.http_router = d.http_router;
+  t.sessions = d.session_metrics;
+  return metrics::render(
+    metrics::collect(d.sys, t, std::chrono::milliseconds(1000)));
+}
 
 void engine::stop(std::chrono::milliseconds grace) {
   auto& d = *impl_;
