@@ -5,6 +5,7 @@
 #include <caf/send.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <condition_variable>
 #include <mutex>
 
@@ -20,6 +21,7 @@
 #include "actors/session_actor.hpp"
 #include "actors/store_actor.hpp"
 #include "actors/type_ids.hpp"
+#include "admin/admin_server.hpp"
 #include "base/errc.hpp"
 #include "base/log.hpp"
 #include "metrics/collect.hpp"
@@ -31,9 +33,31 @@
 
 namespace troupe {
 
+/// Where the engine is, shared with the admin listener's I/O thread.
+struct engine_progress {
+  std::atomic<engine_phase> phase{engine_phase::starting};
+  std::atomic<uint64_t> loaded{0};
+  std::atomic<uint64_t> total{0};
+  /// recover() has succeeded.
+  std::atomic<bool> recovered{false};
+
+  engine_status get() const {
+    return {phase.load(std::memory_order_acquire),
+            loaded.load(std::memory_order_relaxed),
+            total.load(std::memory_order_relaxed)};
+  }
+};
+
 struct engine::impl {
   caf::actor_system& sys;
   engine_config cfg;
+  std::shared_ptr<engine_progress> progress
+    = std::make_shared<engine_progress>();
+  /// The admin listener (`troupe-admin`), once opened.
+  std::unique_ptr<admin::admin_server> admin;
+  /// What the admin listener's /metrics renders (set_metrics_renderer);
+  /// when empty, render_metrics().
+  std::function<std::string()> metrics_renderer;
   caf::actor registry;
   std::shared_ptr<queue_directory> queues = std::make_shared<queue_directory>();
   caf::actor queue_functions;
@@ -63,6 +87,27 @@ struct engine::impl {
   /// Connections and calls counted by every session (/metrics).
   std::shared_ptr<metrics::session_metrics> session_metrics
     = std::make_shared<metrics::session_metrics>();
+  /// Who a scrape asks. The admin listener scrapes from its own thread
+  /// while recover(), listen_http() and stop() change these, hence the lock
+  /// (never held while waiting for an actor).
+  std::mutex metrics_mtx;
+  metrics::targets metric_targets;
+
+  /// Sets what the next scrape asks.
+  void update_metric_targets() {
+    metrics::targets t;
+    if (!stopped) {
+      std::vector<std::string> names;
+      for (auto& kvp : queues->queues) names.push_back(kvp.first);
+      std::sort(names.begin(), names.end());
+      for (auto& name : names) t.queues.push_back(queues->find(name)->supervisor);
+      t.store = store;
+      t.http_router = http_router;
+    }
+    t.sessions = session_metrics;
+    std::lock_guard<std::mutex> guard{metrics_mtx};
+    metric_targets = std::move(t);
+  }
   bool stopped = false;
 
   impl(caf::actor_system& s, engine_config c) : sys(s), cfg(std::move(c)) {}
@@ -116,15 +161,38 @@ struct engine::boot {
 namespace {
 
 /// Loads every stored job and sorts them by queue (each list in seq order).
+/// Logs `recovering: N of M jobs loaded` once at the start and then every
+/// second, and keeps `progress` up to date for the admin listener.
 caf::expected<std::unordered_map<std::string, recovered_jobs>>
-load_jobs(store::job_store& db, const engine_config& cfg) {
+load_jobs(store::job_store& db, const engine_config& cfg,
+          engine_progress& progress) {
   auto t0 = std::chrono::steady_clock::now();
   std::unordered_map<std::string, recovered_jobs> by_queue;
+  auto counts = db.count();
+  if (!counts) return counts.error();
+  const uint64_t expected = counts->waiting + counts->delayed + counts->dead;
+  progress.total.store(expected, std::memory_order_relaxed);
+  progress.loaded.store(0, std::memory_order_relaxed);
+  progress.phase.store(engine_phase::recovering, std::memory_order_release);
+  auto report = [&](uint64_t n) {
+    log::info("engine", "recovering: ", n, " of ", expected, " jobs loaded");
+  };
+  report(0);
+  auto next_report = t0 + std::chrono::seconds(1);
   size_t total = 0;
   recovered_jobs* last = nullptr; // jobs tend to come in runs of one queue
   std::string last_queue;
   auto err = db.for_each_job([&](store::stored_job&& x) {
     ++total;
+    // The clock is read every 1024 jobs only.
+    if ((total & 1023) == 0) {
+      progress.loaded.store(total, std::memory_order_relaxed);
+      auto now = std::chrono::steady_clock::now();
+      if (now >= next_report) {
+        report(total);
+        next_report = now + std::chrono::seconds(1);
+      }
+    }
     if (!last || x.job.queue != last_queue) {
       last_queue = x.job.queue;
       last = &by_queue[x.job.queue];
@@ -133,6 +201,9 @@ load_jobs(store::job_store& db, const engine_config& cfg) {
     (*last)->push_back(std::move(x));
   });
   if (err) return err;
+  progress.loaded.store(total, std::memory_order_relaxed);
+  progress.total.store(std::max<uint64_t>(expected, total),
+                       std::memory_order_relaxed);
   for (auto& [name, list] : by_queue)
     if (!cfg.find_queue(name))
       log::warn("engine", list->size(), " stored jobs belong to queue '", name,
@@ -150,52 +221,48 @@ load_jobs(store::job_store& db, const engine_config& cfg) {
 
 caf::expected<std::unique_ptr<engine>> engine::start(caf::actor_system& sys,
                                                      engine_config cfg) {
-  auto b = std::make_unique<boot>();
-  if (cfg.queue.store == store_method::file_based) {
-    auto opened = store::open_sqlite_store(cfg.queue.file_path);
-    if (!opened) return opened.error();
-    b->db = std::move(*opened);
-    auto loaded = load_jobs(*b->db, cfg);
-    if (!loaded) return loaded.error();
-    b->recovered = std::move(*loaded);
-    auto paused = b->db->paused_queues();
-    if (!paused) return paused.error();
-    b->paused = std::move(*paused);
-  }
-  auto eng = std::make_unique<engine>(sys, std::move(cfg), std::move(b));
-  auto& d = *eng->impl_;
-  if (d.cfg.cluster.enabled) {
-    auto node = start_cluster_node(sys, d.cfg.cluster, d.queues, d.registry);
-    if (!node) {
-      eng->stop(std::chrono::milliseconds(0));
-      return node.error();
-    }
-    d.node = std::move(*node);
-    // Queue functions answer for the whole cluster from now on.
-    caf::anon_send(d.node, atom::qcluster_v, d.queue_functions);
-    caf::anon_send(d.queue_functions, atom::qcluster_v, d.node);
-  }
+  auto eng = open(sys, std::move(cfg));
+  if (!eng) return eng;
+  if (auto err = (*eng)->recover()) return err;
   return eng;
 }
 
-engine::engine(caf::actor_system& sys, engine_config cfg,
-               std::unique_ptr<boot> b)
-    : impl_(std::make_unique<impl>(sys, std::move(cfg))) {
+caf::expected<std::unique_ptr<engine>> engine::open(caf::actor_system& sys,
+                                                    engine_config cfg) {
+  return std::make_unique<engine>(sys, std::move(cfg),
+                                  std::make_unique<boot>());
+}
+
+caf::error engine::recover() {
   auto& d = *impl_;
-  d.registry = caf::actor_cast<caf::actor>(
-    sys.spawn(registry_actor, std::string{"registry"}));
-  if (b->db) d.store = sys.spawn<caf::detached>(store_actor, b->db);
+  if (d.stopped)
+    return caf::make_error(errc::shutting_down, "the engine is stopped");
+  if (d.progress->recovered.load())
+    return caf::make_error(errc::bad_config, "the engine is recovered already");
+  boot b;
+  if (d.cfg.queue.store == store_method::file_based) {
+    auto opened = store::open_sqlite_store(d.cfg.queue.file_path);
+    if (!opened) return opened.error();
+    b.db = std::move(*opened);
+    auto loaded = load_jobs(*b.db, d.cfg, *d.progress);
+    if (!loaded) return loaded.error();
+    b.recovered = std::move(*loaded);
+    auto paused = b.db->paused_queues();
+    if (!paused) return paused.error();
+    b.paused = std::move(*paused);
+  }
+  if (b.db) d.store = d.sys.spawn<caf::detached>(store_actor, b.db);
   d.queues->max_payload_bytes = d.cfg.queue.max_payload_bytes;
   for (auto& q : d.cfg.queue.queues) {
-    auto i = b->recovered.find(q.name);
+    auto i = b.recovered.find(q.name);
     queue_links links{d.registry, d.store,
                       std::chrono::milliseconds(d.cfg.queue.startup_grace_ms),
                       d.cfg.queue.max_payload_bytes, d.cfg.cluster.enabled};
-    links.paused = std::binary_search(b->paused.begin(), b->paused.end(),
+    links.paused = std::binary_search(b.paused.begin(), b.paused.end(),
                                       q.name);
-    auto sup = sys.spawn(queue_actor, q, links,
-                         i == b->recovered.end() ? recovered_jobs{}
-                                                 : i->second);
+    auto sup = d.sys.spawn(queue_actor, q, links,
+                           i == b.recovered.end() ? recovered_jobs{}
+                                                  : i->second);
     d.queues->queues.emplace(q.name,
                              queue_entry{caf::actor_cast<caf::actor>(sup), q});
     log::info("engine", "queue ", q.name, ": ",
@@ -205,6 +272,66 @@ engine::engine(caf::actor_system& sys, engine_config cfg,
               ", concurrency ", q.concurrency, ", max_retries ", q.max_retries,
               ", backoff_ms ", q.backoff_ms);
   }
+  if (d.cfg.cluster.enabled) {
+    auto node = start_cluster_node(d.sys, d.cfg.cluster, d.queues, d.registry);
+    if (!node) {
+      stop(std::chrono::milliseconds(0));
+      return node.error();
+    }
+    d.node = std::move(*node);
+    // Queue functions answer for the whole cluster from now on.
+    caf::anon_send(d.node, atom::qcluster_v, d.queue_functions);
+    caf::anon_send(d.queue_functions, atom::qcluster_v, d.node);
+  }
+  d.update_metric_targets();
+  d.progress->recovered.store(true);
+  // Ready once the worker listener is open too.
+  d.progress->phase.store(d.workers ? engine_phase::ready
+                                    : engine_phase::starting,
+                          std::memory_order_release);
+  return {};
+}
+
+engine_status engine::status() const { return impl_->progress->get(); }
+
+void engine::set_metrics_renderer(std::function<std::string()> render) {
+  impl_->metrics_renderer = std::move(render);
+}
+
+caf::expected<uint16_t> engine::listen_admin() {
+  auto& d = *impl_;
+  if (d.admin)
+    return caf::make_error(errc::bad_config, "admin listener already open");
+  admin::admin_server_options opts;
+  opts.config = d.cfg.admin;
+  // An enqueue's body carries a payload of up to max_payload_bytes.
+  opts.max_body_bytes = d.cfg.queue.max_payload_bytes + 64 * 1024;
+  opts.version = TROUPE_VERSION;
+  if (d.cfg.cluster.enabled) opts.node = d.cfg.cluster.name;
+  opts.status = [p = d.progress] { return p->get(); };
+  if (d.metrics_renderer)
+    opts.metrics = d.metrics_renderer;
+  else
+    opts.metrics = [this] { return render_metrics(); };
+  opts.registry = d.registry;
+  opts.queues = d.queues;
+  auto server = std::make_unique<admin::admin_server>(d.sys, std::move(opts));
+  auto port = server->start();
+  if (!port) return port.error();
+  d.admin = std::move(server);
+  const auto& host = d.cfg.admin.host;
+  log::info("engine", "admin listening on http://",
+            host.find(':') != std::string::npos ? "[" + host + "]" : host, ":",
+            *port);
+  return port;
+}
+
+engine::engine(caf::actor_system& sys, engine_config cfg,
+               std::unique_ptr<boot>)
+    : impl_(std::make_unique<impl>(sys, std::move(cfg))) {
+  auto& d = *impl_;
+  d.registry = caf::actor_cast<caf::actor>(
+    sys.spawn(registry_actor, std::string{"registry"}));
   d.queue_functions = sys.spawn(queue_functions_actor, d.queues);
   register_queue_functions(d.registry, d.queue_functions);
   d.introspection = sys.spawn(introspection_actor, d.registry);
@@ -465,6 +592,8 @@ caf::expected<uint16_t> engine::listen_workers() {
     return port.error();
   }
   log::info("engine", "listening for workers on ws://", wm.host, ":", *port);
+  if (d.progress->recovered.load())
+    d.progress->phase.store(engine_phase::ready, std::memory_order_release);
   return port;
 }
 
@@ -491,6 +620,7 @@ caf::expected<uint16_t> engine::listen_http() {
     return port.error();
   }
   d.http_router = std::move(router);
+  d.update_metric_targets();
   if (d.node) {
     // Our workers' routes go to the other nodes, and theirs are served here
     // (the router introduces itself to the node actor).
@@ -521,11 +651,11 @@ const engine_config& engine::config() const { return impl_->cfg; }
 std::string engine::render_metrics() {
   auto& d = *impl_;
   metrics::targets t;
-  for (auto& name : queue_names())
-    t.queues.push_back(d.queues->find(name)->supervisor);
-  t.store = d.store;
-  t.http_router = d.http_router;
-  t.sessions = d.session_metrics;
+  {
+    std::lock_guard<std::mutex> guard{d.metrics_mtx};
+    t = d.metric_targets;
+  }
+  if (!t.sessions) t.sessions = d.session_metrics;
   return metrics::render(
     metrics::collect(d.sys, t, std::chrono::milliseconds(1000)));
 }
@@ -534,6 +664,9 @@ void engine::stop(std::chrono::milliseconds grace) {
   auto& d = *impl_;
   if (d.stopped) return;
   d.stopped = true;
+  d.progress->phase.store(engine_phase::stopping, std::memory_order_release);
+  // A scrape from now on asks no actor: they are about to go.
+  d.update_metric_targets();
   // 0. In a cluster, the other nodes drop this node's functions first.
   if (d.node) caf::anon_send(d.node, atom::bye_v);
   // 1. Queues stop dispatching and let running attempts finish, while the
@@ -611,6 +744,8 @@ void engine::stop(std::chrono::milliseconds grace) {
     self->receive([](const caf::down_msg&) {});
     d.store = nullptr;
   }
+  // The admin listener answers /readyz "stopping" until here.
+  if (d.admin) d.admin->stop();
   caf::anon_send_exit(d.registry, caf::exit_reason::user_shutdown);
   // 4. Leave the cluster: the listener closes (CAF keeps it open after the
   //    published actor ends), the links close and the peers see us go.

@@ -6,6 +6,8 @@
 #include <iostream>
 #include <string>
 #include <string_view>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/stat.h>
 #include <thread>
 
@@ -25,7 +27,8 @@ constexpr int exit_config = 2;
 constexpr auto default_config_file = "iii-config.yaml";
 
 const char* usage_text
-  = R"(usage: troupe [--config PATH] [--log-level LEVEL] [--threads N]
+  = R"(usage: troupe [--config PATH] [--admin HOST:PORT] [--log-level LEVEL]
+              [--threads N]
        troupe COMMAND [ARGS] [options]
 
 troupe runs named job queues for workers that speak the iii worker protocol
@@ -36,6 +39,11 @@ options:
                          is used if it exists, else the built-in defaults
                          (workers on ws://127.0.0.1:49134, queue 'default',
                          in-memory store).
+      --admin HOST:PORT  open the admin listener (health checks, JSON API,
+                         dashboard) on HOST:PORT, such as 127.0.0.1:3113
+                         (port 0: any free port); overrides the address of
+                         the config's troupe-admin entry and keeps its
+                         token and read_only
   -l, --log-level LEVEL  debug, info (default), warn, error or off
   -t, --threads N        actor scheduler threads (default: number of cores)
   -h, --help             print this help and exit
@@ -52,7 +60,36 @@ struct cli {
   bool config_given = false;
   std::string log_level = "info";
   int threads = 0;
+  /// --admin HOST:PORT, if given.
+  std::string admin_host;
+  uint16_t admin_port = 0;
+  bool admin_given = false;
 };
+
+/// Reads "HOST:PORT" ("[v6]:PORT" for IPv6) of --admin.
+bool parse_host_port(const std::string& text, std::string& host,
+                     uint16_t& port) {
+  auto colon = text.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == text.size())
+    return false;
+  host = text.substr(0, colon);
+  if (host.front() == '[') {
+    if (host.size() < 3 || host.back() != ']') return false;
+    host = host.substr(1, host.size() - 2);
+  }
+  unsigned char buf[sizeof(in6_addr)];
+  if (inet_pton(AF_INET, host.c_str(), buf) != 1
+      && inet_pton(AF_INET6, host.c_str(), buf) != 1)
+    return false;
+  auto digits = text.substr(colon + 1);
+  if (digits.size() > 5
+      || digits.find_first_not_of("0123456789") != std::string::npos)
+    return false;
+  auto n = std::stoul(digits);
+  if (n > 65535) return false;
+  port = static_cast<uint16_t>(n);
+  return true;
+}
 
 bool file_exists(const std::string& path) {
   struct stat st {};
@@ -93,6 +130,15 @@ int parse_cli(int argc, char** argv, cli& out) {
       if (r < 0) return exit_usage;
       out.config_path = value;
       out.config_given = true;
+    } else if ((r = take("--admin", "--admin")) != 0) {
+      if (r < 0) return exit_usage;
+      if (!parse_host_port(value, out.admin_host, out.admin_port)) {
+        std::cerr << "troupe: --admin takes HOST:PORT with an IP address, "
+                     "such as 127.0.0.1:3113, got '"
+                  << value << "'\n";
+        return exit_usage;
+      }
+      out.admin_given = true;
     } else if ((r = take("--log-level", "-l")) != 0) {
       if (r < 0) return exit_usage;
       out.log_level = value;
@@ -152,6 +198,11 @@ int main(int argc, char** argv) {
     cfg = std::move(*loaded);
   } else {
     cfg = troupe::default_engine_config();
+  }
+  if (args.admin_given) {
+    cfg.admin.enabled = true;
+    cfg.admin.host = args.admin_host;
+    cfg.admin.port = args.admin_port;
   }
   troupe::log::info("node", "troupe ", TROUPE_VERSION, " starting with ",
                     cfg.source);

@@ -32,17 +32,30 @@ void block_stop_signals() {
 }
 
 int run_node(caf::actor_system& sys, const engine_config& cfg) {
-  auto started = engine::start(sys, cfg);
-  if (!started) {
-    auto& err = started.error();
+  auto store_error = [](const caf::error& err) {
     if (err == errc::store_failure) {
       log::error("node", "cannot open the job store: ", error_text(err));
       return 3;
     }
     log::error("node", error_text(err));
     return 1;
+  };
+  auto opened = engine::open(sys, cfg);
+  if (!opened) return store_error(opened.error());
+  auto& eng = **opened;
+  // The admin listener first, so that it answers (503 "recovering") while a
+  // large store is loaded.
+  if (cfg.admin.enabled) {
+    if (auto port = eng.listen_admin(); !port) {
+      log::error("node", sys.render(port.error()));
+      eng.stop();
+      return 1;
+    }
   }
-  auto& eng = **started;
+  if (auto err = eng.recover()) {
+    eng.stop(std::chrono::milliseconds(0));
+    return store_error(err);
+  }
   // HTTP first: once the worker listener's line is logged, both serve.
   auto port = cfg.http.enabled ? eng.listen_http() : uint16_t{0};
   if (port) port = eng.listen_workers();

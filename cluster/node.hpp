@@ -22,7 +22,9 @@ void tune_scheduler(caf::actor_system_config& cfg, int threads);
 /// run_node() alone receives them.
 void block_stop_signals();
 
-/// Starts the engine in `sys` from `cfg`, serves until SIGINT or SIGTERM,
+/// Starts the engine in `sys` from `cfg` (the admin listener, with
+/// `troupe-admin`, before the store is recovered), serves until SIGINT or
+/// SIGTERM,
 /// then stops gracefully. Returns the process exit status: 0 after a clean
 /// stop, 1 when a listener cannot be opened, 3 when the job store cannot be
 /// opened or read (corrupted, newer schema, in use by another engine).

@@ -230,7 +230,7 @@ using field_table = std::vector<std::pair<std::string, field_reader>>;
 
 constexpr const char* known_workers
   = "iii-worker-manager, iii-http, iii-http-functions, iii-queue, "
-    "troupe-cluster";
+    "troupe-cluster, troupe-admin";
 
 /// Walks one parsed document into an engine_config.
 class reader {
@@ -408,6 +408,10 @@ private:
       cfg.cluster.enabled = true;
       return read_cluster(body, what, cfg.cluster);
     }
+    if (name == "troupe-admin") {
+      cfg.admin.enabled = true;
+      return read_admin(body, what, cfg.admin);
+    }
     return error_at(name_f->value, "unknown worker '" + name
                                      + "'; known workers: " + known_workers);
   }
@@ -434,6 +438,34 @@ private:
                      {"default_timeout", uint_into(out.default_timeout_ms, 1)},
                      {"max_body_bytes",
                       uint_into(out.max_body_bytes, 1, max_message_bytes)}});
+  }
+
+  caf::error read_admin(const YAML::Node& node, const std::string& what,
+                        admin_config& out) const {
+    return read_map(node, what,
+                    {{"host", ip_into(out.host)},
+                     {"port", uint_into(out.port)},
+                     {"token",
+                      [&](const field& f) {
+                        // Empty (or null) means no token.
+                        if (f.value.IsNull()) return caf::error{};
+                        if (!f.value.IsScalar())
+                          return error_at(f.at(), "'token' must be a string, "
+                                                  "got "
+                                                    + describe(f.value));
+                        out.token = f.value.Scalar();
+                        if (std::all_of(out.token.begin(), out.token.end(),
+                                        [](char c) {
+                                          return c > ' ' && c < 127;
+                                        }))
+                          return caf::error{};
+                        return error_at(f.at(), "'token' must be printable "
+                                                "ASCII without spaces (it "
+                                                "travels in an HTTP header)");
+                      }},
+                     {"read_only", [&](const field& f) {
+                        return read_bool(f, out.read_only);
+                      }}});
   }
 
   caf::error read_bool(const field& f, bool& out) const {

@@ -143,6 +143,21 @@ struct cluster_config {
   std::string cookie;
 };
 
+/// `troupe-admin`: the admin listener (health checks, the JSON API, the
+/// metrics and the dashboard). Off unless the entry (or the binary's
+/// `--admin HOST:PORT`) is given.
+struct admin_config {
+  bool enabled = false;
+  std::string host = "127.0.0.1";
+  /// 0 lets the OS pick a free port.
+  uint16_t port = 3113;
+  /// When not empty, every request but the dashboard's files, /healthz and
+  /// /readyz needs `Authorization: Bearer TOKEN`.
+  std::string token;
+  /// Refuse every change (403 `read_only`).
+  bool read_only = false;
+};
+
 struct engine_config {
   /// Where the configuration came from: a file path, or "(defaults)".
   std::string source = "(defaults)";
@@ -151,6 +166,7 @@ struct engine_config {
   http_functions_config http_functions;
   queue_worker_config queue;
   cluster_config cluster;
+  admin_config admin;
 
   /// Returns the queue named `name`, or nullptr.
   const queue_config* find_queue(const std::string& name) const;

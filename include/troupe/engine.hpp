@@ -2,8 +2,9 @@
 // application's own caf::actor_system: it spawns the registry and one
 // supervisor per named queue from an engine_config, serves C++ functions,
 // takes calls and enqueues from C++, and on request opens the worker
-// WebSocket listener (for iii-sdk workers in any language) and the REST API
-// for `http` triggers. The `troupe` binary is a thin main over this class.
+// WebSocket listener (for iii-sdk workers in any language), the REST API
+// for `http` triggers and the admin listener (health checks, a JSON API,
+// the dashboard). The `troupe` binary is a thin main over this class.
 //
 //   caf::actor_system_config cfg;
 //   troupe::engine::configure(cfg);          // message types, error category
@@ -75,6 +76,39 @@ struct function_options {
   bool blocking = false;
 };
 
+/// Where an engine is in its life: what the admin listener's /readyz and
+/// /api/status report.
+enum class engine_phase : uint8_t {
+  /// open() returned; recover() has not finished, or the worker listener
+  /// is not open yet.
+  starting,
+  /// recover() is loading the stored jobs (loaded of total so far).
+  recovering,
+  /// Recovered, and the worker listener is open.
+  ready,
+  /// stop() was called.
+  stopping,
+};
+
+/// "starting", "recovering", "ready", "stopping".
+inline const char* to_string(engine_phase x) {
+  switch (x) {
+    case engine_phase::starting: return "starting";
+    case engine_phase::recovering: return "recovering";
+    case engine_phase::ready: return "ready";
+    case engine_phase::stopping: return "stopping";
+  }
+  return "unknown";
+}
+
+struct engine_status {
+  engine_phase phase = engine_phase::starting;
+  /// Stored jobs loaded so far, and how many the store holds (file_based;
+  /// both 0 with in_memory). Final once the phase is past recovering.
+  uint64_t loaded = 0;
+  uint64_t total = 0;
+};
+
 class engine {
 public:
   /// Adds troupe's message types and error category to `cfg`. Call it
@@ -101,10 +135,29 @@ public:
   static caf::expected<std::unique_ptr<engine>> start(caf::actor_system& sys,
                                                       engine_config cfg);
 
-  /// What start() opened and recovered; only start() can make one.
+  /// start() in two steps, for an application that wants the admin
+  /// listener to answer while a large store is recovered: open() spawns the
+  /// registry and the engine's own functions, but no queue and no store;
+  /// then listen_admin() may be called (its /readyz says "starting", then
+  /// "recovering" with the figures); then recover() does the rest of what
+  /// start() does. Until recover() succeeded, only listen_admin(), status(),
+  /// config() and stop() may be called.
+  static caf::expected<std::unique_ptr<engine>> open(caf::actor_system& sys,
+                                                     engine_config cfg);
+
+  /// The second step after open(): opens the store (file_based), loads its
+  /// jobs (logging `recovering: N of M jobs loaded` every second while it
+  /// runs), spawns the queues and, with `troupe-cluster`, starts the node.
+  /// Errors as start(); errc::bad_config when called twice.
+  caf::error recover();
+
+  /// Where the engine is (thread-safe; any thread, any time).
+  engine_status status() const;
+
+  /// Only open() can make one.
   struct boot;
 
-  /// Used by start(), which is the way to make an engine.
+  /// Used by open(), which is the way to make an engine.
   engine(caf::actor_system& sys, engine_config cfg, std::unique_ptr<boot> b);
 
   /// Stops the engine (stop() with its default grace) if still running.
@@ -124,6 +177,20 @@ public:
   /// Opens the REST API listener (`iii-http`) and serves workers' `http`
   /// triggers on it. Returns the bound port. Errors as listen_workers().
   caf::expected<uint16_t> listen_http();
+
+  /// Opens the admin listener (`troupe-admin` in the config: health checks,
+  /// the JSON API under /api/, the dashboard) on its own I/O thread; it may
+  /// be opened right after open(), before recover(). Returns the bound
+  /// port. Errors: errc::bad_config when it is open already or the address
+  /// cannot be bound. The API answers through the engine's functions
+  /// (engine::queue::*, engine::workers::list), so in a cluster it answers
+  /// for every node.
+  caf::expected<uint16_t> listen_admin();
+
+  /// What the admin listener answers at /metrics: Prometheus text made by
+  /// `render` (called on the listener's I/O thread). Without it /metrics is
+  /// 404. Takes effect for a listener opened afterwards.
+  void set_metrics_renderer(std::function<std::string()> render);
 
   // -- C++ functions ----------------------------------------------------------
 
@@ -262,7 +329,7 @@ public:
 
   // -- stopping ---------------------------------------------------------------
 
-  /// Stops gracefully: queues take no new jobs and dispatch no more,
+  /// Stops gracefully (status: stopping): queues take no new jobs and dispatch no more,
   /// running attempts get up to `grace` to finish (an unfinished one is not
   /// charged), then the listeners close and every actor of the engine
   /// stops, C++ functions included. Idempotent; the engine answers nothing

@@ -465,7 +465,8 @@ TEST(engine_config, unknown_worker_is_an_error) {
   EXPECT_TRUE(fails_with(parse("workers:\n  - name: iii-stream\n"),
                          "t.yaml:2:11: ",
                          {"unknown worker 'iii-stream'", "iii-worker-manager",
-                          "iii-http", "iii-queue", "troupe-cluster"}));
+                          "iii-http", "iii-queue", "troupe-cluster",
+                          "troupe-admin"}));
 }
 
 TEST(engine_config, duplicate_worker_is_an_error) {
@@ -905,4 +906,48 @@ TEST(engine_config, bad_http_functions_values_are_refused) {
                          "t.yaml:4:", {"max_response_bytes"}));
   EXPECT_TRUE(fails_with(with("      timeout: 5\n"),
                          "t.yaml:4:", {"unknown key", "default_timeout_ms"}));
+}
+
+TEST(engine_config, the_admin_listener_is_off_unless_configured) {
+  auto none = parse("workers:\n  - name: iii-queue\n");
+  ASSERT_TRUE(none) << message_of(none.error());
+  EXPECT_FALSE(none->admin.enabled);
+  EXPECT_EQ(none->admin.port, 3113u);
+  auto bare = parse("workers:\n  - name: troupe-admin\n");
+  ASSERT_TRUE(bare) << message_of(bare.error());
+  EXPECT_TRUE(bare->admin.enabled);
+  EXPECT_EQ(bare->admin.host, "127.0.0.1");
+  EXPECT_EQ(bare->admin.port, 3113u);
+  EXPECT_EQ(bare->admin.token, "");
+  EXPECT_FALSE(bare->admin.read_only);
+  auto cfg = parse("workers:\n  - name: troupe-admin\n    config:\n"
+                   "      host: ::1\n      port: 0\n      token: \"s3cr3t\"\n"
+                   "      read_only: true\n");
+  ASSERT_TRUE(cfg) << message_of(cfg.error());
+  EXPECT_EQ(cfg->admin.host, "::1");
+  EXPECT_EQ(cfg->admin.port, 0u);
+  EXPECT_EQ(cfg->admin.token, "s3cr3t");
+  EXPECT_TRUE(cfg->admin.read_only);
+  auto empty = parse("workers:\n  - name: troupe-admin\n    config:\n"
+                     "      token: \"\"\n");
+  ASSERT_TRUE(empty) << message_of(empty.error());
+  EXPECT_EQ(empty->admin.token, "");
+}
+
+TEST(engine_config, bad_admin_values_are_refused) {
+  auto with = [](const std::string& body) {
+    return parse("workers:\n  - name: troupe-admin\n    config:\n" + body);
+  };
+  EXPECT_TRUE(fails_with(with("      port: 70000\n"), "t.yaml:4:13:",
+                         {"'port'", "65535"}));
+  EXPECT_TRUE(fails_with(with("      host: localhost\n"), "t.yaml:4:13:",
+                         {"'host'", "IP address"}));
+  EXPECT_TRUE(fails_with(with("      read_only: yes\n"), "t.yaml:4:18:",
+                         {"read_only", "true or false"}));
+  EXPECT_TRUE(fails_with(with("      token: \"a b\"\n"), "t.yaml:4:14:",
+                         {"token", "without spaces"}));
+  EXPECT_TRUE(fails_with(with("      token: [a]\n"), "t.yaml:4:14:",
+                         {"token", "string"}));
+  EXPECT_TRUE(fails_with(with("      tokens: x\n"), "t.yaml:4:7:",
+                         {"unknown key", "read_only"}));
 }

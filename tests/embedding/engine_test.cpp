@@ -12,7 +12,10 @@
 #include <thread>
 
 #include <caf/all.hpp>
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 using namespace std::chrono_literals;
@@ -63,6 +66,34 @@ struct engine_test : ::testing::Test {
     FAIL() << "queue " << q << " never held " << n << " dead jobs";
   }
 };
+
+/// One HTTP/1.1 request to 127.0.0.1:`port` with Connection: close; the
+/// whole answer (status line, headers, body), or "" when it cannot connect.
+std::string http_get(uint16_t port, const std::string& path,
+                     const std::string& extra_headers = {}) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return {};
+  timeval tv{5, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  std::string out;
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0) {
+    auto req = "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\n" + extra_headers
+               + "Connection: close\r\n\r\n";
+    if (::send(fd, req.data(), req.size(), 0)
+        == static_cast<ssize_t>(req.size())) {
+      char buf[4096];
+      ssize_t n;
+      while ((n = ::recv(fd, buf, sizeof(buf), 0)) > 0)
+        out.append(buf, static_cast<size_t>(n));
+    }
+  }
+  ::close(fd);
+  return out;
+}
 
 troupe::invoke_result echo(const troupe::invoke& x) {
   return troupe::invoke_result::value(
@@ -344,4 +375,40 @@ TEST_F(engine_test, queue_operations_find_list_pause_and_retry) {
   EXPECT_EQ(eng->groups("fifo")->total, 0u);
   EXPECT_EQ(eng->resume("default"), false);
   EXPECT_FALSE(eng->stats("default")->paused);
+}
+
+TEST_F(engine_test, open_recover_and_the_admin_listener_report_readiness) {
+  auto cfg = config();
+  cfg.worker_manager.port = 0;
+  cfg.admin.enabled = true;
+  cfg.admin.port = 0;
+  cfg.admin.token = "t0ken";
+  auto opened = troupe::engine::open(sys, cfg);
+  ASSERT_TRUE(opened) << troupe::error_text(opened.error());
+  eng = std::move(*opened);
+  EXPECT_EQ(eng->status().phase, troupe::engine_phase::starting);
+  auto port = eng->listen_admin();
+  ASSERT_TRUE(port) << troupe::error_text(port.error());
+  EXPECT_FALSE(eng->listen_admin()) << "open already";
+  auto starting = http_get(*port, "/readyz");
+  EXPECT_EQ(starting.rfind("HTTP/1.1 503", 0), 0u) << starting;
+  EXPECT_NE(starting.find(R"({"status":"starting"})"), std::string::npos);
+  EXPECT_NE(http_get(*port, "/healthz").find("\r\n\r\nok"), std::string::npos);
+  ASSERT_FALSE(eng->recover());
+  EXPECT_TRUE(eng->recover()) << "recovered already";
+  EXPECT_EQ(eng->status().phase, troupe::engine_phase::starting)
+    << "not ready before the worker listener is open";
+  ASSERT_TRUE(eng->listen_workers());
+  EXPECT_EQ(eng->status().phase, troupe::engine_phase::ready);
+  auto ready = http_get(*port, "/readyz");
+  EXPECT_EQ(ready.rfind("HTTP/1.1 200", 0), 0u) << ready;
+  auto denied = http_get(*port, "/api/queues");
+  EXPECT_EQ(denied.rfind("HTTP/1.1 401", 0), 0u) << denied;
+  auto queues = http_get(*port, "/api/queues",
+                         "Authorization: Bearer t0ken\r\n");
+  EXPECT_EQ(queues.rfind("HTTP/1.1 200", 0), 0u) << queues;
+  EXPECT_NE(queues.find(R"("name":"fifo")"), std::string::npos) << queues;
+  eng->stop(1s);
+  EXPECT_EQ(eng->status().phase, troupe::engine_phase::stopping);
+  EXPECT_EQ(http_get(*port, "/healthz"), "") << "closed by stop()";
 }
