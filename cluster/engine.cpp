@@ -28,6 +28,7 @@
 #include "metrics/prometheus_text.hpp"
 #include "cluster/cluster_type_ids.hpp"
 #include "cluster/node_actor.hpp"
+#include "store/job_count.hpp"
 #include "protocol/http_server.hpp"
 #include "protocol/ws_server.hpp"
 
@@ -168,17 +169,18 @@ load_jobs(store::job_store& db, const engine_config& cfg,
           engine_progress& progress) {
   auto t0 = std::chrono::steady_clock::now();
   std::unordered_map<std::string, recovered_jobs> by_queue;
-  auto counts = db.count();
-  if (!counts) return counts.error();
-  const uint64_t expected = counts->waiting + counts->delayed + counts->dead;
+  auto stored = store::count_stored_jobs(db);
+  if (!stored) return stored.error();
+  const uint64_t expected = *stored;
   progress.total.store(expected, std::memory_order_relaxed);
   progress.loaded.store(0, std::memory_order_relaxed);
   progress.phase.store(engine_phase::recovering, std::memory_order_release);
   auto report = [&](uint64_t n) {
     log::info("engine", "recovering: ", n, " of ", expected, " jobs loaded");
   };
-  report(0);
-  auto next_report = t0 + std::chrono::seconds(1);
+  if (expected > 0) report(0);
+  auto next_report
+    = std::chrono::steady_clock::now() + std::chrono::seconds(1);
   size_t total = 0;
   recovered_jobs* last = nullptr; // jobs tend to come in runs of one queue
   std::string last_queue;

@@ -10,8 +10,9 @@ packages=(g++ cmake ninja-build libcaf-dev libyaml-cpp-dev nlohmann-json3-dev
           libboost-dev libgtest-dev libsqlite3-dev libbenchmark-dev
           prometheus-cpp-dev)
 # What only the test command needs: promtool checks /metrics, chromium runs the
-# dashboard's browser test, clang + libFuzzer run the fuzzers' short runs.
-test_packages=(prometheus chromium clang libfuzzer-14-dev)
+# dashboard's browser test, clang + libFuzzer run the fuzzers' short runs,
+# sqlite3 writes the large store the admin test recovers.
+test_packages=(prometheus chromium clang libfuzzer-14-dev sqlite3)
 e2e=0
 [[ "${1:-}" == "--e2e" ]] && e2e=1
 

@@ -3,6 +3,7 @@
 // exclusive lock for its lifetime: a second engine on the same directory is
 // refused at open. The only library file that includes sqlite3.h.
 
+#include "store/job_count.hpp"
 #include "store/job_store.hpp"
 
 #include <algorithm>
@@ -173,6 +174,13 @@ public:
     return result;
   }
 
+  caf::expected<uint64_t> size() {
+    auto x = size_.get();
+    stmt_scope scope{size_};
+    if (sqlite3_step(x) != SQLITE_ROW) return fail("counting jobs");
+    return static_cast<uint64_t>(sqlite3_column_int64(x, 0));
+  }
+
   caf::expected<std::vector<std::string>> paused_queues() override {
     std::vector<std::string> result;
     auto x = paused_queues_.get();
@@ -288,6 +296,7 @@ private:
       {&requeue_, sql::requeue},
       {&all_jobs_, sql::all_jobs},
       {&count_, sql::count},
+      {&size_, sql::size},
       {&pause_, sql::pause},
       {&resume_, sql::resume},
       {&paused_queues_, sql::paused_queues},
@@ -381,6 +390,7 @@ private:
   stmt_ptr requeue_;
   stmt_ptr all_jobs_;
   stmt_ptr count_;
+  stmt_ptr size_;
   stmt_ptr pause_;
   stmt_ptr resume_;
   stmt_ptr paused_queues_;
@@ -394,6 +404,13 @@ open_sqlite_store(const std::string& dir) {
   auto result = std::make_unique<sqlite_store>();
   if (auto err = result->open(dir)) return err;
   return std::unique_ptr<job_store>{std::move(result)};
+}
+
+caf::expected<uint64_t> count_stored_jobs(job_store& db) {
+  if (auto* x = dynamic_cast<sqlite_store*>(&db)) return x->size();
+  auto n = db.count();
+  if (!n) return n.error();
+  return n->waiting + n->delayed + n->dead;
 }
 
 } // namespace troupe::store

@@ -1,6 +1,7 @@
 // The job_store contract, run against both implementations: the memory store
 // and the SQLite store (in a fresh directory per test).
 
+#include "store/job_count.hpp"
 #include "store/job_store.hpp"
 
 #include "store_fixture.hpp"
@@ -49,6 +50,9 @@ TEST_P(job_store_test, empty_store_holds_nothing) {
   auto n = store->count();
   ASSERT_TRUE(n);
   EXPECT_EQ(n->waiting + n->delayed + n->dead, 0u);
+  auto size = count_stored_jobs(*store);
+  ASSERT_TRUE(size);
+  EXPECT_EQ(*size, 0u);
   EXPECT_TRUE(apply({}).empty());
 }
 
@@ -184,6 +188,9 @@ TEST_P(job_store_test, batch_mixing_all_kinds_applies_in_order) {
   EXPECT_EQ(n->waiting, 3u);
   EXPECT_EQ(n->delayed, 1u);
   EXPECT_EQ(n->dead, 0u);
+  auto size = count_stored_jobs(*store);
+  ASSERT_TRUE(size);
+  EXPECT_EQ(*size, 4u);
 }
 
 TEST_P(job_store_test, failed_batch_changes_nothing) {
