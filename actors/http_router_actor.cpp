@@ -146,11 +146,15 @@ void http_router_state::on_http_call(http_call& x) {
   protocol::http_params params;
   auto r = find(req, params);
   if (!r) {
+    count_answer(req.method, "", 404);
     out->respond(protocol::error_response(404, "NOT_FOUND", "Not Found"));
     return;
   }
+  auto method = r->route.method;
+  auto route = r->route.api_path;
   auto data = protocol::http_request_json(req, r->route, params);
   if (!data) {
+    count_answer(method, route, 400);
     out->respond(
       protocol::error_response(400, "BAD_REQUEST", error_text(data.error())));
     return;
@@ -162,17 +166,23 @@ void http_router_state::on_http_call(http_call& x) {
     ->request(registry, timeout,
               invoke{fn, std::move(*data), r->metadata, {}, {}, timeout_ms})
     .then(
-      [out, what](invoke_result& res) {
-        if (res.ok)
-          out->respond(protocol::response_from_result(res.body));
-        else
+      [this, out, what, method, route](invoke_result& res) {
+        if (res.ok) {
+          auto answer = protocol::response_from_result(res.body);
+          count_answer(method, route, answer.status);
+          out->respond(std::move(answer));
+        } else {
+          count_answer(method, route, 500);
           answer_failure(out, what, res.body);
+        }
       },
-      [out, what, fn, timeout_ms](caf::error& err) {
+      [this, out, what, fn, timeout_ms, method, route](caf::error& err) {
         if (err != caf::sec::request_timeout) {
+          count_answer(method, route, 500);
           answer_failure(out, what, request_failure(err, fn, timeout_ms).body);
           return;
         }
+        count_answer(method, route, 504);
         log::warn(log_name, what, ": no answer within ", timeout_ms,
                   " ms (504)");
         out->respond(
@@ -180,6 +190,29 @@ void http_router_state::on_http_call(http_call& x) {
                                    "the function did not answer within "
                                      + std::to_string(timeout_ms) + " ms"));
       });
+}
+
+void http_router_state::count_answer(const std::string& method,
+                                     const std::string& route,
+                                     unsigned status) {
+  // A request's method is the client's text: only the ones a route can
+  // have keep their own label.
+  static const char* known[] = {"GET",   "POST", "PUT",    "DELETE",
+                                "PATCH", "HEAD", "OPTIONS"};
+  std::string m = "other";
+  for (auto k : known)
+    if (method == k) m = k;
+  ++answers[std::make_tuple(std::move(m), route_slots.slot(route), status)];
+}
+
+std::vector<metrics::http_count> http_router_state::on_metrics() const {
+  std::vector<metrics::http_count> out;
+  out.reserve(answers.size());
+  for (auto& [key, n] : answers)
+    out.push_back(metrics::http_count{std::get<0>(key),
+                                      route_slots.name(std::get<1>(key)),
+                                      std::get<2>(key), n});
+  return out;
 }
 
 // -- other nodes' routes ------------------------------------------------------
@@ -290,6 +323,7 @@ caf::behavior http_router_actor(caf::stateful_actor<http_router_state>* self,
       self->state.on_remote_unroute(x);
     },
     [self](atom::watch, caf::actor& w) { self->state.on_watch(std::move(w)); },
+    [self](atom::metrics) { return self->state.on_metrics(); },
   };
 }
 

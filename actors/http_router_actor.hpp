@@ -31,6 +31,7 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -43,6 +44,7 @@
 #include <caf/stateful_actor.hpp>
 #include <caf/system_messages.hpp>
 
+#include "actors/metrics.hpp"
 #include "actors/messages.hpp"
 #include "protocol/http_mapping.hpp"
 
@@ -78,6 +80,10 @@ struct http_router_state {
   /// Who hears of the local routes (the node actor).
   std::vector<caf::actor> watchers;
   uint64_t next_seq = 0;
+  /// For /metrics: routes (api_path patterns, capped; "" for no route) and
+  /// the answers per (method, route slot, status).
+  metrics::label_cap route_slots;
+  std::map<std::tuple<std::string, size_t, unsigned>, uint64_t> answers;
 
   static inline const char* name = "troupe.http_router";
 
@@ -101,8 +107,13 @@ struct http_router_state {
   void on_watch(caf::actor watcher);
   /// A watcher or a peer owning remote routes is gone.
   void on_down(const caf::down_msg& dm);
+  /// The answers so far, for /metrics.
+  std::vector<metrics::http_count> on_metrics() const;
 
 private:
+  /// Counts an answer with `status` to a `method` request for `route`.
+  void count_answer(const std::string& method, const std::string& route,
+                    unsigned status);
   /// Tells the watchers that local route `e` was added (or removed).
   void announce(const route_entry& e, bool added);
   /// The best route for `req` (HEAD falls back to GET), or nullptr.

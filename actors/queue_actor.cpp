@@ -431,6 +431,7 @@ caf::result<std::string> queue_state::accept_here(job& x, bool adopted) {
 }
 
 void queue_state::on_requeue(job& x) {
+  ++redriven_total;
   x.attempts = 0;
   x.last_error.clear();
   x.failed_at = 0;
@@ -444,6 +445,7 @@ caf::result<uint64_t> queue_state::on_discard(const std::string& id) {
     .then(
       [this, rp, id](uint64_t n) mutable {
         if (n > 0) {
+          ++discarded_total;
           job x;
           x.id = id;
           persist(store::store_write::kind::discard, x);
@@ -496,7 +498,9 @@ queue_state::start_attempt(const caf::actor& child, const job& x) {
   persist(store::store_write::kind::start, x);
   caf::anon_send(child, attempt{x.id, x.attempts, x.function_id, x.payload,
                                 spec.timeout_ms});
-  log_attempt_start(x);
+  if (log_attempt_start(x) && x.attempts == 0)
+    wait_hist.observe(metrics::wait_seconds,
+                      static_cast<double>(now_ms() - x.enqueued_at) / 1000.0);
   arm_sweep();
   return self->clock().now(); // the actor clock: virtual time in tests
 }
@@ -549,6 +553,8 @@ int64_t queue_state::charge_failure(job& x, std::string&& error_body) {
 void queue_state::to_dead_letters(job&& x) {
   ++dead_total;
   x.failed_at = now_ms();
+  dead_hist.observe(metrics::completion_seconds,
+                    static_cast<double>(x.failed_at - x.enqueued_at) / 1000.0);
   persist(store::store_write::kind::dead, x);
   if (log::enabled(log::level::warn)) {
     auto code = protocol::find_member(x.last_error, "code");
@@ -577,10 +583,19 @@ queue_state::verdict queue_state::settle(job& j, attempt_done& x) {
   if (!grace) ++j.attempts;
   if (x.ok) {
     ++succeeded_total;
+    count_attempt(j.function_id, metrics::attempt_result::ok,
+                  attempt_seconds(j.id));
+    succeeded_hist.observe(metrics::completion_seconds,
+                           static_cast<double>(now_ms() - j.enqueued_at)
+                             / 1000.0);
     persist(store::store_write::kind::ack, j);
     attempt_logs.erase(j.id);
     return {verdict::succeeded};
   }
+  count_attempt(j.function_id,
+                metrics::classify_error(
+                  protocol::find_member(x.body, "code").value),
+                attempt_seconds(j.id));
   log_attempt_end(j.id, false, x.body);
   if (grace) {
     ++delayed;
@@ -683,6 +698,62 @@ caf::result<queue_stats> queue_state::on_stats() {
   return rp;
 }
 
+caf::result<metrics::queue_metrics> queue_state::on_metrics() {
+  metrics::queue_metrics m;
+  m.queue = spec.name;
+  m.type = spec.type == queue_type::fifo ? "fifo" : "standard";
+  m.group_field = spec.message_group_field;
+  m.concurrency = spec.concurrency;
+  m.paused = paused;
+  auto s = local_stats();
+  m.waiting = s.waiting;
+  m.in_flight = s.in_flight;
+  m.delayed = s.delayed;
+  // A scan of what the policy holds: a scrape is rare, an enqueue is not.
+  policy->for_each_job([&](const job& x, job_status state, int64_t) {
+    if (state == job_status::waiting
+        && (m.oldest_waiting_ms == 0 || x.enqueued_at < m.oldest_waiting_ms))
+      m.oldest_waiting_ms = x.enqueued_at;
+  });
+  m.enqueued = enqueued_total;
+  m.dead_lettered = dead_total;
+  m.redriven = redriven_total;
+  m.discarded = discarded_total;
+  m.functions = attempts_by_fn;
+  m.wait = wait_hist;
+  m.succeeded = succeeded_hist;
+  m.dead_after = dead_hist;
+  auto rp = self->make_response_promise<metrics::queue_metrics>();
+  self->request(dead_letters, caf::infinite, atom::count_v)
+    .then(
+      [rp, m](uint64_t n) mutable {
+        m.dead = n;
+        rp.deliver(std::move(m));
+      },
+      [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
+  return rp;
+}
+
+void queue_state::count_attempt(const std::string& function_id,
+                                metrics::attempt_result r, double seconds) {
+  auto i = function_slots.slot(function_id);
+  if (i >= attempts_by_fn.size()) {
+    attempts_by_fn.resize(i + 1);
+    attempts_by_fn[i].function = function_slots.name(i);
+  }
+  auto& f = attempts_by_fn[i];
+  ++f.results[static_cast<size_t>(r)];
+  f.duration.observe(metrics::attempt_seconds, seconds);
+}
+
+double queue_state::attempt_seconds(const std::string& id) const {
+  auto i = attempt_logs.find(id);
+  if (i == attempt_logs.end() || i->second.empty()) return 0;
+  auto& e = i->second.back();
+  if (e.rec.duration_ms >= 0) return 0;
+  return std::chrono::duration<double>(self->clock().now() - e.since).count();
+}
+
 caf::result<void> queue_state::on_drain() {
   draining = true;
   if (in_flight() == 0) return caf::unit;
@@ -712,8 +783,9 @@ constexpr size_t max_logged_error = 2048;
 
 } // namespace
 
-void queue_state::log_attempt_start(const job& x) {
+bool queue_state::log_attempt_start(const job& x) {
   auto& entries = attempt_logs[x.id];
+  auto first = entries.empty();
   auto now = self->clock().now();
   if (!entries.empty() && entries.back().rec.duration_ms < 0) {
     // Its child died: the attempt ran again, not charged.
@@ -731,6 +803,7 @@ void queue_state::log_attempt_start(const job& x) {
   e.since = now;
   entries.push_back(std::move(e));
   while (entries.size() > max_attempt_records) entries.pop_front();
+  return first;
 }
 
 void queue_state::log_attempt_end(const std::string& id, bool ok,
@@ -936,6 +1009,7 @@ queue_actor(queue_actor_type::stateful_pointer<queue_state> self,
     [self](atom::stats) { return self->state.on_stats(); },
     [self](atom::drain) { return self->state.on_drain(); },
     [self](atom::children) { return self->state.on_children(); },
+    [self](atom::metrics) { return self->state.on_metrics(); },
     // Dead-letter operations go through the supervisor.
     [self](atom::list, uint64_t offset, uint64_t limit) {
       return self->delegate(self->state.dead_letters, atom::list_v, offset,

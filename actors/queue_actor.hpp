@@ -36,6 +36,7 @@
 #include "actors/dead_letter_actor.hpp"
 #include "actors/job.hpp"
 #include "actors/messages.hpp"
+#include "actors/metrics.hpp"
 #include "actors/queue_dispatch.hpp"
 #include "actors/store_actor.hpp"
 #include "store/job_store.hpp"
@@ -59,6 +60,7 @@ constexpr std::chrono::milliseconds startup_retry{250};
 ///    empty group);
 ///  - (drain): stop dispatching; reply once nothing is in flight;
 ///  - (children): its current child actors (tests, diagnostics);
+///  - (metrics): its counters for /metrics (metrics::queue_metrics);
 ///  - (members, self, up, owners) from the cluster's node actor: the nodes
 ///    that are up and those that own FIFO groups; the start-up grace period
 ///    counts from the first join;
@@ -88,6 +90,7 @@ using queue_actor_type = queue_handle::extend<
   caf::reacts_to<atom::retry, std::string, std::string>,
   caf::replies_to<atom::drain>::with<void>,
   caf::replies_to<atom::children>::with<std::vector<caf::actor>>,
+  caf::replies_to<atom::metrics>::with<metrics::queue_metrics>,
   caf::reacts_to<atom::members, std::string, std::vector<std::string>,
                  std::vector<std::string>>,
   caf::replies_to<atom::fwdenq, job>::with<std::string>,
@@ -170,6 +173,16 @@ struct queue_state {
   /// Jobs waiting for their retry timer.
   uint64_t delayed = 0;
 
+  // Counters for /metrics only (see on_metrics).
+  uint64_t redriven_total = 0;
+  uint64_t discarded_total = 0;
+  /// Function ids of the attempts, capped; slots index `attempts_by_fn`.
+  metrics::label_cap function_slots;
+  std::vector<metrics::function_attempts> attempts_by_fn;
+  metrics::histogram wait_hist{metrics::wait_seconds};
+  metrics::histogram succeeded_hist{metrics::completion_seconds};
+  metrics::histogram dead_hist{metrics::completion_seconds};
+
   /// Until then, a missing function is not charged (actor clock).
   caf::actor_clock::time_point grace_until;
   std::chrono::milliseconds startup_grace{0};
@@ -251,6 +264,8 @@ struct queue_state {
   void count_child_death();
   queue_stats local_stats() const;
   caf::result<queue_stats> on_stats();
+  /// The queue's counters and gauges for /metrics.
+  caf::result<metrics::queue_metrics> on_metrics();
   caf::result<void> on_drain();
   /// Job `id` in any state, with its attempts log; errc::job_not_found.
   caf::result<job_info> on_lookup(const std::string& id);
@@ -307,8 +322,16 @@ private:
   /// the job is exhausted (its last_error is set either way).
   int64_t charge_failure(job& x, std::string&& error_body);
   /// Opens a log entry for the attempt of `x` starting now (closing one a
-  /// lost child left open).
-  void log_attempt_start(const job& x);
+  /// lost child left open). Returns true for the job's first attempt in
+  /// this process.
+  bool log_attempt_start(const job& x);
+  /// Counts an attempt of `function_id` that ended with `r` after
+  /// `seconds`.
+  void count_attempt(const std::string& function_id, metrics::attempt_result r,
+                     double seconds);
+  /// How long the open attempt of job `id` has run, in seconds (0 when
+  /// its log has no open entry).
+  double attempt_seconds(const std::string& id) const;
   /// Closes the open log entry of job `id` with the outcome.
   void log_attempt_end(const std::string& id, bool ok, const std::string& body);
   /// Where `state` (from the policy) puts job `x` for a caller: held for a

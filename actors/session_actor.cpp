@@ -57,6 +57,11 @@ void session_state::init(caf::event_based_actor* self_ptr,
   peer = std::move(peer_ptr);
   ctx = std::move(c);
   if (granted) grant = *granted;
+  if (ctx.metrics) {
+    ctx.metrics->connected.fetch_add(1, std::memory_order_relaxed);
+    ctx.metrics->connections.fetch_add(1, std::memory_order_relaxed);
+    mark.counters = ctx.metrics;
+  }
   worker_id = make_uuid();
   worker_name = peer->remote();
   log_name = "session " + std::to_string(peer->id());
@@ -234,6 +239,9 @@ void session_state::handle(protocol::invoke_frame& x) {
                      invoke{std::move(x.function_id), std::move(x.data),
                             std::move(x.metadata), std::move(x.traceparent),
                             std::move(x.baggage), 0});
+      if (ctx.metrics)
+        ctx.metrics->count_call(metrics::call_kind::void_call,
+                                metrics::call_outcome::sent);
       break;
     case protocol::invoke_action::enqueue: call_enqueue(x); break;
   }
@@ -290,10 +298,16 @@ void session_state::call_sync(protocol::invoke_frame& x) {
               invoke{std::move(x.function_id), std::move(x.data),
                      std::move(x.metadata), std::move(x.traceparent),
                      std::move(x.baggage), timeout_ms})
-    .then([this, id, fn](invoke_result& r) { reply(id, fn, std::move(r)); },
-          [this, id, fn, timeout_ms](caf::error& err) {
-            reply(id, fn, request_failure(err, fn, timeout_ms));
-          });
+    .then(
+      [this, id, fn](invoke_result& r) {
+        count_call(metrics::call_kind::sync, r);
+        reply(id, fn, std::move(r));
+      },
+      [this, id, fn, timeout_ms](caf::error& err) {
+        auto r = request_failure(err, fn, timeout_ms);
+        count_call(metrics::call_kind::sync, r);
+        reply(id, fn, std::move(r));
+      });
 }
 
 void session_state::call_enqueue(protocol::invoke_frame& x) {
@@ -301,25 +315,32 @@ void session_state::call_enqueue(protocol::invoke_frame& x) {
   auto fn = x.function_id;
   auto q = ctx.queues ? ctx.queues->find(x.queue) : nullptr;
   if (!q) {
-    reply(id, fn,
-          engine_error("enqueue_error", "Queue '" + x.queue + "' not found"));
+    auto r = engine_error("enqueue_error",
+                          "Queue '" + x.queue + "' not found");
+    count_call(metrics::call_kind::enqueue, r);
+    reply(id, fn, std::move(r));
     return;
   }
   auto made = make_job(q->spec, ctx.queues->max_payload_bytes,
                        std::move(x.function_id), std::move(x.data));
   if (!made) {
-    reply(id, fn, engine_error("enqueue_error", error_text(made.error())));
+    auto r = engine_error("enqueue_error", error_text(made.error()));
+    count_call(metrics::call_kind::enqueue, r);
+    reply(id, fn, std::move(r));
     return;
   }
   self->request(q->supervisor, caf::infinite, std::move(*made))
     .then(
       [this, id, fn](const std::string& receipt) {
-        reply(id, fn,
-              invoke_result{true, R"({"messageReceiptId":)"
-                                    + protocol::quote(receipt) + "}"});
+        invoke_result r{true, R"({"messageReceiptId":)"
+                                + protocol::quote(receipt) + "}"};
+        count_call(metrics::call_kind::enqueue, r);
+        reply(id, fn, std::move(r));
       },
       [this, id, fn](caf::error& err) {
-        reply(id, fn, engine_error("enqueue_error", error_text(err)));
+        auto r = engine_error("enqueue_error", error_text(err));
+        count_call(metrics::call_kind::enqueue, r);
+        reply(id, fn, std::move(r));
       });
 }
 
@@ -327,6 +348,15 @@ void session_state::reply(const std::string& invocation_id,
                           const std::string& function_id, invoke_result r) {
   send_frame(protocol::to_json(protocol::result_frame{
     invocation_id, function_id, !r.ok, std::move(r.body)}));
+}
+
+void session_state::count_call(metrics::call_kind kind,
+                               const invoke_result& r) {
+  if (!ctx.metrics) return;
+  auto outcome = r.ok ? metrics::call_outcome::ok
+                      : metrics::classify_call(
+                        protocol::find_member(r.body, "code").value);
+  ctx.metrics->count_call(kind, outcome);
 }
 
 void session_state::on_worker_metadata(const protocol::invoke_frame& x) {

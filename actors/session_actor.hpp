@@ -38,6 +38,7 @@
 
 #include "actors/http_function_actor.hpp"
 #include "actors/messages.hpp"
+#include "actors/metrics.hpp"
 #include "actors/queue_directory.hpp"
 #include "base/worker_access.hpp"
 #include "protocol/frames.hpp"
@@ -58,6 +59,8 @@ struct session_context {
   std::shared_ptr<const http_functions_context> http_functions;
   /// The listener's `rbac` rules (README: Worker authentication).
   std::shared_ptr<const access_rules> access;
+  /// Connections and calls of every session, for /metrics; may be null.
+  std::shared_ptr<metrics::session_metrics> metrics;
 };
 
 struct session_state {
@@ -69,8 +72,19 @@ struct session_state {
     caf::actor_clock::time_point deadline;
   };
 
+  /// Counts this connection in session_metrics::connected while the
+  /// state lives.
+  struct connection_mark {
+    std::shared_ptr<metrics::session_metrics> counters;
+    ~connection_mark() {
+      if (counters)
+        counters->connected.fetch_sub(1, std::memory_order_relaxed);
+    }
+  };
+
   caf::event_based_actor* self = nullptr;
   std::shared_ptr<protocol::ws_peer> peer;
+  connection_mark mark;
   session_context ctx;
   std::string worker_id;
   /// The worker's name from engine::workers::register, or its address.
@@ -134,6 +148,8 @@ private:
   void call_enqueue(protocol::invoke_frame& x);
   void reply(const std::string& invocation_id, const std::string& function_id,
              invoke_result r);
+  /// Counts a call of this worker that ended with `r`.
+  void count_call(metrics::call_kind kind, const invoke_result& r);
   void reply_error(const std::string& invocation_id,
                    const std::string& function_id, const caf::error& err);
   void on_worker_metadata(const protocol::invoke_frame& x);

@@ -1,5 +1,7 @@
 #include "actors/store_actor.hpp"
 
+#include <chrono>
+
 #include "actors/type_ids.hpp"
 #include "base/errc.hpp"
 #include "base/log.hpp"
@@ -29,9 +31,18 @@ caf::result<void> store_state::on_persist(store::store_write& w) {
 void store_state::on_flush() {
   flush_scheduled = false;
   if (batch.empty()) return;
+  auto t0 = std::chrono::steady_clock::now();
   auto result = db->apply(batch);
+  auto took = std::chrono::steady_clock::now() - t0;
   ++commits;
   writes += batch.size();
+  ++counters.commits;
+  counters.writes += batch.size();
+  if (!result) ++counters.failed;
+  counters.writes_per_commit.observe(metrics::commit_writes,
+                                     static_cast<double>(batch.size()));
+  counters.duration.observe(metrics::commit_seconds,
+                            std::chrono::duration<double>(took).count());
   batch.clear();
   if (result) {
     for (auto& rp : waiters) rp.deliver(caf::unit);
@@ -56,6 +67,7 @@ store_actor(store_handle::stateful_pointer<store_state> self,
     },
     // Also a request: answered once everything before it is committed.
     [self](atom::flush) { self->state.on_flush(); },
+    [self](atom::metrics) { return self->state.counters; },
   };
 }
 

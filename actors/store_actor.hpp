@@ -21,6 +21,7 @@
 #include <caf/typed_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
+#include "actors/metrics.hpp"
 #include "actors/type_ids.hpp"
 #include "store/job_store.hpp"
 
@@ -28,10 +29,11 @@ namespace troupe {
 
 /// The store actor's interface: (persist, write), as a request (answered
 /// after the commit) or a plain send; (flush), answered once everything
-/// sent before it is committed.
+/// sent before it is committed; (metrics), its commit counters.
 using store_handle = caf::typed_actor<
   caf::replies_to<atom::persist, store::store_write>::with<void>,
-  caf::replies_to<atom::flush>::with<void>>;
+  caf::replies_to<atom::flush>::with<void>,
+  caf::replies_to<atom::metrics>::with<metrics::store_metrics>>;
 
 struct store_state {
   store_handle::pointer self = nullptr;
@@ -44,6 +46,8 @@ struct store_state {
   /// Batches and writes applied so far, committed or not.
   uint64_t commits = 0;
   uint64_t writes = 0;
+  /// Commits, writes per commit and commit time, for /metrics.
+  metrics::store_metrics counters;
 
   static inline const char* name = "troupe.store";
 

@@ -12,6 +12,7 @@
 
 #include "actors/job.hpp"
 #include "actors/messages.hpp"
+#include "actors/metrics.hpp"
 #include "protocol/introspection_api.hpp"
 #include "store/job_store.hpp"
 #include "troupe/job_info.hpp"
@@ -161,4 +162,10 @@ CAF_BEGIN_TYPE_ID_BLOCK(troupe, caf::first_custom_type_id)
   /// children died too often (queue_state::restart_limit) is over.
   CAF_ADD_ATOM(troupe, troupe::atom, respawn, "respawn")
 
+  /// (metrics) to a queue supervisor, the store actor or the HTTP router:
+  /// a snapshot of its counters for /metrics (actors/metrics.hpp).
+  CAF_ADD_ATOM(troupe, troupe::atom, metrics, "metrics")
+  CAF_ADD_TYPE_ID(troupe, (troupe::metrics::queue_metrics))
+  CAF_ADD_TYPE_ID(troupe, (troupe::metrics::store_metrics))
+  CAF_ADD_TYPE_ID(troupe, (std::vector<troupe::metrics::http_count>))
 CAF_END_TYPE_ID_BLOCK(troupe)

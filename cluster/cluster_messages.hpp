@@ -30,7 +30,7 @@ namespace troupe {
 /// The node_hello protocol this build speaks. Nodes refuse a hello with
 /// another number; bump it whenever a cluster message or a rule in
 /// cluster/membership.hpp changes.
-constexpr uint32_t cluster_protocol = 6;
+constexpr uint32_t cluster_protocol = 7;
 
 /// One entry of a node's member table, as gossiped to its peers. A
 /// receiver dials members it does not know at their `advertise` address.

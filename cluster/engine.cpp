@@ -25,6 +25,8 @@
 #include "admin/admin_server.hpp"
 #include "base/errc.hpp"
 #include "base/log.hpp"
+#include "metrics/collect.hpp"
+#include "metrics/prometheus_text.hpp"
 #include "cluster/cluster_type_ids.hpp"
 #include "cluster/node_actor.hpp"
 #include "store/job_count.hpp"
@@ -55,8 +57,9 @@ struct engine::impl {
     = std::make_shared<engine_progress>();
   /// The admin listener (`troupe-admin`), once opened.
   std::unique_ptr<admin::admin_server> admin;
-  /// What the admin listener's /metrics renders.
-  std::function<std::string()> metrics;
+  /// What the admin listener's /metrics renders (set_metrics_renderer);
+  /// when empty, render_metrics().
+  std::function<std::string()> metrics_renderer;
   caf::actor registry;
   std::shared_ptr<queue_directory> queues = std::make_shared<queue_directory>();
   caf::actor queue_functions;
@@ -83,6 +86,30 @@ struct engine::impl {
   std::shared_ptr<http_functions_context> http_functions;
   /// The cluster's node actor; invalid without troupe-cluster.
   caf::actor node;
+  /// Connections and calls counted by every session (/metrics).
+  std::shared_ptr<metrics::session_metrics> session_metrics
+    = std::make_shared<metrics::session_metrics>();
+  /// Who a scrape asks. The admin listener scrapes from its own thread
+  /// while recover(), listen_http() and stop() change these, hence the lock
+  /// (never held while waiting for an actor).
+  std::mutex metrics_mtx;
+  metrics::targets metric_targets;
+
+  /// Sets what the next scrape asks.
+  void update_metric_targets() {
+    metrics::targets t;
+    if (!stopped) {
+      std::vector<std::string> names;
+      for (auto& kvp : queues->queues) names.push_back(kvp.first);
+      std::sort(names.begin(), names.end());
+      for (auto& name : names) t.queues.push_back(queues->find(name)->supervisor);
+      t.store = store;
+      t.http_router = http_router;
+    }
+    t.sessions = session_metrics;
+    std::lock_guard<std::mutex> guard{metrics_mtx};
+    metric_targets = std::move(t);
+  }
   bool stopped = false;
 
   impl(caf::actor_system& s, engine_config c) : sys(s), cfg(std::move(c)) {}
@@ -259,6 +286,7 @@ caf::error engine::recover() {
     caf::anon_send(d.node, atom::qcluster_v, d.queue_functions);
     caf::anon_send(d.queue_functions, atom::qcluster_v, d.node);
   }
+  d.update_metric_targets();
   d.progress->recovered.store(true);
   // Ready once the worker listener is open too.
   d.progress->phase.store(d.workers ? engine_phase::ready
@@ -270,7 +298,7 @@ caf::error engine::recover() {
 engine_status engine::status() const { return impl_->progress->get(); }
 
 void engine::set_metrics_renderer(std::function<std::string()> render) {
-  impl_->metrics = std::move(render);
+  impl_->metrics_renderer = std::move(render);
 }
 
 caf::expected<uint16_t> engine::listen_admin() {
@@ -284,7 +312,10 @@ caf::expected<uint16_t> engine::listen_admin() {
   opts.version = TROUPE_VERSION;
   if (d.cfg.cluster.enabled) opts.node = d.cfg.cluster.name;
   opts.status = [p = d.progress] { return p->get(); };
-  opts.metrics = d.metrics;
+  if (d.metrics_renderer)
+    opts.metrics = d.metrics_renderer;
+  else
+    opts.metrics = [this] { return render_metrics(); };
   opts.registry = d.registry;
   opts.queues = d.queues;
   auto server = std::make_unique<admin::admin_server>(d.sys, std::move(opts));
@@ -529,6 +560,7 @@ caf::expected<uint16_t> engine::listen_workers() {
   ctx.registry = d.registry;
   ctx.queues = d.queues;
   ctx.invocation_timeout = std::chrono::milliseconds(wm.invocation_timeout_ms);
+  ctx.metrics = d.session_metrics;
   if (d.cfg.http_functions.enabled && !d.http_functions) {
     const auto& hf = d.cfg.http_functions;
     protocol::http_client_options copts;
@@ -648,6 +680,7 @@ caf::expected<uint16_t> engine::listen_http() {
     return port.error();
   }
   d.http_router = std::move(router);
+  d.update_metric_targets();
   if (d.node) {
     // Our workers' routes go to the other nodes, and theirs are served here
     // (the router introduces itself to the node actor).
@@ -675,11 +708,25 @@ std::vector<std::string> engine::queue_names() const {
 
 const engine_config& engine::config() const { return impl_->cfg; }
 
+std::string engine::render_metrics() {
+  auto& d = *impl_;
+  metrics::targets t;
+  {
+    std::lock_guard<std::mutex> guard{d.metrics_mtx};
+    t = d.metric_targets;
+  }
+  if (!t.sessions) t.sessions = d.session_metrics;
+  return metrics::render(
+    metrics::collect(d.sys, t, std::chrono::milliseconds(1000)));
+}
+
 void engine::stop(std::chrono::milliseconds grace) {
   auto& d = *impl_;
   if (d.stopped) return;
   d.stopped = true;
   d.progress->phase.store(engine_phase::stopping, std::memory_order_release);
+  // A scrape from now on asks no actor: they are about to go.
+  d.update_metric_targets();
   // 0. In a cluster, the other nodes drop this node's functions first.
   if (d.node) caf::anon_send(d.node, atom::bye_v);
   // 1. Queues stop dispatching and let running attempts finish, while the

@@ -14,8 +14,9 @@ target_link_libraries(troupe_engine INTERFACE troupe_cluster)
 set_target_properties(troupe_engine PROPERTIES EXPORT_NAME troupe)
 add_library(troupe::troupe ALIAS troupe_engine)
 
-install(TARGETS troupe_engine troupe_cluster troupe_admin troupe_actors
-                troupe_config troupe_protocol troupe_store troupe_base
+install(TARGETS troupe_engine troupe_cluster troupe_admin troupe_metrics
+                troupe_actors troupe_config troupe_protocol troupe_store
+                troupe_base
         EXPORT troupeTargets
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR})
 install(TARGETS troupe RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})

@@ -319,6 +319,14 @@ public:
   /// The configuration the engine runs with.
   const engine_config& config() const;
 
+  // -- metrics ----------------------------------------------------------------
+
+  /// This engine's metrics (README: Metrics) in Prometheus text format
+  /// 0.0.4: asks its queues, store and HTTP router for their counters
+  /// (waiting at most about a second for them) and renders them. Safe from
+  /// any thread that is not one of the engine's actors.
+  std::string render_metrics();
+
   // -- stopping ---------------------------------------------------------------
 
   /// Stops gracefully (status: stopping): queues take no new jobs and dispatch no more,

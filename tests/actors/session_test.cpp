@@ -61,6 +61,8 @@ struct session_test : actor_fixture {
 
   caf::actor registry = spawn(registry_actor, std::string{"registry"});
   std::shared_ptr<queue_directory> queues = std::make_shared<queue_directory>();
+  std::shared_ptr<metrics::session_metrics> counters
+    = std::make_shared<metrics::session_metrics>();
   uint64_t next_peer = 1;
 
   session_test() {
@@ -76,7 +78,7 @@ struct session_test : actor_fixture {
   worker connect(std::chrono::milliseconds timeout = 30s) {
     auto peer = std::make_shared<fake_peer>(next_peer++);
     auto s = spawn(session_actor, peer,
-                   session_context{registry, queues, timeout, {}, {}},
+                   session_context{registry, queues, timeout, {}, {}, counters},
                    std::shared_ptr<const access_grant>{});
     run();
     return {peer, s};
@@ -650,4 +652,37 @@ TEST_F(trigger_session_test,
   EXPECT_NE(provider.last().find("field 'error' must be an object"),
             std::string::npos)
     << provider.last();
+}
+
+TEST_F(session_test, connections_and_calls_are_counted_for_metrics) {
+  using metrics::call_kind;
+  using metrics::call_outcome;
+  auto calls = [&](call_kind k, call_outcome o) {
+    return counters->calls[static_cast<size_t>(k)][static_cast<size_t>(o)]
+      .load();
+  };
+  auto owner = connect();
+  auto caller = connect();
+  EXPECT_EQ(counters->connected.load(), 2u);
+  EXPECT_EQ(counters->connections.load(), 2u);
+  provide(owner, "f");
+  send(caller, sync_call("c1", "f", "{}"));
+  send(owner, reply(last_invoke(owner).invocation_id, R"({"ok":true})"));
+  send(caller, sync_call("c2", "f", "{}"));
+  send(owner, reply(last_invoke(owner).invocation_id,
+                    R"({"code":"boom","message":"no"})", true));
+  send(caller, sync_call("c3", "nope", "{}"));
+  send(caller, R"({"type":"invokefunction","function_id":"f","data":{},)"
+               R"("action":{"type":"void"}})");
+  send(caller, R"({"type":"invokefunction","invocation_id":"c4",)"
+               R"("function_id":"f","data":{},)"
+               R"("action":{"type":"enqueue","queue":"missing"}})");
+  EXPECT_EQ(calls(call_kind::sync, call_outcome::ok), 1u);
+  EXPECT_EQ(calls(call_kind::sync, call_outcome::error), 1u);
+  EXPECT_EQ(calls(call_kind::sync, call_outcome::not_found), 1u);
+  EXPECT_EQ(calls(call_kind::void_call, call_outcome::sent), 1u);
+  EXPECT_EQ(calls(call_kind::enqueue, call_outcome::error), 1u);
+  close(owner);
+  EXPECT_EQ(counters->connected.load(), 1u);
+  EXPECT_EQ(counters->connections.load(), 2u);
 }

@@ -227,7 +227,7 @@ TEST(cluster_type_ids, atom_texts_are_unique_project_wide) {
     atom::list::value, atom::stats::value, atom::redrive::value,
     atom::discard::value, atom::lookup::value, atom::jobs::value,
     atom::groups::value, atom::pause::value, atom::resume::value,
-    atom::retrynow::value};
+    atom::retrynow::value, atom::metrics::value};
   std::set<caf::atom_value> unique(all.begin(), all.end());
   EXPECT_EQ(unique.size(), all.size());
   EXPECT_EQ(caf::to_string(atom::localcall::value), "localcall");

@@ -142,7 +142,11 @@ test('health checks, status, the dashboard and the token', { timeout: 30000 }, a
   assert.equal(typeof status.json.uptime_seconds, 'number');
   assert.deepEqual(status.json.recovery, { loaded: 0, total: 0 });
 
-  assertError(await api('/metrics'), 404, 'not_found');
+  // With the token, /metrics answers Prometheus text (metrics.test.mjs checks the figures).
+  const scraped = await api('/metrics');
+  assert.equal(scraped.status, 200);
+  assert.equal(scraped.headers['content-type'], 'text/plain; version=0.0.4; charset=utf-8');
+  assert.match(scraped.text, /^troupe_build_info\{version="\d+\.\d+\.\d+"\} 1$/m);
   assertError(await api('/api/nope'), 404, 'not_found');
   assertError(await api('/api/queues/adm-std/nope'), 404, 'not_found');
   assertError(await api('/api/queues/no-such-queue/jobs'), 404, 'queue_not_found');
