@@ -27,8 +27,10 @@ namespace troupe::fuzz {
 using json = nlohmann::ordered_json;
 
 /// `text` as strict JSON (nlohmann refuses invalid UTF-8); discarded when
-/// it is not JSON.
+/// it is not JSON. nlohmann alone would take a NUL byte for the end of
+/// the text and accept `{}\0anything`.
 inline json strict_parse(std::string_view text) {
+  if (text.find('\0') != std::string_view::npos) return json::value_t::discarded;
   return json::parse(text.begin(), text.end(), nullptr, false);
 }
 
