@@ -816,6 +816,16 @@ caf::expected<engine_config> parse_text(std::string text,
                                         const env_lookup& env) {
   // Editors hide a UTF-8 byte order mark; so do our columns.
   if (text.compare(0, 3, "\xEF\xBB\xBF") == 0) text.erase(0, 3);
+  // yaml-cpp takes NUL bytes and UTF-16 byte order marks for a UTF-16 or
+  // UTF-32 file and counts its marks in characters of that, so errors
+  // would point past the end of the text.
+  if (text.compare(0, 2, "\xFE\xFF") == 0 || text.compare(0, 2, "\xFF\xFE") == 0)
+    return bad_config(file_name + ":1:1", "the file starts with a UTF-16 byte "
+                                          "order mark; write it as UTF-8");
+  if (auto nul = text.find('\0'); nul != std::string::npos)
+    return bad_config(file_name + ":" + source_map{text}.locate_original(nul),
+                      "the file holds a NUL byte; a config file is UTF-8 "
+                      "text");
   auto expanded = expand_env(text, file_name, env);
   if (!expanded) return expanded.error();
   reader rd{file_name, expanded->map};
