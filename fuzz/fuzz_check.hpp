@@ -16,7 +16,7 @@
 #define FUZZ_CHECK(cond, what)                                                 \
   do {                                                                         \
     if (!(cond)) {                                                             \
-      std::fprintf(stderr, "invariant failed at %s:%d: %s (%s)\n", __FILE__,  \
+      std::fprintf(stderr, "invariant failed at %s:%d: %s (%s)\n", __FILE__,   \
                    __LINE__, #cond, std::string{what}.c_str());                \
       std::abort();                                                            \
     }                                                                          \
@@ -30,7 +30,8 @@ using json = nlohmann::ordered_json;
 /// it is not JSON. nlohmann alone would take a NUL byte for the end of
 /// the text and accept `{}\0anything`.
 inline json strict_parse(std::string_view text) {
-  if (text.find('\0') != std::string_view::npos) return json::value_t::discarded;
+  if (text.find('\0') != std::string_view::npos)
+    return json::value_t::discarded;
   return json::parse(text.begin(), text.end(), nullptr, false);
 }
 

@@ -111,8 +111,7 @@ void check_config(const troupe::engine_config& cfg) {
              std::to_string(cfg.http.max_body_bytes));
   FUZZ_CHECK(cfg.queue.max_payload_bytes <= troupe::max_message_bytes,
              std::to_string(cfg.queue.max_payload_bytes));
-  FUZZ_CHECK(cfg.http_functions.max_response_bytes
-               <= troupe::max_message_bytes,
+  FUZZ_CHECK(cfg.http_functions.max_response_bytes <= troupe::max_message_bytes,
              std::to_string(cfg.http_functions.max_response_bytes));
   FUZZ_CHECK(!cfg.http_functions.require_https, "require_https accepted");
   auto& c = cfg.cluster;

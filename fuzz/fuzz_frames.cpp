@@ -30,9 +30,9 @@ using troupe::fuzz::strict_parse;
 
 bool same(const invoke_frame& a, const invoke_frame& b) {
   return a.invocation_id == b.invocation_id && a.function_id == b.function_id
-         && a.data == b.data && a.metadata == b.metadata
-         && a.action == b.action && a.queue == b.queue
-         && a.traceparent == b.traceparent && a.baggage == b.baggage;
+         && a.data == b.data && a.metadata == b.metadata && a.action == b.action
+         && a.queue == b.queue && a.traceparent == b.traceparent
+         && a.baggage == b.baggage;
 }
 
 bool same(const result_frame& a, const result_frame& b) {
@@ -104,11 +104,9 @@ void check_scanner(std::string_view text) {
     if (m.type == json_scan::kind::string)
       FUZZ_CHECK(json_scan::decode_string(m.text) == value.get<std::string>(),
                  std::string{m.text});
-    FUZZ_CHECK((m.type == json_scan::kind::object) == value.is_object(),
-               m.key);
+    FUZZ_CHECK((m.type == json_scan::kind::object) == value.is_object(), m.key);
     FUZZ_CHECK((m.type == json_scan::kind::array) == value.is_array(), m.key);
-    FUZZ_CHECK((m.type == json_scan::kind::number) == value.is_number(),
-               m.key);
+    FUZZ_CHECK((m.type == json_scan::kind::number) == value.is_number(), m.key);
   }
   FUZZ_CHECK(unique == doc.size(), "member count differs from nlohmann's");
 }

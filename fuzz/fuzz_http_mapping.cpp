@@ -73,8 +73,7 @@ void check_response(const http_response& res, bool function_json) {
              std::to_string(res.status));
   for (auto& [name, value] : res.headers) {
     FUZZ_CHECK(!name.empty(), "empty header name");
-    for (char c : name)
-      FUZZ_CHECK(c > 0x20 && c < 0x7f && c != ':', name);
+    for (char c : name) FUZZ_CHECK(c > 0x20 && c < 0x7f && c != ':', name);
     for (char c : value) {
       auto u = static_cast<unsigned char>(c);
       FUZZ_CHECK(u >= 0x20 || u == '\t', name);
@@ -149,7 +148,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto target = parts[2];
   auto q = target.find('?');
   req.path = std::string{target.substr(0, q)};
-  if (q != std::string_view::npos) req.query = std::string{target.substr(q + 1)};
+  if (q != std::string_view::npos)
+    req.query = std::string{target.substr(q + 1)};
   req.headers = header_lines(parts[3]);
   req.body = std::string{parts[4]};
 
