@@ -10,12 +10,14 @@
 #include <limits>
 #include <map>
 #include <memory>
+#include <sstream>
 #include <system_error>
 #include <utility>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include "base/errc.hpp"
@@ -827,24 +829,104 @@ private:
   const source_map& map_;
 };
 
+/// Where each document of a YAML stream starts, and where its root node
+/// does; nothing else is kept.
+class document_starts : public YAML::EventHandler {
+public:
+  std::vector<YAML::Mark> marks;
+  std::vector<YAML::Mark> roots;
+
+  void OnDocumentStart(const YAML::Mark& mark) override {
+    marks.push_back(mark);
+    roots.push_back(mark);
+    fresh_ = true;
+  }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark& m, YAML::anchor_t) override { node(m); }
+  void OnAlias(const YAML::Mark& m, YAML::anchor_t) override { node(m); }
+  void OnScalar(const YAML::Mark& m, const std::string&, YAML::anchor_t,
+                const std::string&) override {
+    node(m);
+  }
+  void OnSequenceStart(const YAML::Mark& m, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {
+    node(m);
+  }
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark& m, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {
+    node(m);
+  }
+  void OnMapEnd() override {}
+
+private:
+  void node(const YAML::Mark& m) {
+    if (fresh_) roots.back() = m;
+    fresh_ = false;
+  }
+
+  bool fresh_ = false;
+};
+
+/// Checks that `text` is one YAML document, or none; sets `count`. Not YAML::LoadAll:
+/// on a token no rule consumes (a ',' outside [ ] and { }, e.g.) yaml-cpp
+/// 0.7 "parses" it as one empty document after another, and LoadAll
+/// collects them until memory runs out. Here a document that starts where
+/// the last one started is that token, and the walk stops at three.
+caf::error check_documents(const std::string& text, const reader& rd,
+                           size_t& count) {
+  std::istringstream in{text};
+  YAML::Parser parser{in};
+  document_starts docs;
+  while (docs.marks.size() < 3 && parser.HandleNextDocument(docs)) {
+    auto n = docs.marks.size();
+    if (n >= 2 && docs.marks[n - 1].pos == docs.marks[n - 2].pos) {
+      auto& at = docs.marks[n - 1];
+      auto pos = static_cast<size_t>(std::max(at.pos, 0));
+      std::string what = "this is not valid YAML";
+      if (pos < text.size()) {
+        what += std::string{": unexpected '"} + text[pos] + "'";
+        if (text[pos] == ',')
+          what += " (a ',' separates entries only inside [ ] or { })";
+      }
+      return rd.error_at(at, what);
+    }
+  }
+  count = docs.marks.size();
+  if (count > 1)
+    return rd.error_at(docs.roots[1], "a config file holds one YAML "
+                                      "document; remove the second one");
+  return {};
+}
+
 /// parse_engine_config without the last-resort catch.
 caf::expected<engine_config> parse_text(std::string text,
                                         const std::string& file_name,
                                         const env_lookup& env) {
   // Editors hide a UTF-8 byte order mark; so do our columns.
   if (text.compare(0, 3, "\xEF\xBB\xBF") == 0) text.erase(0, 3);
+  // yaml-cpp takes NUL bytes and UTF-16 byte order marks for a UTF-16 or
+  // UTF-32 file and counts its marks in characters of that, so errors
+  // would point past the end of the text.
+  if (text.compare(0, 2, "\xFE\xFF") == 0 || text.compare(0, 2, "\xFF\xFE") == 0)
+    return bad_config(file_name + ":1:1", "the file starts with a UTF-16 byte "
+                                          "order mark; write it as UTF-8");
+  if (auto nul = text.find('\0'); nul != std::string::npos)
+    return bad_config(file_name + ":" + source_map{text}.locate_original(nul),
+                      "the file holds a NUL byte; a config file is UTF-8 "
+                      "text");
   auto expanded = expand_env(text, file_name, env);
   if (!expanded) return expanded.error();
   reader rd{file_name, expanded->map};
   auto cfg = default_engine_config();
   cfg.source = file_name;
   try {
-    auto docs = YAML::LoadAll(expanded->text);
-    if (docs.size() > 1)
-      return rd.error_at(docs[1], "a config file holds one YAML document; "
-                                  "remove the second one");
-    if (!docs.empty())
-      if (auto err = rd.read_document(docs.front(), cfg)) return err;
+    size_t documents = 0;
+    if (auto err = check_documents(expanded->text, rd, documents)) return err;
+    // YAML::Load reads the first document only.
+    if (documents == 1)
+      if (auto err = rd.read_document(YAML::Load(expanded->text), cfg))
+        return err;
   } catch (const YAML::Exception& e) {
     return rd.error_at(e.mark, e.msg);
   }

@@ -385,6 +385,8 @@ frame parse_frame_impl(std::string_view text) {
   if (nested_deeper_than(text, max_json_depth))
     return make_bad("bad_json", "JSON nests deeper than "
                                   + std::to_string(max_json_depth) + " levels");
+  if (has_nul(text))
+    return make_bad("bad_json", "frame is not valid JSON: it holds a NUL byte");
   auto j = json::parse(text.begin(), text.end(), nullptr, false);
   if (j.is_discarded()) return make_bad("bad_json", "frame is not valid JSON");
   if (!j.is_object())

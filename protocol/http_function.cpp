@@ -363,7 +363,8 @@ http_outcome map_outbound_response(const outbound_response& res,
   }
   auto status = res.status;
   auto parse = [&]() -> std::optional<json> {
-    if (nested_deeper_than(res.body, max_json_depth)) return std::nullopt;
+    if (nested_deeper_than(res.body, max_json_depth) || has_nul(res.body))
+      return std::nullopt;
     auto j = json::parse(res.body, nullptr, false);
     if (j.is_discarded()) return std::nullopt;
     return j;

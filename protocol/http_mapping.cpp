@@ -55,6 +55,10 @@ bool parse_json(std::string_view text, json& out, std::string& why) {
           + " levels";
     return false;
   }
+  if (has_nul(text)) {
+    why = "it holds a NUL byte";
+    return false;
+  }
   try {
     out = json::parse(text.begin(), text.end());
     return true;

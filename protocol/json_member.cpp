@@ -37,4 +37,8 @@ bool nested_deeper_than(std::string_view text, size_t max_depth) {
   return false;
 }
 
+bool has_nul(std::string_view text) {
+  return text.find('\0') != std::string_view::npos;
+}
+
 } // namespace troupe::protocol

@@ -40,4 +40,10 @@ constexpr size_t max_json_depth = 512;
 /// inside strings do not count. Only meant for text that is then parsed.
 bool nested_deeper_than(std::string_view text, size_t max_depth);
 
+/// True when `text` holds a NUL byte, which no JSON text can (outside
+/// strings it is no whitespace, inside them it must be escaped). Checked
+/// before parsing: nlohmann reads a NUL as the end of the input, so
+/// `{"a":1}\0anything` would pass as `{"a":1}` with the rest dropped.
+bool has_nul(std::string_view text);
+
 } // namespace troupe::protocol

@@ -28,6 +28,15 @@ decode_error protocol_error(std::string what) {
   return {close_code::protocol_error, std::move(what)};
 }
 
+/// True for the codes a peer may put in a close frame (RFC 6455 §7.4): the
+/// defined ones except those reserved for reporting (1005 no status, 1006
+/// abnormal, 1015 TLS) and the registered 1012-1014, plus 3000-4999 for
+/// libraries and applications.
+bool sendable_close_code(uint16_t code) {
+  return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014)
+         || (code >= 3000 && code <= 4999);
+}
+
 } // namespace
 
 void append_frame(std::string& out, opcode op, std::string_view payload) {
@@ -142,6 +151,12 @@ size_t decoder::decode(const char* data, size_t size, std::vector<event>& out,
         ev.code = n >= 2 ? static_cast<uint16_t>(read_be(
                     reinterpret_cast<const unsigned char*>(body.data()), 2))
                          : close_code::no_status;
+        if (n >= 2 && !sendable_close_code(ev.code)) {
+          // Taken as sent, 1005 would read as "no code" with a reason.
+          err = protocol_error("close code " + std::to_string(ev.code)
+                               + " may not be sent by a peer");
+          return pos - header - n;
+        }
         ev.payload = n >= 2 ? body.substr(2) : std::string{};
         out.push_back(std::move(ev));
         return pos; // nothing after a close frame counts

@@ -747,6 +747,32 @@ TEST(engine_config, more_than_one_document_is_an_error) {
                          "t.yaml:3:1: ", {"one YAML document"}));
 }
 
+// Found by fuzz_config: yaml-cpp 0.7's LoadAll never returned on a ','
+// outside a flow collection, filling memory with empty documents.
+TEST(engine_config, stray_comma_is_an_error_not_a_hang) {
+  EXPECT_TRUE(fails_with(parse(","), "t.yaml:1:1: ",
+                         {"not valid YAML", "unexpected ','"}));
+  EXPECT_TRUE(fails_with(parse(", a: [[x\n"), "t.yaml:1:1: ",
+                         {"not valid YAML"}));
+  EXPECT_TRUE(fails_with(parse("workers: []\n,\n"), "t.yaml:", {}));
+  EXPECT_TRUE(fails_with(parse("workers:\n  - name: iii-http\n,[x\n"),
+                         "t.yaml:", {}));
+}
+
+// Found by fuzz_config: yaml-cpp read such text as UTF-16 and its error
+// positions pointed past the end of the file.
+TEST(engine_config, nul_bytes_and_utf16_are_errors) {
+  using namespace std::string_literals;
+  EXPECT_TRUE(fails_with(parse("\x0e\0workers: []\n"s), "t.yaml:1:2: ",
+                         {"NUL byte"}));
+  EXPECT_TRUE(fails_with(parse("workers: []\n  # a\0b\n"s), "t.yaml:2:6: ",
+                         {"NUL byte"}));
+  EXPECT_TRUE(fails_with(parse("\xFF\xFEw\0o\0"s), "t.yaml:1:1: ",
+                         {"UTF-16"}));
+  EXPECT_TRUE(fails_with(parse("\xFE\xFF\0w"s), "t.yaml:1:1: ",
+                         {"UTF-16"}));
+}
+
 TEST(engine_config, byte_order_mark_is_ignored) {
   EXPECT_TRUE(fails_with(parse("\xEF\xBB\xBFnope: 1\n"),
                          "t.yaml:1:1: ", {"unknown key 'nope'"}));

@@ -357,6 +357,20 @@ TEST(parse_frame, not_json_is_bad_json) {
   }
 }
 
+// nlohmann takes a NUL byte for the end of the text: without a check of its
+// own, a frame with anything after a NUL passed with the rest dropped.
+TEST(parse_frame, nul_byte_is_bad_json) {
+  using namespace std::string_literals;
+  for (auto text : {R"({"type":"unregisterfunction","id":"f"})"s + '\0',
+                    R"({"type":"unregisterfunction","id":"f"})"s + '\0'
+                      + "\0\0\0\0\0\0\x10"s,
+                    R"({"type":"reattach"} )"s + '\0' + "{junk"}) {
+    auto b = parse_bad(text);
+    EXPECT_EQ(b.code, "bad_json");
+    EXPECT_NE(b.message.find("NUL"), std::string::npos) << b.message;
+  }
+}
+
 TEST(parse_frame, truncated_real_frame_is_bad_json) {
   auto b = parse_bad(sync_call.substr(0, sync_call.size() - 1));
   EXPECT_EQ(b.code, "bad_json");

@@ -203,6 +203,12 @@ TEST(http_request_object, malformed_json_body_is_an_error) {
     << msg;
   req.body = std::string(600, '[');
   EXPECT_FALSE(http_request_json(req, r, {}));
+  // nlohmann alone would stop at the NUL and drop what follows it.
+  req.body = std::string{"{\"a\":1}\0{\"b\":2}", 15};
+  data = http_request_json(req, r, {});
+  ASSERT_FALSE(data);
+  msg = data.error().context().get_as<std::string>(0);
+  EXPECT_NE(msg.find("NUL byte"), std::string::npos) << msg;
 }
 
 TEST(http_request_object, headers_last_wins_and_non_utf8_is_empty) {

@@ -185,3 +185,29 @@ TEST(ws_codec, protocol_violations_are_protocol_errors) {
   expect_error(client_frame(9, std::string(126, 'p')), "long ping");
   expect_error(client_frame(8, "x"), "close with a 1-byte body");
 }
+
+// Found by fuzz_ws_codec: a close frame carrying 1005 with a reason came
+// out as "no status" with a reason, which no close frame can say.
+TEST(ws_codec, close_codes_a_peer_may_not_send_are_protocol_errors) {
+  auto close_with = [](uint16_t code) {
+    std::string body{static_cast<char>(code >> 8), static_cast<char>(code)};
+    decoder d{4096};
+    return decode_all(d, client_frame(8, body + "why"));
+  };
+  for (uint16_t code : {0, 999, 1004, 1005, 1006, 1015, 1016, 2999, 5000,
+                        65535}) {
+    auto r = close_with(code);
+    EXPECT_EQ(r.err.code, close_code::protocol_error) << code;
+    EXPECT_NE(r.err.reason.find(std::to_string(code)), std::string::npos)
+      << r.err.reason;
+    EXPECT_TRUE(r.events.empty()) << code;
+    EXPECT_EQ(r.used, 0u) << code;
+  }
+  for (uint16_t code : {1000, 1001, 1002, 1003, 1007, 1011, 1014, 3000, 4999}) {
+    auto r = close_with(code);
+    EXPECT_EQ(r.err.code, 0) << code;
+    ASSERT_EQ(r.events.size(), 1u) << code;
+    EXPECT_EQ(r.events[0].code, code);
+    EXPECT_EQ(r.events[0].payload, "why");
+  }
+}
