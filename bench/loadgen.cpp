@@ -24,6 +24,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <charconv>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -52,6 +53,7 @@
 #include <unistd.h>
 
 #include "protocol/frames.hpp"
+#include "protocol/json_member.hpp"
 #include "protocol/json_scan.hpp"
 #include "protocol/ws_codec.hpp"
 
@@ -79,6 +81,7 @@ struct options {
   int window = 256;
   int concurrency = 256;
   int groups = 1000;
+  uint64_t backlog = 10'000;
   size_t payload_bytes = 100;
   std::vector<std::string> cases;
   bool keep = false;
@@ -112,6 +115,9 @@ const char* usage = R"(usage: loadgen [options]
   --window N           calls in flight per producer connection (default 256)
   --concurrency N      the queue's concurrency (default 256)
   --groups N           FIFO groups (default 1000)
+  --backlog N          enqueue only while fewer than N jobs are sent and not
+                       started yet (default 10000; 0: no bound), so the rate
+                       is the engine's steady one, not a queue filling up
   --payload-bytes N    size of a job's data (default 100)
   --cases LIST         comma-separated among standard-in_memory,
                        standard-file_based, fifo-in_memory, fifo-file_based,
@@ -190,6 +196,9 @@ bool parse_options(int argc, char** argv, options& o) {
     } else if (k == "--groups") {
       if (!want(1, 1'000'000)) return false;
       o.groups = static_cast<int>(n);
+    } else if (k == "--backlog") {
+      if (!want(0, 1'000'000'000)) return false;
+      o.backlog = n;
     } else if (k == "--payload-bytes") {
       if (!want(60, 1'000'000)) return false;
       o.payload_bytes = n;
@@ -424,7 +433,8 @@ public:
       err = "the engine did not upgrade: " + head.substr(0, head.find('\r'));
       return false;
     }
-    in_ = head.substr(end);
+    buf_.assign(head.begin() + static_cast<long>(end), head.end());
+    end_ = buf_.size();
     return true;
   }
 
@@ -453,11 +463,11 @@ public:
                     std::string& err) {
     out.clear();
     for (;;) {
-      if (!in_.empty()) {
+      if (end_ > begin_) {
         events_.clear();
         ws::decode_error derr;
-        auto used = dec_.decode(in_.data(), in_.size(), events_, derr);
-        in_.erase(0, used);
+        begin_ += dec_.decode(buf_.data() + begin_, end_ - begin_, events_,
+                              derr);
         if (derr.code != 0) {
           err = "bad frame from the engine: " + derr.reason;
           return -1;
@@ -486,16 +496,29 @@ public:
         }
         if (!out.empty()) return static_cast<int>(out.size());
       }
-      if (!wait_readable(timeout_ms)) return 0;
-      char buf[256 * 1024];
-      auto n = ::recv(fd_, buf, sizeof(buf), 0);
-      if (n < 0 && errno == EINTR) continue;
+      // Keep only the incomplete frame, then read behind it: no copy of
+      // what arrives, and no poll() when data is already there.
+      if (begin_ > 0) {
+        std::memmove(buf_.data(), buf_.data() + begin_, end_ - begin_);
+        end_ -= begin_;
+        begin_ = 0;
+      }
+      auto need = std::max(end_ + read_chunk, dec_.frame_size_hint());
+      if (buf_.size() < need) buf_.resize(need);
+      auto room = buf_.size() - end_;
+      auto n = ::recv(fd_, buf_.data() + end_, room, MSG_DONTWAIT);
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        if (!wait_readable(timeout_ms)) return 0;
+        n = ::recv(fd_, buf_.data() + end_, room, MSG_DONTWAIT);
+      }
+      if (n < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK))
+        continue;
       if (n <= 0) {
         err = n == 0 ? "the engine closed the socket"
                      : std::string{"recv: "} + std::strerror(errno);
         return -1;
       }
-      in_.append(buf, static_cast<size_t>(n));
+      end_ += static_cast<size_t>(n);
     }
   }
 
@@ -533,10 +556,16 @@ private:
     return rng_;
   }
 
+  static constexpr size_t read_chunk = 256 * 1024;
+
   int fd_ = -1;
+  /// Bytes from the engine in [begin_, end_) not decoded yet. Grown, never
+  /// shrunk: a vector's resize zero-fills only the bytes it adds.
+  std::vector<char> buf_;
+  size_t begin_ = 0;
+  size_t end_ = 0;
   uint32_t rng_ = static_cast<uint32_t>(
     clock_type::now().time_since_epoch().count() | 1);
-  std::string in_;
   std::vector<ws::event> events_;
   ws::decoder dec_{64 << 20, ws::peer::server};
 };
@@ -605,23 +634,50 @@ struct run_state {
 };
 
 /// An invocation id in UUID v4 form that carries the job number, so an
-/// answer names its job without a table lookup.
-std::string invocation_id(uint64_t n) {
-  char buf[40];
-  std::snprintf(buf, sizeof(buf), "%08x-0000-4000-8000-%012llx",
-                static_cast<unsigned>(n >> 48),
-                static_cast<unsigned long long>(n & 0xFFFFFFFFFFFFull));
-  return buf;
+/// answer names its job without a table lookup. Appended as a JSON string.
+void append_invocation_id(std::string& out, uint64_t n) {
+  char buf[48];
+  auto len = std::snprintf(buf, sizeof(buf), "\"%08x-0000-4000-8000-%012llx\"",
+                           static_cast<unsigned>(n >> 48),
+                           static_cast<unsigned long long>(
+                             n & 0xFFFFFFFFFFFFull));
+  out.append(buf, static_cast<size_t>(len));
 }
 
-bool job_of(const std::string& id, uint64_t& n) {
-  if (id.size() != 36) return false;
-  char* end = nullptr;
-  auto hi = std::strtoull(id.substr(0, 8).c_str(), &end, 16);
-  if (*end != '\0') return false;
-  auto lo = std::strtoull(id.substr(24).c_str(), &end, 16);
-  if (*end != '\0') return false;
+/// The job number in an id made by append_invocation_id (quotes included).
+bool job_of(std::string_view id, uint64_t& n) {
+  if (id.size() != 38 || id.front() != '"' || id.back() != '"') return false;
+  uint64_t hi = 0, lo = 0;
+  auto a = std::from_chars(id.data() + 1, id.data() + 9, hi, 16);
+  auto b = std::from_chars(id.data() + 25, id.data() + 37, lo, 16);
+  if (a.ptr != id.data() + 9 || b.ptr != id.data() + 37) return false;
   n = (hi << 48) | lo;
+  return true;
+}
+
+/// The top-level members of a frame from the engine that the hot paths
+/// need, as JSON text (strings keep their quotes). Frames are split with
+/// protocol/json_scan, the engine's own scanner, into a reused vector, so
+/// reading one allocates nothing for frames of the usual shape.
+struct frame_view {
+  std::string_view type, invocation_id, function_id, data, result, error;
+};
+
+bool view_frame(std::string_view text,
+                std::vector<proto::json_scan::member>& scratch,
+                frame_view& out) {
+  scratch.clear();
+  out = frame_view{};
+  if (!proto::json_scan::split_object(text, scratch, proto::max_json_depth))
+    return false;
+  for (auto& m : scratch) {
+    if (m.key == "type") out.type = m.text;
+    else if (m.key == "invocation_id") out.invocation_id = m.text;
+    else if (m.key == "function_id") out.function_id = m.text;
+    else if (m.key == "data") out.data = m.text;
+    else if (m.key == "result") out.result = m.text;
+    else if (m.key == "error") out.error = m.text;
+  }
   return true;
 }
 
@@ -631,61 +687,82 @@ struct thread_stats {
 
 // -- producers ----------------------------------------------------------------
 
+/// Appends one call of bench::job as `to_json(invoke_frame)` writes it: an
+/// enqueue to the bench queue, or a sync call.
+void append_call(std::string& json, uint64_t n, int producer, uint64_t seq,
+                 int groups, int64_t sent_ns, size_t payload_bytes,
+                 bool sync) {
+  json.assign(R"({"type":"invokefunction","invocation_id":)");
+  append_invocation_id(json, n);
+  json.append(R"(,"function_id":")").append(function_id).append("\"");
+  auto data_at = json.size();
+  json.append(R"(,"data":{"n":)").append(std::to_string(n));
+  json.append(R"(,"p":)").append(std::to_string(producer));
+  json.append(R"(,"s":)").append(std::to_string(seq));
+  json.append(R"(,"g":"g)").append(std::to_string(n % groups));
+  json.append(R"(","t":)").append(std::to_string(sent_ns));
+  json.append(R"(,"pad":")");
+  // Pad the data object to `payload_bytes` in all.
+  auto data_len = json.size() - data_at - 8; // without `,"data":`
+  if (payload_bytes > data_len + 2)
+    json.append(payload_bytes - data_len - 2, 'x');
+  json.append("\"}");
+  if (!sync)
+    json.append(R"(,"action":{"type":"enqueue","queue":")")
+      .append(queue_name)
+      .append("\"}");
+  json.append("}");
+}
+
 void producer_loop(int index, connection& c, run_state& st,
                    const case_spec& cs, const options& o, thread_stats& ts) {
   std::unordered_map<uint64_t, int64_t> pending; // job number -> sent at (ns)
-  std::string out;
+  pending.reserve(static_cast<size_t>(o.window) * 2);
+  std::string out, json;
   std::vector<std::string> msgs;
+  std::vector<proto::json_scan::member> scratch;
   std::string err;
   uint64_t seq = 0;
   auto last_progress = clock_type::now();
-  std::string pad(o.payload_bytes, 'x');
+  auto who = "producer " + std::to_string(index) + ": ";
+  auto room = [&] {
+    return cs.sync || o.backlog == 0
+           || st.next_id.load() - st.unique_starts.load() < o.backlog;
+  };
   while (!st.abort) {
     out.clear();
-    while (pending.size() < static_cast<size_t>(o.window)
-           && !st.stop_issuing) {
+    while (pending.size() < static_cast<size_t>(o.window) && !st.stop_issuing
+           && room()) {
       auto n = st.next_id.fetch_add(1);
       if (n >= st.max_jobs) {
         st.stop_issuing = true;
         break;
       }
       auto sent = st.now_ns();
-      proto::invoke_frame f;
-      f.invocation_id = invocation_id(n);
-      f.function_id = function_id;
-      std::string data = "{\"n\":" + std::to_string(n)
-                         + ",\"p\":" + std::to_string(index)
-                         + ",\"s\":" + std::to_string(seq++)
-                         + ",\"g\":\"g" + std::to_string(n % st.groups)
-                         + "\",\"t\":" + std::to_string(sent) + ",\"pad\":\"";
-      // Pad to --payload-bytes in all.
-      auto room = o.payload_bytes > data.size() + 2
-                    ? o.payload_bytes - data.size() - 2
-                    : 0;
-      data.append(pad, 0, room);
-      data += "\"}";
-      f.data = std::move(data);
-      if (!cs.sync) {
-        f.action = proto::invoke_action::enqueue;
-        f.queue = queue_name;
-      }
-      c.add_text(out, proto::to_json(f));
+      append_call(json, n, index, seq++, st.groups, sent, o.payload_bytes,
+                  cs.sync);
+      c.add_text(out, json);
       pending.emplace(n, sent);
     }
     if (!out.empty() && !c.send_all(out)) {
-      st.fail("producer " + std::to_string(index) + ": sending failed");
+      st.fail(who + "sending failed");
       return;
     }
-    if (pending.empty()) return; // everything sent has its answer
+    if (pending.empty()) {
+      if (st.stop_issuing) return; // everything sent has its answer
+      // The backlog is full: wait for the consumers.
+      std::this_thread::sleep_for(std::chrono::microseconds(200));
+      last_progress = clock_type::now();
+      continue;
+    }
     auto got = c.read_messages(msgs, 200, err);
     if (got < 0) {
-      st.fail("producer " + std::to_string(index) + ": " + err);
+      st.fail(who + err);
       return;
     }
     if (got == 0) {
       if (clock_type::now() - last_progress > std::chrono::seconds(30)) {
-        st.fail("producer " + std::to_string(index) + ": "
-                + std::to_string(pending.size())
+        st.fail(who + std::to_string(pending.size())
                 + " calls without an answer for 30 s");
         return;
       }
@@ -693,26 +770,28 @@ void producer_loop(int index, connection& c, run_state& st,
     }
     last_progress = clock_type::now();
     auto now = st.now_ns();
+    frame_view f;
     for (auto& m : msgs) {
-      auto f = proto::parse_frame(m);
-      auto* r = std::get_if<proto::result_frame>(&f);
-      if (r == nullptr) continue; // workerregistered and the like
-      uint64_t n = 0;
-      auto i = job_of(r->invocation_id, n) ? pending.find(n) : pending.end();
-      if (i == pending.end()) {
-        st.unknown++;
-        st.fail("producer " + std::to_string(index)
-                + ": an answer for no call in flight: " + m);
+      if (!view_frame(m, scratch, f)) {
+        st.fail(who + "a frame that is not a JSON object: " + m);
         continue;
       }
-      if (r->is_error) {
+      if (f.type != "\"invocationresult\"") continue; // workerregistered
+      uint64_t n = 0;
+      auto i = job_of(f.invocation_id, n) ? pending.find(n) : pending.end();
+      if (i == pending.end()) {
+        st.unknown++;
+        st.fail(who + "an answer for no call in flight: " + m);
+        continue;
+      }
+      if (!f.error.empty()) {
         st.errors++;
-        st.fail("producer " + std::to_string(index) + ": error answer: " + m);
+        st.fail(who + "error answer: " + m);
       } else if (!cs.sync
-                 && r->body.find("\"messageReceiptId\"") == std::string::npos) {
+                 && f.result.find("\"messageReceiptId\"")
+                      == std::string_view::npos) {
         st.errors++;
-        st.fail("producer " + std::to_string(index)
-                + ": a receipt without messageReceiptId: " + m);
+        st.fail(who + "a receipt without messageReceiptId: " + m);
       } else {
         st.receipted[n] = 1;
         st.receipts++;
@@ -741,13 +820,16 @@ job_fields read_job(std::string_view data,
   scratch.clear();
   if (!proto::json_scan::split_object(data, scratch, 4)) return j;
   int found = 0;
+  auto num = [&](std::string_view text, auto& v) {
+    auto r = std::from_chars(text.data(), text.data() + text.size(), v);
+    if (r.ec == std::errc{} && r.ptr == text.data() + text.size()) ++found;
+  };
   for (auto& m : scratch) {
     if (m.type != proto::json_scan::kind::number) continue;
-    auto v = std::strtoll(std::string{m.text}.c_str(), nullptr, 10);
-    if (m.key == "n") j.n = static_cast<uint64_t>(v), ++found;
-    else if (m.key == "p") j.p = static_cast<uint64_t>(v), ++found;
-    else if (m.key == "s") j.s = static_cast<uint64_t>(v), ++found;
-    else if (m.key == "t") j.t = v, ++found;
+    if (m.key == "n") num(m.text, j.n);
+    else if (m.key == "p") num(m.text, j.p);
+    else if (m.key == "s") num(m.text, j.s);
+    else if (m.key == "t") num(m.text, j.t);
   }
   j.ok = found == 4;
   return j;
@@ -755,15 +837,15 @@ job_fields read_job(std::string_view data,
 
 void consumer_loop(int index, connection& c, run_state& st,
                    const case_spec& cs, thread_stats& ts) {
-  std::string out;
+  std::string out, json;
   std::vector<std::string> msgs;
-  std::vector<proto::json_scan::member> scratch;
+  std::vector<proto::json_scan::member> scratch, data_scratch;
   std::string err;
+  auto who = "consumer " + std::to_string(index) + ": ";
   while (!st.abort) {
     auto got = c.read_messages(msgs, 100, err);
     if (got < 0) {
-      if (!st.consumers_done)
-        st.fail("consumer " + std::to_string(index) + ": " + err);
+      if (!st.consumers_done) st.fail(who + err);
       return;
     }
     if (got == 0) {
@@ -773,21 +855,26 @@ void consumer_loop(int index, connection& c, run_state& st,
     out.clear();
     auto now = st.now_ns();
     bool counted = false;
+    frame_view f;
     for (auto& m : msgs) {
-      auto f = proto::parse_frame(m);
-      auto* inv = std::get_if<proto::invoke_frame>(&f);
-      if (inv == nullptr || inv->invocation_id.empty()) continue;
-      proto::result_frame r;
-      r.invocation_id = inv->invocation_id;
-      r.function_id = inv->function_id;
-      r.body = "null";
-      c.add_text(out, proto::to_json(r));
-      auto j = read_job(inv->data, scratch);
+      if (!view_frame(m, scratch, f)) {
+        st.fail(who + "a frame that is not a JSON object: " + m);
+        continue;
+      }
+      if (f.type != "\"invokefunction\"" || f.invocation_id.empty())
+        continue; // workerregistered and the like
+      // The answer as to_json(result_frame) writes it; the ids are copied
+      // as the engine wrote them, quotes and all.
+      json.assign(R"({"type":"invocationresult","invocation_id":)");
+      json.append(f.invocation_id).append(R"(,"function_id":)");
+      json.append(f.function_id).append(R"(,"result":null})");
+      c.add_text(out, json);
+      auto j = read_job(f.data, data_scratch);
       if (!j.ok) continue; // the warm-up call
       if (cs.sync) continue; // counted by the producer
       if (j.n >= st.max_jobs) {
         st.unknown++;
-        st.fail("consumer: a job number out of range: " + inv->data);
+        st.fail(who + "a job number out of range: " + std::string{f.data});
         continue;
       }
       if (st.started[j.n].fetch_add(1) != 0) {
@@ -809,7 +896,7 @@ void consumer_loop(int index, connection& c, run_state& st,
       }
     }
     if (!out.empty() && !c.send_all(out)) {
-      st.fail("consumer " + std::to_string(index) + ": sending failed");
+      st.fail(who + "sending failed");
       return;
     }
     if (counted) st.note_max(st.last_start_ns, now);
@@ -843,9 +930,11 @@ std::string register_frames(connection& c, const std::string& name,
 /// function is registered, so no job waits for it.
 bool warm_up(connection& c, std::string& err) {
   std::string out;
-  c.add_text(out, R"({"type":"invokefunction","invocation_id":")"
-                    + invocation_id(0xFFFFFFFFFFFFull) + R"(","function_id":")"
-                    + function_id + R"(","data":{"warm":true}})");
+  proto::invoke_frame call;
+  call.invocation_id = "ffffffff-0000-4000-8000-ffffffffffff";
+  call.function_id = function_id;
+  call.data = R"({"warm":true})";
+  c.add_text(out, proto::to_json(call));
   if (!c.send_all(out)) {
     err = "sending the warm-up call failed";
     return false;
@@ -1041,9 +1130,9 @@ int main(int argc, char** argv) {
   if (o.cases.empty())
     for (auto& c : all_cases) o.cases.push_back(c.name);
   std::printf("loadgen: %d producers x %d in flight, %d consumers, queue "
-              "concurrency %d, %zu-byte jobs, %s, engine %s\n",
+              "concurrency %d, backlog %llu, %zu-byte jobs, %s, engine %s\n",
               o.producers, o.window, o.consumers, o.concurrency,
-              o.payload_bytes,
+              static_cast<unsigned long long>(o.backlog), o.payload_bytes,
               o.jobs > 0 ? (std::to_string(o.jobs) + " per case").c_str()
                          : (std::to_string(o.seconds) + " s per case").c_str(),
               o.engine_cpu >= 0
