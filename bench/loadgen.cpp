@@ -1002,6 +1002,7 @@ bool run_case(const options& o, const case_spec& cs) {
   }
   auto cpu0 = process_cpu_us(eng.pid);
   auto own0 = own_cpu_us();
+  auto wall0 = clock_type::now();
   st.load_start_ns = st.now_ns();
   auto load_start = clock_type::now();
   if (!st.abort)
@@ -1034,6 +1035,9 @@ bool run_case(const options& o, const case_spec& cs) {
   }
   auto cpu1 = process_cpu_us(eng.pid);
   auto own1 = own_cpu_us();
+  auto wall_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                   clock_type::now() - wall0)
+                   .count();
   st.consumers_done = true;
   for (auto& t : cthreads) t.join();
   for (auto& c : producers) c->close();
@@ -1061,20 +1065,26 @@ bool run_case(const options& o, const case_spec& cs) {
                        ? static_cast<double>(cpu1 - cpu0) / done
                        : 0;
   double own_us = done > 0 ? static_cast<double>(own1 - own0) / done : 0;
+  // How much of a core the engine had: on a machine shared with other work
+  // a pinned engine may get less than all of its core.
+  double engine_cores = cpu0 >= 0 && cpu1 >= 0 && wall_us > 0
+                          ? static_cast<double>(cpu1 - cpu0) / wall_us
+                          : 0;
   if (cs.sync) {
     std::printf("%-20s %9llu calls  %9.0f calls/s  round trip p50 %.2f ms "
-                "p99 %.2f ms  engine %.2f CPU us/call  loadgen %.2f us/call\n",
+                "p99 %.2f ms  engine %.2f CPU us/call (%.2f cores)  loadgen "
+                "%.2f us/call\n",
                 cs.name.c_str(), static_cast<unsigned long long>(done),
                 t_rcpt > 0 ? done / t_rcpt : 0.0, percentile(lat, 0.5),
-                percentile(lat, 0.99), engine_us, own_us);
+                percentile(lat, 0.99), engine_us, engine_cores, own_us);
   } else {
     std::printf("%-20s %9llu jobs  receipts %9.0f/s  completions %9.0f/s  "
                 "enqueue->start p50 %.2f ms p99 %.2f ms  engine %.2f CPU "
-                "us/job  loadgen %.2f us/job\n",
+                "us/job (%.2f cores)  loadgen %.2f us/job\n",
                 cs.name.c_str(), static_cast<unsigned long long>(done),
                 t_rcpt > 0 ? st.receipts / t_rcpt : 0.0,
                 t_start > 0 ? done / t_start : 0.0, percentile(lat, 0.5),
-                percentile(lat, 0.99), engine_us, own_us);
+                percentile(lat, 0.99), engine_us, engine_cores, own_us);
   }
   std::fflush(stdout);
   bool ok = !st.abort && lost == 0 && unreceipted == 0 && st.duplicates == 0
