@@ -1030,14 +1030,14 @@ bool run_case(const options& o, const case_spec& cs) {
         break; // counted as lost below
       }
     }
-    // Give a duplicate delivery a moment to show up.
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
   auto cpu1 = process_cpu_us(eng.pid);
   auto own1 = own_cpu_us();
   auto wall_us = std::chrono::duration_cast<std::chrono::microseconds>(
                    clock_type::now() - wall0)
                    .count();
+  // Give a duplicate delivery a moment to show up.
+  if (!cs.sync) std::this_thread::sleep_for(std::chrono::milliseconds(200));
   st.consumers_done = true;
   for (auto& t : cthreads) t.join();
   for (auto& c : producers) c->close();
@@ -1070,21 +1070,26 @@ bool run_case(const options& o, const case_spec& cs) {
   double engine_cores = cpu0 >= 0 && cpu1 >= 0 && wall_us > 0
                           ? static_cast<double>(cpu1 - cpu0) / wall_us
                           : 0;
+  // And the generator's: well below one core means it was not the bound.
+  double own_cores = wall_us > 0 ? static_cast<double>(own1 - own0) / wall_us
+                                 : 0;
   if (cs.sync) {
     std::printf("%-20s %9llu calls  %9.0f calls/s  round trip p50 %.2f ms "
                 "p99 %.2f ms  engine %.2f CPU us/call (%.2f cores)  loadgen "
-                "%.2f us/call\n",
+                "%.2f us/call (%.2f cores)\n",
                 cs.name.c_str(), static_cast<unsigned long long>(done),
                 t_rcpt > 0 ? done / t_rcpt : 0.0, percentile(lat, 0.5),
-                percentile(lat, 0.99), engine_us, engine_cores, own_us);
+                percentile(lat, 0.99), engine_us, engine_cores, own_us,
+                own_cores);
   } else {
     std::printf("%-20s %9llu jobs  receipts %9.0f/s  completions %9.0f/s  "
                 "enqueue->start p50 %.2f ms p99 %.2f ms  engine %.2f CPU "
-                "us/job (%.2f cores)  loadgen %.2f us/job\n",
+                "us/job (%.2f cores)  loadgen %.2f us/job (%.2f cores)\n",
                 cs.name.c_str(), static_cast<unsigned long long>(done),
                 t_rcpt > 0 ? st.receipts / t_rcpt : 0.0,
                 t_start > 0 ? done / t_start : 0.0, percentile(lat, 0.5),
-                percentile(lat, 0.99), engine_us, engine_cores, own_us);
+                percentile(lat, 0.99), engine_us, engine_cores, own_us,
+                own_cores);
   }
   std::fflush(stdout);
   bool ok = !st.abort && lost == 0 && unreceipted == 0 && st.duplicates == 0
