@@ -24,8 +24,8 @@
 
 #include <algorithm>
 #include <atomic>
-#include <charconv>
 #include <cerrno>
+#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -206,10 +206,9 @@ bool parse_options(int argc, char** argv, options& o) {
       std::stringstream in{v};
       std::string name;
       while (std::getline(in, name, ',')) {
-        auto known = std::any_of(all_cases.begin(), all_cases.end(),
-                                 [&](const case_spec& c) {
-                                   return c.name == name;
-                                 });
+        auto known
+          = std::any_of(all_cases.begin(), all_cases.end(),
+                        [&](const case_spec& c) { return c.name == name; });
         if (!known) {
           std::fprintf(stderr, "loadgen: unknown case '%s'\n%s", name.c_str(),
                        usage);
@@ -269,10 +268,9 @@ std::string config_text(const options& o, const case_spec& c,
   // One attempt each and a long timeout: a job that starts twice is a
   // duplicate of the engine's, never a retry of ours.
   q += ", max_retries: 1, timeout_ms: 600000 }";
-  std::string store = c.file_based
-                        ? "{ store_method: file_based, file_path: \""
-                            + (dir / "store").string() + "\" }"
-                        : "{ store_method: in_memory }";
+  std::string store = c.file_based ? "{ store_method: file_based, file_path: \""
+                                       + (dir / "store").string() + "\" }"
+                                   : "{ store_method: in_memory }";
   return "workers:\n"
          "  - name: iii-worker-manager\n"
          "    config: { host: 127.0.0.1, port: 0 }\n"
@@ -482,8 +480,7 @@ public:
               ws::append_masked_frame(pongs, ws::opcode::pong, ev.payload,
                                       next_random());
               break;
-            case ws::event::pong:
-              break;
+            case ws::event::pong: break;
             case ws::event::close:
               err = "the engine closed the connection (code "
                     + std::to_string(ev.code) + ": " + ev.payload + ")";
@@ -564,8 +561,8 @@ private:
   std::vector<char> buf_;
   size_t begin_ = 0;
   size_t end_ = 0;
-  uint32_t rng_ = static_cast<uint32_t>(
-    clock_type::now().time_since_epoch().count() | 1);
+  uint32_t rng_
+    = static_cast<uint32_t>(clock_type::now().time_since_epoch().count() | 1);
   std::vector<ws::event> events_;
   ws::decoder dec_{64 << 20, ws::peer::server};
 };
@@ -574,13 +571,11 @@ private:
 
 struct run_state {
   explicit run_state(uint64_t cap, int producers, int groups)
-    : max_jobs(cap),
-      receipted(cap, 0),
-      started(std::make_unique<std::atomic<uint8_t>[]>(cap)),
-      last_seq(std::make_unique<std::atomic<uint64_t>[]>(
-        static_cast<size_t>(producers) * groups)),
-      producers(producers),
-      groups(groups) {
+      : max_jobs(cap), receipted(cap, 0),
+        started(std::make_unique<std::atomic<uint8_t>[]>(cap)),
+        last_seq(std::make_unique<std::atomic<uint64_t>[]>(
+          static_cast<size_t>(producers) * groups)),
+        producers(producers), groups(groups) {
     for (uint64_t i = 0; i < cap; ++i) started[i].store(0);
     for (size_t i = 0; i < static_cast<size_t>(producers) * groups; ++i)
       last_seq[i].store(0);
@@ -637,10 +632,10 @@ struct run_state {
 /// answer names its job without a table lookup. Appended as a JSON string.
 void append_invocation_id(std::string& out, uint64_t n) {
   char buf[48];
-  auto len = std::snprintf(buf, sizeof(buf), "\"%08x-0000-4000-8000-%012llx\"",
-                           static_cast<unsigned>(n >> 48),
-                           static_cast<unsigned long long>(
-                             n & 0xFFFFFFFFFFFFull));
+  auto len
+    = std::snprintf(buf, sizeof(buf), "\"%08x-0000-4000-8000-%012llx\"",
+                    static_cast<unsigned>(n >> 48),
+                    static_cast<unsigned long long>(n & 0xFFFFFFFFFFFFull));
   out.append(buf, static_cast<size_t>(len));
 }
 
@@ -671,12 +666,18 @@ bool view_frame(std::string_view text,
   if (!proto::json_scan::split_object(text, scratch, proto::max_json_depth))
     return false;
   for (auto& m : scratch) {
-    if (m.key == "type") out.type = m.text;
-    else if (m.key == "invocation_id") out.invocation_id = m.text;
-    else if (m.key == "function_id") out.function_id = m.text;
-    else if (m.key == "data") out.data = m.text;
-    else if (m.key == "result") out.result = m.text;
-    else if (m.key == "error") out.error = m.text;
+    if (m.key == "type")
+      out.type = m.text;
+    else if (m.key == "invocation_id")
+      out.invocation_id = m.text;
+    else if (m.key == "function_id")
+      out.function_id = m.text;
+    else if (m.key == "data")
+      out.data = m.text;
+    else if (m.key == "result")
+      out.result = m.text;
+    else if (m.key == "error")
+      out.error = m.text;
   }
   return true;
 }
@@ -690,8 +691,7 @@ struct thread_stats {
 /// Appends one call of bench::job as `to_json(invoke_frame)` writes it: an
 /// enqueue to the bench queue, or a sync call.
 void append_call(std::string& json, uint64_t n, int producer, uint64_t seq,
-                 int groups, int64_t sent_ns, size_t payload_bytes,
-                 bool sync) {
+                 int groups, int64_t sent_ns, size_t payload_bytes, bool sync) {
   json.assign(R"({"type":"invokefunction","invocation_id":)");
   append_invocation_id(json, n);
   json.append(R"(,"function_id":")").append(function_id).append("\"");
@@ -714,8 +714,8 @@ void append_call(std::string& json, uint64_t n, int producer, uint64_t seq,
   json.append("}");
 }
 
-void producer_loop(int index, connection& c, run_state& st,
-                   const case_spec& cs, const options& o, thread_stats& ts) {
+void producer_loop(int index, connection& c, run_state& st, const case_spec& cs,
+                   const options& o, thread_stats& ts) {
   std::unordered_map<uint64_t, int64_t> pending; // job number -> sent at (ns)
   pending.reserve(static_cast<size_t>(o.window) * 2);
   std::string out, json;
@@ -826,17 +826,21 @@ job_fields read_job(std::string_view data,
   };
   for (auto& m : scratch) {
     if (m.type != proto::json_scan::kind::number) continue;
-    if (m.key == "n") num(m.text, j.n);
-    else if (m.key == "p") num(m.text, j.p);
-    else if (m.key == "s") num(m.text, j.s);
-    else if (m.key == "t") num(m.text, j.t);
+    if (m.key == "n")
+      num(m.text, j.n);
+    else if (m.key == "p")
+      num(m.text, j.p);
+    else if (m.key == "s")
+      num(m.text, j.s);
+    else if (m.key == "t")
+      num(m.text, j.t);
   }
   j.ok = found == 4;
   return j;
 }
 
-void consumer_loop(int index, connection& c, run_state& st,
-                   const case_spec& cs, thread_stats& ts) {
+void consumer_loop(int index, connection& c, run_state& st, const case_spec& cs,
+                   thread_stats& ts) {
   std::string out, json;
   std::vector<std::string> msgs;
   std::vector<proto::json_scan::member> scratch, data_scratch;
@@ -870,7 +874,7 @@ void consumer_loop(int index, connection& c, run_state& st,
       json.append(f.function_id).append(R"(,"result":null})");
       c.add_text(out, json);
       auto j = read_job(f.data, data_scratch);
-      if (!j.ok) continue; // the warm-up call
+      if (!j.ok) continue;   // the warm-up call
       if (cs.sync) continue; // counted by the producer
       if (j.n >= st.max_jobs) {
         st.unknown++;
@@ -883,15 +887,14 @@ void consumer_loop(int index, connection& c, run_state& st,
       }
       st.unique_starts++;
       counted = true;
-      ts.latency_us.push_back(static_cast<uint32_t>(
-        std::max<int64_t>(0, now - j.t) / 1000));
+      ts.latency_us.push_back(
+        static_cast<uint32_t>(std::max<int64_t>(0, now - j.t) / 1000));
       if (cs.fifo && j.p < static_cast<uint64_t>(st.producers)) {
         auto g = j.n % st.groups;
         auto& last = st.last_seq[g * st.producers + j.p];
         // The group runs one job at a time, so no other consumer touches
         // this slot until our answer has gone out.
-        if (last.load(std::memory_order_acquire) > j.s)
-          st.order_violations++;
+        if (last.load(std::memory_order_acquire) > j.s) st.order_violations++;
         last.store(j.s + 1, std::memory_order_release);
       }
     }
@@ -994,9 +997,8 @@ bool run_case(const options& o, const case_spec& cs) {
   std::vector<std::thread> cthreads, pthreads;
   st.t0 = clock_type::now();
   for (int i = 0; i < o.consumers; ++i)
-    cthreads.emplace_back([&, i] {
-      consumer_loop(i, *consumers[i], st, cs, cstats[i]);
-    });
+    cthreads.emplace_back(
+      [&, i] { consumer_loop(i, *consumers[i], st, cs, cstats[i]); });
   if (!warm_up(*producers[0], err)) {
     st.fail("warm-up: " + err);
   }
@@ -1007,9 +1009,8 @@ bool run_case(const options& o, const case_spec& cs) {
   auto load_start = clock_type::now();
   if (!st.abort)
     for (int i = 0; i < o.producers; ++i)
-      pthreads.emplace_back([&, i] {
-        producer_loop(i, *producers[i], st, cs, o, pstats[i]);
-      });
+      pthreads.emplace_back(
+        [&, i] { producer_loop(i, *producers[i], st, cs, o, pstats[i]); });
   if (o.jobs == 0) {
     auto until = load_start + std::chrono::duration<double>(o.seconds);
     while (clock_type::now() < until && !st.abort && !st.stop_issuing)
@@ -1096,20 +1097,20 @@ bool run_case(const options& o, const case_spec& cs) {
             && st.order_violations == 0 && st.errors == 0 && st.unknown == 0
             && (!cs.sync || st.receipts == issued);
   if (!ok) {
-    std::fprintf(stderr,
-                 "loadgen: %s FAILED: %llu issued, %llu answered, %llu lost, "
-                 "%llu duplicates, %llu started without a receipt, %llu FIFO "
-                 "order violations, %llu error answers, %llu unknown%s%s\n",
-                 cs.name.c_str(), static_cast<unsigned long long>(issued),
-                 static_cast<unsigned long long>(st.receipts.load()),
-                 static_cast<unsigned long long>(lost),
-                 static_cast<unsigned long long>(st.duplicates.load()),
-                 static_cast<unsigned long long>(unreceipted),
-                 static_cast<unsigned long long>(st.order_violations.load()),
-                 static_cast<unsigned long long>(st.errors.load()),
-                 static_cast<unsigned long long>(st.unknown.load()),
-                 st.first_error.empty() ? "" : "; first error: ",
-                 st.first_error.c_str());
+    std::fprintf(
+      stderr,
+      "loadgen: %s FAILED: %llu issued, %llu answered, %llu lost, "
+      "%llu duplicates, %llu started without a receipt, %llu FIFO "
+      "order violations, %llu error answers, %llu unknown%s%s\n",
+      cs.name.c_str(), static_cast<unsigned long long>(issued),
+      static_cast<unsigned long long>(st.receipts.load()),
+      static_cast<unsigned long long>(lost),
+      static_cast<unsigned long long>(st.duplicates.load()),
+      static_cast<unsigned long long>(unreceipted),
+      static_cast<unsigned long long>(st.order_violations.load()),
+      static_cast<unsigned long long>(st.errors.load()),
+      static_cast<unsigned long long>(st.unknown.load()),
+      st.first_error.empty() ? "" : "; first error: ", st.first_error.c_str());
   }
   return ok;
 }
@@ -1136,8 +1137,9 @@ int main(int argc, char** argv) {
     }
     CPU_CLR(o.engine_cpu, &set);
     if (CPU_COUNT(&set) == 0)
-      std::fprintf(stderr, "loadgen: only core %d is available: the "
-                           "generator shares it with the engine\n",
+      std::fprintf(stderr,
+                   "loadgen: only core %d is available: the "
+                   "generator shares it with the engine\n",
                    o.engine_cpu);
     else
       sched_setaffinity(0, sizeof(set), &set);

@@ -80,7 +80,7 @@ enum class peer { client, server };
 class decoder {
 public:
   explicit decoder(size_t max_message_bytes, peer from = peer::client)
-    : max_(max_message_bytes), masked_(from == peer::client) {
+      : max_(max_message_bytes), masked_(from == peer::client) {
     // nop
   }
 
