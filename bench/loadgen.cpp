@@ -109,7 +109,8 @@ const char* usage = R"(usage: loadgen [options]
                        the engine's own default)
   --seconds S          enqueue (or call) for S seconds per case (default 5)
   --jobs N             instead: N jobs (or calls) per case
-  --max-jobs N         cap per case in --seconds mode (default 20000000)
+  --max-jobs N         cap per case in --seconds mode (default 20000000);
+                       both at most 100000000 (2 bytes of bookkeeping each)
   --producers N        producer connections (default 2)
   --consumers N        consumer connections (default 2)
   --window N           calls in flight per producer connection (default 256)
@@ -176,10 +177,10 @@ bool parse_options(int argc, char** argv, options& o) {
         return false;
       }
     } else if (k == "--jobs") {
-      if (!want(1, 1'000'000'000)) return false;
+      if (!want(1, 100'000'000)) return false;
       o.jobs = n;
     } else if (k == "--max-jobs") {
-      if (!want(1, 1'000'000'000)) return false;
+      if (!want(1, 100'000'000)) return false;
       o.max_jobs = n;
     } else if (k == "--producers") {
       if (!want(1, 256)) return false;
