@@ -14,14 +14,34 @@ void append_be(std::string& out, uint64_t x, size_t n) {
   for (size_t i = n; i-- > 0;) out.push_back(static_cast<char>(x >> (8 * i)));
 }
 
-/// Appends `n` payload bytes at `src`, unmasked with `key`.
+/// Appends `n` payload bytes at `src`, unmasked with `key` (or as they are
+/// when `key` is null: a server's frames are not masked).
 void append_unmasked(std::string& out, const unsigned char* src, size_t n,
                      const unsigned char* key) {
+  if (key == nullptr) {
+    out.append(reinterpret_cast<const char*>(src), n);
+    return;
+  }
   auto first = out.size();
   out.resize(first + n);
   auto* dst = out.data() + first;
   for (size_t i = 0; i < n; ++i)
     dst[i] = static_cast<char>(src[i] ^ key[i & 3]);
+}
+
+/// Appends a frame header with FIN set, the mask bit as `mask_bit` (0x80 or
+/// 0) and the shortest length form.
+void append_header(std::string& out, opcode op, size_t n, uint8_t mask_bit) {
+  out.push_back(static_cast<char>(0x80 | static_cast<uint8_t>(op)));
+  if (n < 126) {
+    out.push_back(static_cast<char>(mask_bit | n));
+  } else if (n <= 0xFFFF) {
+    out.push_back(static_cast<char>(mask_bit | 126));
+    append_be(out, n, 2);
+  } else {
+    out.push_back(static_cast<char>(mask_bit | 127));
+    append_be(out, n, 8);
+  }
 }
 
 decode_error protocol_error(std::string what) {
@@ -40,18 +60,19 @@ bool sendable_close_code(uint16_t code) {
 } // namespace
 
 void append_frame(std::string& out, opcode op, std::string_view payload) {
-  out.push_back(static_cast<char>(0x80 | static_cast<uint8_t>(op)));
-  auto n = payload.size();
-  if (n < 126) {
-    out.push_back(static_cast<char>(n));
-  } else if (n <= 0xFFFF) {
-    out.push_back(static_cast<char>(126));
-    append_be(out, n, 2);
-  } else {
-    out.push_back(static_cast<char>(127));
-    append_be(out, n, 8);
-  }
+  append_header(out, op, payload.size(), 0);
   out.append(payload);
+}
+
+void append_masked_frame(std::string& out, opcode op, std::string_view payload,
+                         uint32_t key) {
+  append_header(out, op, payload.size(), 0x80);
+  unsigned char k[4];
+  for (size_t i = 0; i < 4; ++i)
+    k[i] = static_cast<unsigned char>(key >> (8 * (3 - i)));
+  out.append(reinterpret_cast<const char*>(k), 4);
+  append_unmasked(out, reinterpret_cast<const unsigned char*>(payload.data()),
+                  payload.size(), k);
 }
 
 void append_close(std::string& out, uint16_t code, std::string_view reason) {
@@ -79,8 +100,13 @@ size_t decoder::decode(const char* data, size_t size, std::vector<event>& out,
       err = protocol_error("reserved bits set, but no extension was agreed");
       return pos;
     }
-    if ((p[1] & 0x80) == 0) {
+    bool is_masked = (p[1] & 0x80) != 0;
+    if (masked_ && !is_masked) {
       err = protocol_error("frame from the client is not masked");
+      return pos;
+    }
+    if (!masked_ && is_masked) {
+      err = protocol_error("frame from the server is masked");
       return pos;
     }
     uint64_t len = p[1] & 0x7F;
@@ -98,7 +124,7 @@ size_t decoder::decode(const char* data, size_t size, std::vector<event>& out,
         return pos;
       }
     }
-    header += 4; // masking key
+    if (masked_) header += 4; // masking key
     if (op >= 0x8) {
       if (op > 0xA) {
         err = protocol_error("unknown control opcode " + std::to_string(op));
@@ -138,7 +164,7 @@ size_t decoder::decode(const char* data, size_t size, std::vector<event>& out,
       hint_ = header + static_cast<size_t>(len);
       break;
     }
-    auto* key = p + header - 4;
+    auto* key = masked_ ? p + header - 4 : nullptr;
     auto* payload = p + header;
     auto n = static_cast<size_t>(len);
     pos += header + n;

@@ -3,7 +3,9 @@
 // the server's unmasked ones. Pure functions over bytes, no I/O, so the
 // connection code can read and write many frames per system call: Beast's
 // websocket stream writes one message per operation, which cost the engine
-// one send and one thread hand-off per frame.
+// one send and one thread hand-off per frame. The client side (masked frames
+// out, unmasked frames in) serves the load generator in bench/, which needs
+// the same: many frames per system call.
 //
 // No extension is ever negotiated (no permessage-deflate), so RSV bits must
 // be zero.
@@ -43,6 +45,11 @@ constexpr size_t max_close_reason = 123;
 /// Appends one whole, unmasked frame with FIN set.
 void append_frame(std::string& out, opcode op, std::string_view payload);
 
+/// Appends one whole frame with FIN set, masked with `key` as a client must
+/// send it (RFC 6455 §5.3).
+void append_masked_frame(std::string& out, opcode op, std::string_view payload,
+                         uint32_t key);
+
 /// Appends a close frame; `reason` is cut to max_close_reason bytes.
 /// no_status appends a close frame without a body.
 void append_close(std::string& out, uint16_t code, std::string_view reason);
@@ -63,11 +70,19 @@ struct decode_error {
   std::string reason;
 };
 
-/// Decodes the client-to-server byte stream. Keeps the fragments of an
-/// unfinished message between calls.
+/// Which side's frames a decoder reads: a server's must not be masked, a
+/// client's must be.
+enum class peer { client, server };
+
+/// Decodes the client-to-server byte stream (or, made with peer::server, the
+/// server-to-client one). Keeps the fragments of an unfinished message
+/// between calls.
 class decoder {
 public:
-  explicit decoder(size_t max_message_bytes) : max_(max_message_bytes) {}
+  explicit decoder(size_t max_message_bytes, peer from = peer::client)
+      : max_(max_message_bytes), masked_(from == peer::client) {
+    // nop
+  }
 
   /// Decodes every whole frame at the front of [data, data + size), appends
   /// what they mean to `out`, and returns the number of bytes used (the rest
@@ -96,6 +111,7 @@ public:
 
 private:
   size_t max_;
+  bool masked_;
   size_t hint_ = 0;
   bool in_message_ = false;
   std::string partial_;

@@ -211,3 +211,49 @@ TEST(ws_codec, close_codes_a_peer_may_not_send_are_protocol_errors) {
     EXPECT_EQ(r.events[0].payload, "why");
   }
 }
+
+TEST(ws_codec, masked_frames_are_what_a_client_sends) {
+  // The key goes out big-endian, as client_frame() writes `key`.
+  uint32_t k = 0x37fa213du;
+  for (size_t n : {size_t{0}, size_t{5}, size_t{300}, size_t{70000}}) {
+    std::string payload(n, 'p');
+    for (size_t i = 0; i < n; ++i) payload[i] = static_cast<char>('a' + i % 26);
+    std::string out;
+    append_masked_frame(out, opcode::text, payload, k);
+    EXPECT_EQ(out, client_frame(1, payload)) << n << " bytes";
+    decoder d{1 << 20};
+    auto r = decode_all(d, out);
+    ASSERT_EQ(r.events.size(), 1u) << n << " bytes";
+    EXPECT_EQ(r.events[0].payload, payload);
+  }
+}
+
+TEST(ws_codec, server_side_decoder_reads_unmasked_frames_and_refuses_masked) {
+  std::string bytes;
+  append_frame(bytes, opcode::text, "{\"type\":\"workerregistered\"}");
+  append_frame(bytes, opcode::text, std::string(300, 's'));
+  append_frame(bytes, opcode::ping, "p");
+  append_close(bytes, close_code::going_away, "bye");
+  for (size_t cut = 0; cut <= bytes.size(); ++cut) {
+    decoder d{4096, peer::server};
+    std::vector<event> events;
+    decode_error err;
+    std::string pending = bytes.substr(0, cut);
+    auto used = d.decode(pending.data(), pending.size(), events, err);
+    pending = pending.substr(used) + bytes.substr(cut);
+    used = d.decode(pending.data(), pending.size(), events, err);
+    ASSERT_EQ(err.code, 0) << "cut at " << cut;
+    ASSERT_EQ(used, pending.size()) << "cut at " << cut;
+    ASSERT_EQ(events.size(), 4u) << "cut at " << cut;
+    EXPECT_EQ(events[0].payload, "{\"type\":\"workerregistered\"}");
+    EXPECT_EQ(events[1].payload, std::string(300, 's'));
+    EXPECT_EQ(events[2].kind, event::ping);
+    EXPECT_EQ(events[3].kind, event::close);
+    EXPECT_EQ(events[3].code, close_code::going_away);
+    EXPECT_EQ(events[3].payload, "bye");
+  }
+  decoder d{4096, peer::server};
+  auto r = decode_all(d, client_frame(1, "masked"));
+  EXPECT_EQ(r.err.code, close_code::protocol_error);
+  EXPECT_TRUE(r.events.empty());
+}
