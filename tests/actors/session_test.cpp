@@ -93,7 +93,8 @@ struct session_test : actor_fixture {
                       queues,
                       30s,
                       {},
-                      std::make_shared<const access_rules>(std::move(rules))},
+                      std::make_shared<const access_rules>(std::move(rules)),
+                      counters},
       std::make_shared<const access_grant>(std::move(g)));
     run();
     return {peer, s};
