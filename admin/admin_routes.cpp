@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "protocol/admin_api.hpp"
+#include "protocol/query_string.hpp"
 
 namespace troupe::admin {
 
@@ -62,16 +63,9 @@ admin_route wrong_method(std::string_view allowed) {
 
 /// Reads the query into `out`; false with `out` refused on a bad value.
 bool read_query(std::string_view query, admin_route& out) {
-  while (!query.empty()) {
-    auto amp = query.find('&');
-    auto pair = query.substr(0, amp);
-    query = amp == std::string_view::npos ? std::string_view{}
-                                          : query.substr(amp + 1);
-    if (pair.empty()) continue;
-    auto eq = pair.find('=');
-    auto key = pair.substr(0, eq);
-    std::string raw{eq == std::string_view::npos ? std::string_view{}
-                                                 : pair.substr(eq + 1)};
+  return protocol::for_each_query_pair(query, [&](std::string_view key,
+                                                  std::string_view encoded) {
+    std::string raw{encoded};
     std::replace(raw.begin(), raw.end(), '+', ' ');
     auto value = percent_decode(raw);
     if (!value) {
@@ -99,8 +93,8 @@ bool read_query(std::string_view query, admin_route& out) {
       out.queue = *value;
     }
     // Other parameters (a cache buster, ...) are ignored.
-  }
-  return true;
+    return true;
+  });
 }
 
 } // namespace
@@ -159,18 +153,12 @@ bool is_json_content(const protocol::http_request& req) {
 std::optional<std::string> percent_decode(std::string_view text) {
   std::string out;
   out.reserve(text.size());
-  auto hex = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-  };
   for (size_t i = 0; i < text.size(); ++i) {
     char c = text[i];
     if (c == '%') {
       if (i + 2 >= text.size()) return std::nullopt;
-      int hi = hex(text[i + 1]);
-      int lo = hex(text[i + 2]);
+      int hi = protocol::hex_value(text[i + 1]);
+      int lo = protocol::hex_value(text[i + 2]);
       if (hi < 0 || lo < 0) return std::nullopt;
       c = static_cast<char>(hi * 16 + lo);
       i += 2;

@@ -6,37 +6,13 @@
 
 #include <nlohmann/json.hpp>
 
+#include "protocol/query_string.hpp"
+
 namespace troupe::protocol {
 
 namespace {
 
 using json = nlohmann::json;
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-std::string percent_decode(std::string_view in) {
-  std::string out;
-  out.reserve(in.size());
-  for (size_t i = 0; i < in.size(); ++i) {
-    auto c = in[i];
-    if (c == '+') {
-      out += ' ';
-    } else if (c == '%' && i + 2 < in.size() && hex_value(in[i + 1]) >= 0
-               && hex_value(in[i + 2]) >= 0) {
-      out
-        += static_cast<char>(hex_value(in[i + 1]) * 16 + hex_value(in[i + 2]));
-      i += 2;
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
 
 /// Keeps only valid UTF-8 (invalid bytes become U+FFFD), so that dumping
 /// never throws on what a client put in a header.
@@ -129,20 +105,12 @@ std::string auth_input_json(const upgrade_request& req) {
         *i = i->get<std::string>() + ", " + val;
     }
     json query = json::object();
-    std::string_view q = req.query;
-    while (!q.empty()) {
-      auto amp = q.find('&');
-      auto part = q.substr(0, amp);
-      q = amp == std::string_view::npos ? std::string_view{}
-                                        : q.substr(amp + 1);
-      if (part.empty()) continue;
-      auto eq = part.find('=');
-      auto name = utf8_or_replaced(percent_decode(part.substr(0, eq)));
-      auto value = eq == std::string_view::npos
-                     ? std::string{}
-                     : utf8_or_replaced(percent_decode(part.substr(eq + 1)));
-      query[name].push_back(value);
-    }
+    for_each_query_pair(req.query, [&](std::string_view n,
+                                       std::string_view v) {
+      query[utf8_or_replaced(url_decode(n))].push_back(
+        utf8_or_replaced(url_decode(v)));
+      return true;
+    });
     return json{{"headers", std::move(headers)},
                 {"query_params", std::move(query)},
                 {"ip_address", utf8_or_replaced(req.ip_address)}}

@@ -10,6 +10,7 @@
 
 #include "base/errc.hpp"
 #include "protocol/json_member.hpp"
+#include "protocol/query_string.hpp"
 
 namespace troupe::protocol {
 
@@ -111,31 +112,6 @@ bool valid_utf8(std::string_view s) {
     i += extra + 1;
   }
   return true;
-}
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-/// application/x-www-form-urlencoded decoding; a bad %-escape stays as is.
-std::string url_decode(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '+') {
-      out += ' ';
-    } else if (s[i] == '%' && i + 2 < s.size() && hex_value(s[i + 1]) >= 0
-               && hex_value(s[i + 2]) >= 0) {
-      out += static_cast<char>(hex_value(s[i + 1]) * 16 + hex_value(s[i + 2]));
-      i += 2;
-    } else {
-      out += s[i];
-    }
-  }
-  return out;
 }
 
 std::string_view trim(std::string_view s) {
@@ -306,23 +282,17 @@ bool more_specific(const http_route& a, const http_route& b) {
 
 http_params parse_query(std::string_view query) {
   http_params out;
-  while (!query.empty()) {
-    auto amp = query.find('&');
-    auto pair = query.substr(0, amp);
-    query = amp == std::string_view::npos ? std::string_view{}
-                                          : query.substr(amp + 1);
-    if (pair.empty()) continue;
-    auto eq = pair.find('=');
-    auto name = url_decode(pair.substr(0, eq));
-    auto value = eq == std::string_view::npos ? std::string{}
-                                              : url_decode(pair.substr(eq + 1));
+  for_each_query_pair(query, [&](std::string_view n, std::string_view v) {
+    auto name = url_decode(n);
+    auto value = url_decode(v);
     auto same = std::find_if(out.begin(), out.end(),
                              [&](auto& kv) { return kv.first == name; });
     if (same != out.end())
       same->second = std::move(value);
     else
       out.emplace_back(std::move(name), std::move(value));
-  }
+    return true;
+  });
   return out;
 }
 
