@@ -638,8 +638,7 @@ caf::expected<uint16_t> engine::listen_workers() {
     d.workers.reset();
     return port.error();
   }
-  log::info("engine", "listening for workers on ws://", wm.host, ":", *port,
-            " (max_connections ", wm.max_connections, ")");
+  // Logged before the listening line, which tests and scripts wait for.
   if (!auth.token.empty() || auth.rbac)
     log::info("engine", "worker authentication on:",
               auth.token.empty() ? "" : " bearer token (auth.token);",
@@ -651,6 +650,8 @@ caf::expected<uint16_t> engine::listen_workers() {
                             + std::to_string(auth.expose_functions.size())
                             + " expose_functions pattern(s) and grants"
                         : std::string{});
+  log::info("engine", "listening for workers on ws://", wm.host, ":", *port,
+            " (max_connections ", wm.max_connections, ")");
   if (d.progress->recovered.load())
     d.progress->phase.store(engine_phase::ready, std::memory_order_release);
   return port;
