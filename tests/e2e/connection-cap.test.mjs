@@ -6,31 +6,16 @@
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { test } from 'node:test';
-import WebSocket from 'ws';
 import { engineConfig, startEngine } from './lib/engine.mjs';
 import { httpRequest } from './lib/http.mjs';
 import { cleanUpAfterAll } from './lib/setup.mjs';
+import { openWebSocket } from './lib/raw.mjs';
 import { closeWorker, connectWorker } from './lib/workers.mjs';
-import { eventually, within } from './lib/util.mjs';
+import { eventually } from './lib/util.mjs';
 
 cleanUpAfterAll();
 
-/** Opens a WebSocket; resolves {ws} when open or {status, body} when refused. */
-function open(url) {
-  return within(10000, new Promise((resolve, reject) => {
-    const ws = new WebSocket(url);
-    ws.on('open', () => resolve({ ws, status: 101 }));
-    ws.on('unexpected-response', (req, res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (d) => (body += d));
-      res.on('end', () => resolve({ status: res.statusCode, body, headers: res.headers }));
-    });
-    ws.on('error', (err) => {
-      if (!/Unexpected server response/.test(err.message)) reject(err);
-    });
-  }), `connecting to ${url}`);
-}
+const open = (url) => openWebSocket(url);
 
 const closed = (ws) => new Promise((resolve) => {
   ws.once('close', resolve);

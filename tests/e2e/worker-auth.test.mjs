@@ -9,12 +9,12 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { test } from 'node:test';
-import WebSocket from 'ws';
 import { engineConfig, startEngine } from './lib/engine.mjs';
+import { openWebSocket } from './lib/raw.mjs';
 import { cleanUpAfterAll } from './lib/setup.mjs';
 import { closeWorker, connectWorker, sdkOptions } from './lib/workers.mjs';
 import { registerWorker } from 'iii-sdk';
-import { rejection, sleep, within, eventually } from './lib/util.mjs';
+import { rejection, sleep, eventually } from './lib/util.mjs';
 
 cleanUpAfterAll();
 
@@ -30,23 +30,13 @@ function managerConfig(extra) {
 }
 
 /** A raw WebSocket upgrade: {status, body} of a refusal, or {status: 101}. */
-function upgrade(url, headers = {}) {
-  return within(10000, new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, { headers });
-    ws.on('open', () => {
-      ws.close();
-      resolve({ status: 101 });
-    });
-    ws.on('unexpected-response', (req, res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (d) => (body += d));
-      res.on('end', () => resolve({ status: res.statusCode, body, headers: res.headers }));
-    });
-    ws.on('error', (err) => {
-      if (!/Unexpected server response/.test(err.message)) reject(err);
-    });
-  }), `upgrade of ${url}`);
+async function upgrade(url, headers = {}) {
+  const r = await openWebSocket(url, headers);
+  if (r.ws) {
+    r.ws.close();
+    return { status: 101 };
+  }
+  return r;
 }
 
 function troupe(args) {

@@ -149,3 +149,24 @@ export async function rawSocket(url) {
   assert.match(head, /Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK\+xOo=/i);
   return { sock, closed, bytes: () => buf };
 }
+
+/**
+ * Opens a WebSocket to `url` with extra upgrade `headers`. Resolves
+ * {ws, status: 101} once open, or {status, body, headers} of the HTTP answer
+ * when the engine refuses the upgrade.
+ */
+export function openWebSocket(url, headers = {}) {
+  return within(10000, new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, { headers });
+    ws.on('open', () => resolve({ ws, status: 101 }));
+    ws.on('unexpected-response', (req, res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d) => (body += d));
+      res.on('end', () => resolve({ status: res.statusCode, body, headers: res.headers }));
+    });
+    ws.on('error', (err) => {
+      if (!/Unexpected server response/.test(err.message)) reject(err);
+    });
+  }), `connecting to ${url}`);
+}
