@@ -48,6 +48,16 @@ protected:
     return result;
   }
 
+  /// Runs the SQL script `sql` on a fresh store file (an older schema, ...).
+  void write_raw(const char* sql) {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(dir.db_file().c_str(), &db), SQLITE_OK);
+    char* err = nullptr;
+    auto rc = sqlite3_exec(db, sql, nullptr, nullptr, &err);
+    sqlite3_close(db);
+    ASSERT_EQ(rc, SQLITE_OK) << err;
+  }
+
   /// Replaces the store's file with `bytes`.
   void write_file(const std::string& bytes) {
     std::ofstream out{dir.db_file(), std::ios::binary | std::ios::trunc};
@@ -174,14 +184,7 @@ INSERT INTO jobs VALUES (7, 'b', 'r', '', 'fn', 2, 3, 200, 0, 6000,
 } // namespace
 
 TEST_F(sqlite_store_test, a_version_1_store_is_migrated_keeping_its_jobs) {
-  {
-    sqlite3* db = nullptr;
-    ASSERT_EQ(sqlite3_open(dir.db_file().c_str(), &db), SQLITE_OK);
-    char* err = nullptr;
-    ASSERT_EQ(sqlite3_exec(db, schema_v1, nullptr, nullptr, &err), SQLITE_OK)
-      << err;
-    sqlite3_close(db);
-  }
+  ASSERT_NO_FATAL_FAILURE(write_raw(schema_v1));
   open_sqlite();
   auto all = stored();
   ASSERT_EQ(all.size(), 2u);
@@ -229,14 +232,7 @@ INSERT INTO jobs VALUES (3, 'a', 'q', '', 'fn', 1, 2, 100, 5000, 0,
 } // namespace
 
 TEST_F(sqlite_store_test, a_version_2_store_is_migrated_keeping_its_jobs) {
-  {
-    sqlite3* db = nullptr;
-    ASSERT_EQ(sqlite3_open(dir.db_file().c_str(), &db), SQLITE_OK);
-    char* err = nullptr;
-    ASSERT_EQ(sqlite3_exec(db, schema_v2, nullptr, nullptr, &err), SQLITE_OK)
-      << err;
-    sqlite3_close(db);
-  }
+  ASSERT_NO_FATAL_FAILURE(write_raw(schema_v2));
   open_sqlite();
   auto all = stored();
   ASSERT_EQ(all.size(), 1u);
