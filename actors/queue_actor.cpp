@@ -231,8 +231,24 @@ caf::result<std::string> queue_state::on_handover(job& x) {
   if (!fifo) // a standard queue never hands jobs over
     return caf::make_error(errc::enqueue_rejected,
                            "queue '" + spec.name + "' is not a FIFO queue");
-  if (fifo->contains(x.group, x.id)) return x.id; // handed over before
+  // Handed over before, and the sender did not get our answer.
+  if (fifo->contains(x.group, x.id) || handed_here.count(x.id) > 0)
+    return x.id;
+  if (auto i = adopting.find(x.id); i != adopting.end()) {
+    auto rp = self->make_response_promise<std::string>();
+    i->second.push_back(rp);
+    return rp;
+  }
   return accept_here(x, true);
+}
+
+void queue_state::remember_handover(const std::string& id) {
+  if (!handed_here.insert(id).second) return;
+  handed_here_order.push_back(id);
+  if (handed_here_order.size() > max_remembered_handovers) {
+    handed_here.erase(handed_here_order.front());
+    handed_here_order.pop_front();
+  }
 }
 
 void queue_state::on_settled(const std::string& from,
@@ -340,7 +356,10 @@ void queue_state::hand_over(const std::string& group, const std::string& to) {
   waiting_logged.erase(group);
   if (jobs.empty()) return;
   log::debug(log_name, "group ", group, ": ", jobs.size(), " jobs go to ", to);
-  for (auto& j : jobs) attempt_logs.erase(j.id);
+  for (auto& j : jobs) {
+    attempt_logs.erase(j.id);
+    handed_here.erase(j.id); // it may come back, and must run then
+  }
   auto& transit = in_transit[group];
   for (auto& j : jobs) {
     auto id = j.id;
@@ -407,6 +426,7 @@ caf::result<std::string> queue_state::accept_here(job& x, bool adopted) {
   log::debug(log_name, "job ", id, adopted ? " handed over" : " enqueued",
              " for ", x.function_id);
   if (!store) {
+    if (adopted) remember_handover(id);
     accept(std::move(x), adopted);
     return id;
   }
@@ -414,18 +434,33 @@ caf::result<std::string> queue_state::accept_here(job& x, bool adopted) {
   auto rp = self->make_response_promise<std::string>();
   auto op = adopted ? store::store_write::kind::adopt
                     : store::store_write::kind::put;
+  if (adopted) adopting[id];
+  // Repeats of a handover get its answer too.
+  auto repeats = [this, adopted, id] {
+    std::vector<caf::typed_response_promise<std::string>> r;
+    if (!adopted) return r;
+    if (auto i = adopting.find(id); i != adopting.end()) {
+      r = std::move(i->second);
+      adopting.erase(i);
+    }
+    return r;
+  };
   self->request(store, caf::infinite, atom::persist_v, store::make_write(op, x))
     .then(
-      [this, rp, x, adopted]() mutable {
+      [this, rp, x, adopted, repeats]() mutable {
         auto receipt = x.id;
+        if (adopted) remember_handover(receipt);
         accept(std::move(x), adopted);
+        for (auto& r : repeats()) r.deliver(receipt);
         rp.deliver(std::move(receipt));
       },
-      [this, rp, adopted](caf::error& err) mutable {
+      [this, rp, adopted, repeats](caf::error& err) mutable {
         if (!adopted) --enqueued_total;
-        rp.deliver(
-          caf::make_error(errc::store_failure, "the job could not be stored: "
-                                                 + caf::to_string(err)));
+        auto e = caf::make_error(errc::store_failure,
+                                 "the job could not be stored: "
+                                   + caf::to_string(err));
+        for (auto& r : repeats()) r.deliver(e);
+        rp.deliver(std::move(e));
       });
   return rp;
 }

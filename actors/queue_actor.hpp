@@ -22,6 +22,7 @@
 #include <set>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include <caf/actor.hpp>
@@ -31,6 +32,7 @@
 #include <caf/event_based_actor.hpp>
 #include <caf/response_promise.hpp>
 #include <caf/result.hpp>
+#include <caf/typed_response_promise.hpp>
 #include <caf/stateful_actor.hpp>
 
 #include "actors/dead_letter_actor.hpp"
@@ -158,6 +160,19 @@ struct queue_state {
   std::set<std::string> moving;
   /// Jobs handed over and not confirmed yet, per group, in order.
   std::map<std::string, std::deque<job>> in_transit;
+  /// Ids of the jobs handed over to this node (the newest
+  /// max_remembered_handovers), also after they ran: a handover repeated
+  /// because its answer was lost (the link to the sender dropped after our
+  /// commit) gets the receipt again instead of a second run. An id is
+  /// forgotten when its job is handed on to another node.
+  std::unordered_set<std::string> handed_here;
+  std::deque<std::string> handed_here_order;
+  static constexpr size_t max_remembered_handovers = 65536;
+  /// Handovers whose store write is pending, with the promises of repeats
+  /// that arrived meanwhile (they get the first one's answer).
+  std::unordered_map<std::string,
+                     std::vector<caf::typed_response_promise<std::string>>>
+    adopting;
   /// Groups whose waiting for their owner was logged.
   std::set<std::string> waiting_logged;
   /// The FIFO policy (also in `policy`); null for a standard queue.
@@ -237,6 +252,7 @@ struct queue_state {
                   std::vector<std::string>& all_owners);
   /// A job another node hands over (see the type's comment).
   caf::result<std::string> on_handover(job& x);
+  void remember_handover(const std::string& id);
   /// Member `from` settled with this node under `under`.
   void on_settled(const std::string& from, std::vector<std::string>& under);
   /// The start-up hold ends.

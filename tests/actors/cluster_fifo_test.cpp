@@ -1,14 +1,17 @@
 // A FIFO supervisor in a cluster, driven deterministically against a
 // scripted node actor: the start-up hold, groups of an away owner kept and
 // waiting, handover in order on its return, the settled gate, a group that
-// moves after its running attempt, a failed handover, and forget.
+// moves after its running attempt, a failed handover, a handover repeated
+// after its answer was lost, and forget.
 
 #include "actors/queue_actor.hpp"
 
 #include <algorithm>
 #include <memory>
 
+#include "actors/store_actor.hpp"
 #include "base/membership.hpp"
+#include "failing_store.hpp"
 #include "queue_fixture.hpp"
 
 using namespace troupe;
@@ -62,9 +65,10 @@ struct cluster_fifo_test : queue_fixture {
   std::shared_ptr<node_script> node_log = std::make_shared<node_script>();
   caf::actor node = spawn(scripted_node, node_log);
 
-  void start(std::chrono::milliseconds grace = 1000ms) {
+  void start(std::chrono::milliseconds grace = 1000ms,
+             store_handle store = {}) {
     auto q = fifo(4, 3, 10);
-    queue_links links{{}, {}, grace};
+    queue_links links{{}, std::move(store), grace};
     links.clustered = true;
     spawn_queue(q, links);
   }
@@ -197,6 +201,88 @@ TEST_F(cluster_fifo_test,
   EXPECT_EQ(call_order(), (names{"old", "handed1", "handed2", "fresh"}));
   EXPECT_EQ(stats().enqueued_total, 2u) << "handed-over jobs count where "
                                            "they were enqueued";
+}
+
+TEST_F(cluster_fifo_test, a_handover_repeated_after_its_job_ran_is_not_run_again) {
+  // The sender lost the link after our commit, so it never saw the receipt:
+  // it keeps the job and hands it over again once the link is back.
+  start();
+  auto mine = group_of("a", abc);
+  view(abc, abc);
+  settle("b", abc);
+  settle("c", abc);
+  auto x = handover_job("handed", mine);
+  EXPECT_EQ(ask<std::string>(queue, atom::handover_v, x), x.id);
+  EXPECT_EQ(call_order(), (names{"handed"}));
+  EXPECT_EQ(ask<std::string>(queue, atom::handover_v, x), x.id)
+    << "the repeat gets the receipt";
+  EXPECT_EQ(call_order(), (names{"handed"})) << "and does not run it again";
+  EXPECT_EQ(stats().succeeded_total, 1u);
+  EXPECT_EQ(stats().waiting, 0u);
+}
+
+TEST_F(cluster_fifo_test, a_handover_repeated_before_its_commit_is_stored_once) {
+  auto db = std::make_shared<failing_store>();
+  auto store = caf::actor_cast<store_handle>(spawn(store_actor, db));
+  start(1000ms, store);
+  auto mine = group_of("a", abc);
+  view(abc, abc);
+  auto x = handover_job("handed", mine);
+  // Both arrive before the store answers the first.
+  caf::scoped_actor self{sys};
+  auto first = self->request(queue, caf::infinite, atom::handover_v, x);
+  auto again = self->request(queue, caf::infinite, atom::handover_v, x);
+  run();
+  for (auto* h : {&first, &again})
+    h->receive([&](std::string& id) { EXPECT_EQ(id, x.id); },
+               [&](caf::error& err) { ADD_FAILURE() << caf::to_string(err); });
+  EXPECT_EQ(db->stored().size(), 1u);
+  settle("b", abc);
+  settle("c", abc);
+  EXPECT_EQ(call_order(), (names{"handed"}));
+  EXPECT_TRUE(db->stored().empty()) << "acked once it ran";
+}
+
+TEST_F(cluster_fifo_test, a_repeat_waiting_on_a_failed_commit_gets_the_error) {
+  auto db = std::make_shared<failing_store>();
+  auto store = caf::actor_cast<store_handle>(spawn(store_actor, db));
+  start(1000ms, store);
+  auto mine = group_of("a", abc);
+  view(abc, abc);
+  auto x = handover_job("handed", mine);
+  db->failing = true;
+  caf::scoped_actor self{sys};
+  auto first = self->request(queue, caf::infinite, atom::handover_v, x);
+  auto again = self->request(queue, caf::infinite, atom::handover_v, x);
+  run();
+  for (auto* h : {&first, &again})
+    h->receive([&](std::string& id) { ADD_FAILURE() << "receipted " << id; },
+               [&](caf::error& err) { EXPECT_EQ(err, errc::store_failure); });
+  // The sender keeps the job and tries again later: this time it is taken.
+  db->failing = false;
+  EXPECT_EQ(ask<std::string>(queue, atom::handover_v, x), x.id);
+  EXPECT_EQ(db->stored().size(), 1u);
+}
+
+TEST_F(cluster_fifo_test, a_job_handed_on_and_back_runs_when_it_is_back) {
+  // A group of ours under {a, b, c} that d wins under {a, b, c, d}.
+  const names abcd{"a", "b", "c", "d"};
+  std::string g;
+  for (int k = 0; g.empty(); ++k) {
+    auto c = group_of("a", abc, k);
+    if (fifo_owner(abcd, "q", c) == "d") g = c;
+  }
+  start();
+  view(abc, abc); // not settled: the handed-over job waits here
+  auto x = handover_job("handed", g);
+  EXPECT_EQ(ask<std::string>(queue, atom::handover_v, x), x.id);
+  view(abcd, abcd); // d joins and wins the group: the job goes on to d
+  EXPECT_EQ(handed_names("d"), (names{"handed"}));
+  view(abc, abc); // d is forgotten after it handed the job back
+  EXPECT_EQ(ask<std::string>(queue, atom::handover_v, x), x.id);
+  settle("b", abc);
+  settle("c", abc);
+  EXPECT_EQ(call_order(), (names{"handed"})) << "taken again, and run";
 }
 
 TEST_F(cluster_fifo_test, a_running_group_moves_after_its_attempt) {
