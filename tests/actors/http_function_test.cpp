@@ -33,7 +33,10 @@ struct fake_client : protocol::http_client {
   }
 };
 
-caf::behavior idle_session() {
+/// Stands in for the session of worker `name`. (It takes an argument: CAF
+/// 0.17.6 dereferences a null argument tuple when a function actor is
+/// spawned without any, which UBSan reports.)
+caf::behavior idle_session(const std::string& /* name */) {
   return {[](int) {}};
 }
 
@@ -42,7 +45,7 @@ struct http_function_test : actor_fixture {
   std::shared_ptr<http_functions_context> ctx
     = std::make_shared<http_functions_context>();
   caf::actor registry = spawn(registry_actor, std::string{"registry"});
-  caf::actor session = spawn(idle_session);
+  caf::actor session = spawn(idle_session, std::string{"w"});
 
   http_function_test() {
     ctx->cfg.enabled = true;

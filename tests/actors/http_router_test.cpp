@@ -31,8 +31,11 @@ struct recording_responder : protocol::http_responder {
 
 constexpr std::chrono::milliseconds default_timeout{5000};
 
-/// Stands in for a peer actor: owns remote routes until it is stopped.
-caf::behavior idle_peer() {
+/// Stands in for the peer actor of `node`: owns remote routes until it is
+/// stopped. (Every test actor takes an argument: CAF 0.17.6 dereferences a
+/// null argument tuple when a function actor is spawned without any, which
+/// UBSan reports.)
+caf::behavior idle_peer(const std::string& /* node */) {
   return {[](int) {}};
 }
 
@@ -283,7 +286,7 @@ TEST_F(http_router_test, an_unregister_by_a_non_owner_leaves_the_route) {
 // -- other nodes' routes ------------------------------------------------------
 
 TEST_F(http_router_test, a_remote_route_is_served_through_the_registry) {
-  auto peer = spawn(idle_peer);
+  auto peer = spawn(idle_peer, std::string{"b"});
   remote_route("b", "t1", "fn.a", "users/:id", peer);
   auto res = only(send("GET", "/users/7", "q=1"));
   EXPECT_EQ(res.status, 200u);
@@ -296,7 +299,7 @@ TEST_F(http_router_test, a_remote_route_is_served_through_the_registry) {
 }
 
 TEST_F(http_router_test, a_local_route_wins_over_a_remote_one_of_its_path) {
-  auto peer = spawn(idle_peer);
+  auto peer = spawn(idle_peer, std::string{"b"});
   // Remote first, then local: the local one serves.
   remote_route("b", "r1", "fn.b", "same", peer);
   get_route("t1", "fn.a", "same", a);
@@ -322,7 +325,7 @@ TEST_F(http_router_test, a_local_route_wins_over_a_remote_one_of_its_path) {
 }
 
 TEST_F(http_router_test, a_remote_route_never_refuses_or_evicts_a_local_one) {
-  auto peer = spawn(idle_peer);
+  auto peer = spawn(idle_peer, std::string{"b"});
   remote_route("b", "r1", "fn.b", "items/:name", peer);
   // Not a conflict: parameter names are checked among local routes only.
   get_route("t1", "fn.a", "items/:id", a);
@@ -335,8 +338,8 @@ TEST_F(http_router_test, a_remote_route_never_refuses_or_evicts_a_local_one) {
 }
 
 TEST_F(http_router_test, among_remote_routes_of_a_path_the_latest_wins) {
-  auto peer_b = spawn(idle_peer);
-  auto peer_c = spawn(idle_peer);
+  auto peer_b = spawn(idle_peer, std::string{"b"});
+  auto peer_c = spawn(idle_peer, std::string{"c"});
   remote_route("b", "t1", "fn.a", "p", peer_b);
   remote_route("c", "t1", "fn.b", "p", peer_c); // the same id on another node
   only(send("GET", "/p"));
@@ -349,7 +352,7 @@ TEST_F(http_router_test, among_remote_routes_of_a_path_the_latest_wins) {
 }
 
 TEST_F(http_router_test, a_remote_route_changes_with_its_trigger_id) {
-  auto peer = spawn(idle_peer);
+  auto peer = spawn(idle_peer, std::string{"b"});
   remote_route("b", "t1", "fn.a", "old", peer);
   remote_route("b", "t1", "fn.b", "new", peer);
   EXPECT_EQ(only(send("GET", "/old")).status, 404u);
@@ -358,8 +361,8 @@ TEST_F(http_router_test, a_remote_route_changes_with_its_trigger_id) {
 }
 
 TEST_F(http_router_test, only_the_owning_peer_removes_a_remote_route) {
-  auto peer_b = spawn(idle_peer);
-  auto peer_c = spawn(idle_peer);
+  auto peer_b = spawn(idle_peer, std::string{"b"});
+  auto peer_c = spawn(idle_peer, std::string{"c"});
   get_route("t1", "fn.a", "local", a);
   remote_route("b", "t1", "fn.b", "remote", peer_b);
   remote_unroute("b", "t1", peer_c); // not its peer
@@ -376,8 +379,8 @@ TEST_F(http_router_test, only_the_owning_peer_removes_a_remote_route) {
 }
 
 TEST_F(http_router_test, a_peer_going_down_takes_its_routes_along) {
-  auto peer_b = spawn(idle_peer);
-  auto peer_c = spawn(idle_peer);
+  auto peer_b = spawn(idle_peer, std::string{"b"});
+  auto peer_c = spawn(idle_peer, std::string{"c"});
   remote_route("b", "t1", "fn.a", "one", peer_b);
   remote_route("b", "t2", "fn.a", "two/:x", peer_b);
   remote_route("c", "t1", "fn.b", "three", peer_c);
@@ -392,7 +395,7 @@ TEST_F(http_router_test, a_peer_going_down_takes_its_routes_along) {
 }
 
 TEST_F(http_router_test, bad_remote_routes_are_ignored) {
-  auto peer = spawn(idle_peer);
+  auto peer = spawn(idle_peer, std::string{"b"});
   for (auto config :
        {"not json", "{}", R"({"api_path":"x","http_method":"BREW"})",
         R"({"api_path":7})", ""}) {
@@ -417,7 +420,7 @@ TEST_F(http_router_test, bad_remote_routes_are_ignored) {
 
 TEST_F(http_router_test, the_watcher_hears_of_local_routes_only) {
   auto seen = std::make_shared<std::vector<std::string>>();
-  auto peer = spawn(idle_peer);
+  auto peer = spawn(idle_peer, std::string{"b"});
   get_route("t0", "fn.a", "before", a);
   auto watcher = spawn(recording_watcher, seen);
   caf::anon_send(router, atom::watch_v, watcher);

@@ -291,12 +291,16 @@ TEST_F(serving_node_test, drain_waits_for_the_calls_and_their_answers) {
   caf::anon_send(peer, call_batch{{sync(1, "1"), sync(2, "2")}});
   run();
   auto drained = std::make_shared<bool>(false);
-  spawn([=](caf::event_based_actor* self) -> caf::behavior {
-    self->request(node, caf::infinite, atom::drain_v).then([=] {
-      *drained = true;
-    });
-    return {[](int32_t) {}};
-  });
+  // (The target as an argument: CAF 0.17.6 dereferences a null argument
+  // tuple for a function actor spawned without any, which UBSan reports.)
+  spawn(
+    [=](caf::event_based_actor* self, caf::actor target) -> caf::behavior {
+      self->request(target, caf::infinite, atom::drain_v).then([=] {
+        *drained = true;
+      });
+      return {[](int32_t) {}};
+    },
+    node);
   run();
   EXPECT_FALSE(*drained);
   release(owner, true);
