@@ -105,6 +105,27 @@ struct cluster_fifo_test : queue_fixture {
     return out;
   }
 
+  /// Starts the queue on a store and gives it the view {a, b, c}.
+  std::shared_ptr<failing_store> start_durable() {
+    auto db = std::make_shared<failing_store>();
+    start(1000ms, caf::actor_cast<store_handle>(spawn(store_actor, db)));
+    view({"a", "b", "c"}, {"a", "b", "c"});
+    return db;
+  }
+
+  /// Hands `x` over twice, the second before the store answered the first.
+  std::vector<caf::expected<std::string>> hand_over_twice(const job& x) {
+    caf::scoped_actor self{sys};
+    auto first = self->request(queue, caf::infinite, atom::handover_v, x);
+    auto again = self->request(queue, caf::infinite, atom::handover_v, x);
+    run();
+    std::vector<caf::expected<std::string>> out;
+    for (auto* h : {&first, &again})
+      h->receive([&](std::string& id) { out.emplace_back(std::move(id)); },
+                 [&](caf::error& err) { out.emplace_back(std::move(err)); });
+    return out;
+  }
+
   job handover_job(const std::string& name, const std::string& group) {
     auto x = make_job(spec, 1 << 20, "f", payload(name, group));
     EXPECT_TRUE(x);
@@ -222,20 +243,12 @@ TEST_F(cluster_fifo_test, a_handover_repeated_after_its_job_ran_is_not_run_again
 }
 
 TEST_F(cluster_fifo_test, a_handover_repeated_before_its_commit_is_stored_once) {
-  auto db = std::make_shared<failing_store>();
-  auto store = caf::actor_cast<store_handle>(spawn(store_actor, db));
-  start(1000ms, store);
-  auto mine = group_of("a", abc);
-  view(abc, abc);
-  auto x = handover_job("handed", mine);
-  // Both arrive before the store answers the first.
-  caf::scoped_actor self{sys};
-  auto first = self->request(queue, caf::infinite, atom::handover_v, x);
-  auto again = self->request(queue, caf::infinite, atom::handover_v, x);
-  run();
-  for (auto* h : {&first, &again})
-    h->receive([&](std::string& id) { EXPECT_EQ(id, x.id); },
-               [&](caf::error& err) { ADD_FAILURE() << caf::to_string(err); });
+  auto db = start_durable();
+  auto x = handover_job("handed", group_of("a", abc));
+  for (auto& r : hand_over_twice(x)) {
+    ASSERT_TRUE(r) << caf::to_string(r.error());
+    EXPECT_EQ(*r, x.id);
+  }
   EXPECT_EQ(db->stored().size(), 1u);
   settle("b", abc);
   settle("c", abc);
@@ -244,20 +257,13 @@ TEST_F(cluster_fifo_test, a_handover_repeated_before_its_commit_is_stored_once) 
 }
 
 TEST_F(cluster_fifo_test, a_repeat_waiting_on_a_failed_commit_gets_the_error) {
-  auto db = std::make_shared<failing_store>();
-  auto store = caf::actor_cast<store_handle>(spawn(store_actor, db));
-  start(1000ms, store);
-  auto mine = group_of("a", abc);
-  view(abc, abc);
-  auto x = handover_job("handed", mine);
+  auto db = start_durable();
+  auto x = handover_job("handed", group_of("a", abc));
   db->failing = true;
-  caf::scoped_actor self{sys};
-  auto first = self->request(queue, caf::infinite, atom::handover_v, x);
-  auto again = self->request(queue, caf::infinite, atom::handover_v, x);
-  run();
-  for (auto* h : {&first, &again})
-    h->receive([&](std::string& id) { ADD_FAILURE() << "receipted " << id; },
-               [&](caf::error& err) { EXPECT_EQ(err, errc::store_failure); });
+  for (auto& r : hand_over_twice(x)) {
+    ASSERT_FALSE(r) << "receipted " << *r;
+    EXPECT_EQ(r.error(), errc::store_failure);
+  }
   // The sender keeps the job and tries again later: this time it is taken.
   db->failing = false;
   EXPECT_EQ(ask<std::string>(queue, atom::handover_v, x), x.id);
