@@ -2,9 +2,11 @@
 # Builds troupe with sanitizers in a tree of its own (configured once) and
 # runs tests there. Usage: scripts/sanitize.sh asan|tsan [ctest arguments]
 #   asan  build-asan, TROUPE_SANITIZE (ASan + UBSan): the unit and the
-#         end-to-end tests (`-L 'unit|e2e'`)
-#   tsan  build-tsan, TROUPE_TSAN (ThreadSanitizer): the unit tests; with
-#         scripts/tsan.supp as suppressions when that file exists
+#         end-to-end tests (`-L 'unit|e2e'`) but e2e_fd_exhaustion: out of
+#         descriptors, UBSan cannot check a vtable pointer (it needs a pipe
+#         to probe memory) and reports every virtual call as invalid
+#   tsan  build-tsan, TROUPE_TSAN (ThreadSanitizer): the unit tests; the
+#         embedding tests with scripts/tsan-caf.supp (tests/CMakeLists.txt)
 # Extra arguments go to ctest and replace the label choice when they name
 # one, e.g. `scripts/sanitize.sh asan -L unit -R frames`. Any report fails
 # the test it came from (FUZZING.md, Sanitizers).
@@ -13,8 +15,9 @@ cd "$(dirname "$0")/.."
 mode="${1:-}"
 (( $# )) && shift
 case "$mode" in
-  asan) dir=build-asan; opts=(-DTROUPE_SANITIZE=ON); labels='unit|e2e' ;;
-  tsan) dir=build-tsan; opts=(-DTROUPE_TSAN=ON); labels='unit' ;;
+  asan) dir=build-asan; opts=(-DTROUPE_SANITIZE=ON); labels='unit|e2e'
+        skip=(-E '^e2e_fd_exhaustion$') ;;
+  tsan) dir=build-tsan; opts=(-DTROUPE_TSAN=ON); labels='unit'; skip=() ;;
   *)
     echo "usage: scripts/sanitize.sh asan|tsan [ctest arguments]" >&2
     exit 2
@@ -37,13 +40,11 @@ cmake --build "$dir" -j "$(nproc)" >&2
 # reported at exit.
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
-tsan="halt_on_error=1:second_deadlock_stack=1"
-[[ -f scripts/tsan.supp ]] && tsan+=":suppressions=$PWD/scripts/tsan.supp"
-export TSAN_OPTIONS="${TSAN_OPTIONS:-$tsan}"
+export TSAN_OPTIONS="${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1}"
 
 args=("$@")
 has_label=0
 for a in "${args[@]}"; do [[ "$a" == -L || "$a" == -L* ]] && has_label=1; done
 (( has_label )) || args=(-L "$labels" "${args[@]}")
 cd "$dir"
-exec ctest --output-on-failure -j "$(nproc)" "${args[@]}"
+exec ctest --output-on-failure -j "$(nproc)" "${skip[@]}" "${args[@]}"

@@ -47,7 +47,11 @@ struct http_client_test : testing::Test {
   }
 
   void TearDown() override {
-    held.clear();
+    {
+      // The server's I/O thread may still be adding to it.
+      std::lock_guard<std::mutex> guard{mx};
+      held.clear();
+    }
     if (server) server->stop();
   }
 
