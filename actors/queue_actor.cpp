@@ -232,8 +232,7 @@ caf::result<std::string> queue_state::on_handover(job& x) {
     return caf::make_error(errc::enqueue_rejected,
                            "queue '" + spec.name + "' is not a FIFO queue");
   // Handed over before, and the sender did not get our answer.
-  if (fifo->contains(x.group, x.id) || handed_here.count(x.id) > 0)
-    return x.id;
+  if (fifo->contains(x.group, x.id) || handed_here.count(x.id) > 0) return x.id;
   if (auto i = adopting.find(x.id); i != adopting.end()) {
     auto rp = self->make_response_promise<std::string>();
     i->second.push_back(rp);
@@ -627,10 +626,10 @@ queue_state::verdict queue_state::settle(job& j, attempt_done& x) {
     attempt_logs.erase(j.id);
     return {verdict::succeeded};
   }
-  count_attempt(j.function_id,
-                metrics::classify_error(
-                  protocol::find_member(x.body, "code").value),
-                attempt_seconds(j.id));
+  count_attempt(
+    j.function_id,
+    metrics::classify_error(protocol::find_member(x.body, "code").value),
+    attempt_seconds(j.id));
   log_attempt_end(j.id, false, x.body);
   if (grace) {
     ++delayed;

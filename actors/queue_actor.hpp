@@ -32,8 +32,8 @@
 #include <caf/event_based_actor.hpp>
 #include <caf/response_promise.hpp>
 #include <caf/result.hpp>
-#include <caf/typed_response_promise.hpp>
 #include <caf/stateful_actor.hpp>
+#include <caf/typed_response_promise.hpp>
 
 #include "actors/dead_letter_actor.hpp"
 #include "actors/job.hpp"

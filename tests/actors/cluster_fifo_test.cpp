@@ -224,7 +224,8 @@ TEST_F(cluster_fifo_test,
                                            "they were enqueued";
 }
 
-TEST_F(cluster_fifo_test, a_handover_repeated_after_its_job_ran_is_not_run_again) {
+TEST_F(cluster_fifo_test,
+       a_handover_repeated_after_its_job_ran_is_not_run_again) {
   // The sender lost the link after our commit, so it never saw the receipt:
   // it keeps the job and hands it over again once the link is back.
   start();
@@ -242,7 +243,8 @@ TEST_F(cluster_fifo_test, a_handover_repeated_after_its_job_ran_is_not_run_again
   EXPECT_EQ(stats().waiting, 0u);
 }
 
-TEST_F(cluster_fifo_test, a_handover_repeated_before_its_commit_is_stored_once) {
+TEST_F(cluster_fifo_test,
+       a_handover_repeated_before_its_commit_is_stored_once) {
   auto db = start_durable();
   auto x = handover_job("handed", group_of("a", abc));
   for (auto& r : hand_over_twice(x)) {

@@ -230,26 +230,28 @@ TEST_F(node_actor_test, a_lost_node_fails_calls_and_jobs_in_flight_at_once) {
   std::vector<std::string> job_errors;
   // (The target as an argument: CAF 0.17.6 dereferences a null argument
   // tuple for a function actor spawned without any, which UBSan reports.)
-  auto caller = sys.spawn([&](caf::event_based_actor* self, caf::actor target) {
-    for (int i = 0; i < 3; ++i) {
-      invoke x;
-      x.function_id = "svc";
-      x.data = "{}";
-      x.timeout_ms = 60000;
-      self->request(registry, caf::infinite, std::move(x))
-        .then([&](invoke_result& r) { results.push_back(r); },
-              [&](caf::error& e) {
-                results.push_back(invoke_result::error("err", error_text(e)));
-              });
-    }
-    job j;
-    j.id = "j1";
-    j.queue = "orders";
-    j.group = "g";
-    self->request(target, caf::infinite, atom::fwdenq_v, std::string{"b"}, j)
-      .then([&](std::string&) { job_errors.push_back("receipted"); },
-            [&](caf::error& e) { job_errors.push_back(error_text(e)); });
-  }, node);
+  auto caller = sys.spawn(
+    [&](caf::event_based_actor* self, caf::actor target) {
+      for (int i = 0; i < 3; ++i) {
+        invoke x;
+        x.function_id = "svc";
+        x.data = "{}";
+        x.timeout_ms = 60000;
+        self->request(registry, caf::infinite, std::move(x))
+          .then([&](invoke_result& r) { results.push_back(r); },
+                [&](caf::error& e) {
+                  results.push_back(invoke_result::error("err", error_text(e)));
+                });
+      }
+      job j;
+      j.id = "j1";
+      j.queue = "orders";
+      j.group = "g";
+      self->request(target, caf::infinite, atom::fwdenq_v, std::string{"b"}, j)
+        .then([&](std::string&) { job_errors.push_back("receipted"); },
+              [&](caf::error& e) { job_errors.push_back(error_text(e)); });
+    },
+    node);
   (void)caller;
   run();
   EXPECT_EQ((in->count<atom::localcall, invoke>()), 3u);

@@ -14,7 +14,6 @@
 
 #include <arpa/inet.h>
 #include <caf/all.hpp>
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -83,8 +82,8 @@ std::string http_get(uint16_t port, const std::string& path,
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   std::string out;
   if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0) {
-    auto req = "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\n" + extra_headers
-               + "Connection: close\r\n\r\n";
+    auto req = "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+               + extra_headers + "Connection: close\r\n\r\n";
     if (::send(fd, req.data(), req.size(), 0)
         == static_cast<ssize_t>(req.size())) {
       char buf[4096];
