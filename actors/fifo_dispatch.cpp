@@ -13,7 +13,7 @@ namespace troupe {
 void fifo_dispatch::add_waiting(job&& x) {
   auto group = x.group;
   auto& gs = groups_[group];
-  gs.jobs.push_back(std::move(x));
+  gs.rest.emplace_back(std::move(x), names_);
   ++jobs_;
   if (fresh_on_) ++gs.fresh;
   if (!gs.running && !gs.backing_off) queue_group(group, gs, false);
@@ -21,10 +21,10 @@ void fifo_dispatch::add_waiting(job&& x) {
 
 bool fifo_dispatch::add_delayed(job& x, std::chrono::milliseconds wait) {
   auto& gs = groups_[x.group];
-  if (!gs.jobs.empty()) return false;
+  if (!gs.empty()) return false;
   // The head of its group, waiting for its retry: the group waits too.
   auto group = x.group;
-  gs.jobs.push_back(std::move(x));
+  gs.head = std::move(x);
   ++jobs_;
   back_off(group, gs, wait);
   return true;
@@ -36,8 +36,7 @@ void fifo_dispatch::back_off(const std::string& group, group_state& gs,
   // Taken before the timer is armed, so the timer never fires before it.
   gs.retry_due = q_.self->clock().now() + wait;
   gs.retry_due_at = now_ms() + wait.count();
-  q_.self->delayed_send(q_.self, wait, atom::retry_v, group,
-                        gs.jobs.front().id);
+  q_.self->delayed_send(q_.self, wait, atom::retry_v, group, gs.head->id);
 }
 
 void fifo_dispatch::dispatch() {
@@ -48,11 +47,11 @@ void fifo_dispatch::dispatch() {
     if (i == groups_.end()) continue;
     auto& gs = i->second;
     gs.queued = false;
-    if (gs.jobs.empty() && !gs.running && !gs.actor) {
+    if (gs.empty() && !gs.running && !gs.actor) {
       groups_.erase(i); // taken away while it was queued
       continue;
     }
-    if (gs.jobs.empty() || gs.running || gs.backing_off) continue;
+    if (gs.empty() || gs.running || gs.backing_off) continue;
     if (gate_ && !gate_(group)) continue; // reopen() queues it again
     if (!gs.actor) {
       gs.actor = q_.spawn_child(group);
@@ -60,7 +59,9 @@ void fifo_dispatch::dispatch() {
     }
     gs.running = true;
     ++running_groups_;
-    gs.since = q_.start_attempt(gs.actor, gs.jobs.front());
+    gs.head = gs.rest.front().release(q_.spec.name, group);
+    gs.rest.pop_front();
+    gs.since = q_.start_attempt(gs.actor, *gs.head);
   }
 }
 
@@ -69,18 +70,18 @@ bool fifo_dispatch::finish(const caf::actor_addr& who, attempt_done& x) {
   if (g == group_of_.end()) return false;
   auto group = g->second;
   auto& gs = groups_[group];
-  if (!gs.running || gs.jobs.empty() || gs.jobs.front().id != x.job_id
-      || gs.jobs.front().attempts != x.number)
+  if (!gs.running || !gs.head || gs.head->id != x.job_id
+      || gs.head->attempts != x.number)
     return false;
   gs.running = false;
   --running_groups_;
-  auto& j = gs.jobs.front();
+  auto& j = *gs.head;
   auto v = q_.settle(j, x);
   switch (v.next) {
     case queue_state::verdict::succeeded:
-      gs.jobs.pop_front();
+      gs.head.reset();
       --jobs_;
-      gs.fresh = std::min(gs.fresh, gs.jobs.size());
+      gs.fresh = std::min(gs.fresh, gs.rest.size());
       next_in_group(group, gs);
       break;
     case queue_state::verdict::retry:
@@ -89,9 +90,9 @@ bool fifo_dispatch::finish(const caf::actor_addr& who, attempt_done& x) {
       break;
     case queue_state::verdict::dead: {
       auto dead = std::move(j);
-      gs.jobs.pop_front();
+      gs.head.reset();
       --jobs_;
-      gs.fresh = std::min(gs.fresh, gs.jobs.size());
+      gs.fresh = std::min(gs.fresh, gs.rest.size());
       q_.to_dead_letters(std::move(dead));
       next_in_group(group, gs);
       break;
@@ -104,53 +105,52 @@ bool fifo_dispatch::retry(const std::string& group, const std::string& job_id) {
   auto i = groups_.find(group);
   if (i == groups_.end()) return false;
   auto& gs = i->second;
-  if (!gs.backing_off || gs.jobs.empty() || gs.jobs.front().id != job_id
+  if (!gs.backing_off || !gs.head || gs.head->id != job_id
       || q_.self->clock().now() < gs.retry_due)
     return false;
   gs.backing_off = false;
   gs.retry_due_at = 0;
+  demote_head(gs);
   queue_group(group, gs, false);
   return true;
 }
 
-const job* fifo_dispatch::retry_now(const std::string& id) {
+std::optional<job> fifo_dispatch::retry_now(const std::string& id) {
   for (auto& [group, gs] : groups_) {
-    if (!gs.backing_off || gs.jobs.empty() || gs.jobs.front().id != id)
-      continue;
+    if (!gs.backing_off || !gs.head || gs.head->id != id) continue;
+    auto out = without_payload(*gs.head);
     gs.backing_off = false;
     gs.retry_due_at = 0;
+    demote_head(gs);
     queue_group(group, gs, false);
-    return &gs.jobs.front();
+    return out;
   }
-  return nullptr;
+  return std::nullopt;
 }
 
 void fifo_dispatch::for_each_job(
-  const std::function<void(const job&, job_status, int64_t)>& f) const {
-  for (auto& kvp : groups_) {
-    auto& gs = kvp.second;
-    for (size_t k = 0; k < gs.jobs.size(); ++k) {
-      if (k == 0 && gs.running)
-        f(gs.jobs[k], job_status::in_flight, 0);
-      else if (k == 0 && gs.backing_off)
-        f(gs.jobs[k], job_status::delayed, gs.retry_due_at);
-      else
-        f(gs.jobs[k], job_status::waiting, 0);
-    }
+  const std::function<void(const job_view&, job_status, int64_t)>& f) const {
+  for (auto& [group, gs] : groups_) {
+    if (gs.head && gs.running)
+      f(job_view{*gs.head}, job_status::in_flight, 0);
+    else if (gs.head)
+      f(job_view{*gs.head}, job_status::delayed, gs.retry_due_at);
+    for (auto& x : gs.rest)
+      f(job_view{x, q_.spec.name, group}, job_status::waiting, 0);
   }
 }
 
 std::vector<group_info> fifo_dispatch::groups() const {
   std::vector<group_info> out;
   for (auto& [group, gs] : groups_) {
-    if (gs.jobs.empty()) continue;
+    if (gs.empty()) continue;
     group_info g;
     g.group = group;
-    g.jobs = gs.jobs.size();
+    g.jobs = gs.size();
     g.running = gs.running;
     g.blocked_by_retry = gs.backing_off;
     g.next_attempt_at = gs.backing_off ? gs.retry_due_at : 0;
-    g.head_id = gs.jobs.front().id;
+    g.head_id = std::string{gs.front_id()};
     out.push_back(std::move(g));
   }
   return out;
@@ -169,6 +169,7 @@ bool fifo_dispatch::child_down(const caf::down_msg& dm) {
   if (gs.running) {
     gs.running = false;
     --running_groups_;
+    demote_head(gs);
     queue_group(group, gs, true);
   }
   return true;
@@ -180,7 +181,7 @@ void fifo_dispatch::for_each_running(
   for (auto& [who, group] : group_of_) {
     auto i = groups_.find(group);
     if (i != groups_.end() && i->second.running)
-      f(who, i->second.jobs.front(), i->second.since);
+      f(who, *i->second.head, i->second.since);
   }
 }
 
@@ -205,7 +206,7 @@ void fifo_dispatch::set_gate(std::function<bool(const std::string&)> may_run) {
 
 void fifo_dispatch::reopen() {
   for (auto& [group, gs] : groups_)
-    if (!gs.jobs.empty() && !gs.running && !gs.backing_off)
+    if (!gs.empty() && !gs.running && !gs.backing_off)
       queue_group(group, gs, false);
 }
 
@@ -215,16 +216,23 @@ void fifo_dispatch::set_fresh(bool on) {
     for (auto& kvp : groups_) kvp.second.fresh = 0;
 }
 
-size_t fifo_dispatch::first_movable(const group_state& gs) {
-  return !gs.jobs.empty() && (gs.running || gs.backing_off) ? 1 : 0;
+std::ptrdiff_t fifo_dispatch::rest_index(const group_state& gs, size_t at) {
+  // The head, when there is one, is running or waits for its retry.
+  auto skip = gs.head ? size_t{1} : size_t{0};
+  return static_cast<std::ptrdiff_t>(std::max(at, skip) - skip);
+}
+
+void fifo_dispatch::demote_head(group_state& gs) {
+  if (!gs.head) return;
+  gs.rest.emplace_front(std::move(*gs.head), names_);
+  gs.head.reset();
 }
 
 void fifo_dispatch::add_handed(job&& x) {
   auto group = x.group;
   auto& gs = groups_[group];
-  auto at = std::max(first_movable(gs), gs.jobs.size() - gs.fresh);
-  gs.jobs.insert(gs.jobs.begin() + static_cast<std::ptrdiff_t>(at),
-                 std::move(x));
+  auto at = rest_index(gs, gs.size() - gs.fresh);
+  gs.rest.emplace(gs.rest.begin() + at, std::move(x), names_);
   ++jobs_;
   if (!gs.running && !gs.backing_off) queue_group(group, gs, false);
 }
@@ -233,8 +241,10 @@ bool fifo_dispatch::contains(const std::string& group,
                              const std::string& id) const {
   auto i = groups_.find(group);
   if (i == groups_.end()) return false;
-  for (auto& x : i->second.jobs)
-    if (x.id == id) return true;
+  auto& gs = i->second;
+  if (gs.head && gs.head->id == id) return true;
+  for (auto& x : gs.rest)
+    if (x.id() == id) return true;
   return false;
 }
 
@@ -245,7 +255,7 @@ bool fifo_dispatch::running(const std::string& group) const {
 
 bool fifo_dispatch::has_jobs(const std::string& group) const {
   auto i = groups_.find(group);
-  return i != groups_.end() && !i->second.jobs.empty();
+  return i != groups_.end() && !i->second.empty();
 }
 
 std::deque<job> fifo_dispatch::take(const std::string& group,
@@ -254,10 +264,13 @@ std::deque<job> fifo_dispatch::take(const std::string& group,
   auto i = groups_.find(group);
   if (i == groups_.end() || i->second.running) return {};
   auto& gs = i->second;
-  was_delayed = gs.backing_off && !gs.jobs.empty();
-  auto out = std::move(gs.jobs);
+  was_delayed = gs.backing_off && gs.head;
+  std::deque<job> out;
+  if (gs.head) out.push_back(std::move(*gs.head));
+  gs.head.reset();
+  for (auto& x : gs.rest) out.push_back(x.release(q_.spec.name, group));
+  gs.rest.clear();
   jobs_ -= out.size();
-  gs.jobs.clear();
   gs.backing_off = false;
   gs.retry_due_at = 0;
   gs.fresh = 0;
@@ -268,17 +281,17 @@ std::deque<job> fifo_dispatch::take(const std::string& group,
 void fifo_dispatch::put_back(const std::string& group, std::deque<job>&& xs) {
   if (xs.empty()) return;
   auto& gs = groups_[group];
-  auto at = static_cast<std::ptrdiff_t>(first_movable(gs));
   jobs_ += xs.size();
-  gs.jobs.insert(gs.jobs.begin() + at, std::make_move_iterator(xs.begin()),
-                 std::make_move_iterator(xs.end()));
+  // Behind a running or delayed first job, in their order.
+  for (auto k = xs.rbegin(); k != xs.rend(); ++k)
+    gs.rest.emplace_front(std::move(*k), names_);
   if (!gs.running && !gs.backing_off) queue_group(group, gs, false);
 }
 
 void fifo_dispatch::for_each_group(
   const std::function<void(const std::string&, size_t)>& f) const {
   for (auto& [group, gs] : groups_)
-    if (!gs.jobs.empty()) f(group, gs.jobs.size());
+    if (!gs.empty()) f(group, gs.size());
 }
 
 void fifo_dispatch::queue_group(const std::string& group, group_state& gs,
@@ -292,7 +305,7 @@ void fifo_dispatch::queue_group(const std::string& group, group_state& gs,
 }
 
 void fifo_dispatch::next_in_group(const std::string& group, group_state& gs) {
-  if (!gs.jobs.empty()) {
+  if (!gs.empty()) {
     queue_group(group, gs, false);
     return;
   }

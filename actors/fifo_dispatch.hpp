@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -32,9 +33,9 @@ public:
   void dispatch() override;
   bool finish(const caf::actor_addr& who, attempt_done& x) override;
   bool retry(const std::string& group, const std::string& job_id) override;
-  const job* retry_now(const std::string& id) override;
-  void for_each_job(const std::function<void(const job&, job_status, int64_t)>&
-                      f) const override;
+  std::optional<job> retry_now(const std::string& id) override;
+  void for_each_job(const std::function<void(const job_view&, job_status,
+                                             int64_t)>& f) const override;
   /// Every group that has jobs, in no particular order (`held` unset).
   std::vector<group_info> groups() const;
   bool child_down(const caf::down_msg& dm) override;
@@ -78,8 +79,11 @@ public:
 private:
   /// One message group.
   struct group_state {
-    /// The group's jobs in enqueue order; the front one is the current job.
-    std::deque<job> jobs;
+    /// The group's first job, whole, while it is being attempted or waits
+    /// for its retry (exactly then); the jobs behind it in enqueue order,
+    /// compact (all of them while the group waits its turn).
+    std::optional<job> head;
+    std::deque<waiting_job> rest;
     caf::actor actor;
     /// The front job is being attempted.
     bool running = false;
@@ -95,11 +99,20 @@ private:
     time_point since;
     /// The last `fresh` jobs were added while fresh marking was on.
     size_t fresh = 0;
+
+    size_t size() const { return (head ? 1 : 0) + rest.size(); }
+    bool empty() const { return !head && rest.empty(); }
+    std::string_view front_id() const {
+      return head ? std::string_view{head->id} : rest.front().id();
+    }
   };
 
-  /// Where a job can go in front of others of `gs`: not before a first
-  /// job that is running or waits for its retry.
-  static size_t first_movable(const group_state& gs);
+  /// Where a job can go in `gs.rest`, `at` counted over all its jobs: not
+  /// before a first job that is running or waits for its retry.
+  static std::ptrdiff_t rest_index(const group_state& gs, size_t at);
+  /// The first job of `gs`, running no more and not waiting for a retry,
+  /// waits its turn again.
+  void demote_head(group_state& gs);
 
   void queue_group(const std::string& group, group_state& gs, bool front);
   /// The front job of `group` waits `wait` for its retry; arms the timer.
@@ -110,6 +123,7 @@ private:
   void next_in_group(const std::string& group, group_state& gs);
 
   queue_state& q_;
+  function_names names_;
   std::unordered_map<std::string, group_state> groups_;
   /// Groups whose front job can start, in order.
   std::deque<std::string> ready_groups_;

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <chrono>
 #include <iterator>
+#include <optional>
+#include <unordered_map>
 
 #include <caf/send.hpp>
 
@@ -744,10 +746,10 @@ caf::result<metrics::queue_metrics> queue_state::on_metrics() {
   m.in_flight = s.in_flight;
   m.delayed = s.delayed;
   // A scan of what the policy holds: a scrape is rare, an enqueue is not.
-  policy->for_each_job([&](const job& x, job_status state, int64_t) {
+  policy->for_each_job([&](const job_view& x, job_status state, int64_t) {
     if (state == job_status::waiting
-        && (m.oldest_waiting_ms == 0 || x.enqueued_at < m.oldest_waiting_ms))
-      m.oldest_waiting_ms = x.enqueued_at;
+        && (m.oldest_waiting_ms == 0 || x.enqueued_at() < m.oldest_waiting_ms))
+      m.oldest_waiting_ms = x.enqueued_at();
   });
   m.enqueued = enqueued_total;
   m.dead_lettered = dead_total;
@@ -862,9 +864,10 @@ void queue_state::log_attempt_end(const std::string& id, bool ok,
                                           msg + " (cut)");
 }
 
-job_status queue_state::status_of(const job& x, job_status state) const {
+job_status queue_state::status_of(const std::string& group,
+                                  job_status state) const {
   if (state == job_status::waiting && clustered && !node_name.empty()
-      && owner_of(x.group) != node_name)
+      && owner_of(group) != node_name)
     return job_status::held;
   return state;
 }
@@ -879,16 +882,16 @@ job_info queue_state::lookup_info(const job& x, job_status state,
 }
 
 caf::result<job_info> queue_state::on_lookup(const std::string& id) {
-  const job* found = nullptr;
+  std::optional<job> found;
   auto state = job_status::waiting;
   int64_t due_at = 0;
-  policy->for_each_job([&](const job& x, job_status st, int64_t due) {
-    if (found || x.id != id) return;
-    found = &x;
-    state = st;
+  policy->for_each_job([&](const job_view& x, job_status st, int64_t due) {
+    if (found || x.id() != id) return;
+    found = x.to_job();
+    state = status_of(x.group(), st);
     due_at = due;
   });
-  if (found) return lookup_info(*found, status_of(*found, state), due_at);
+  if (found) return lookup_info(*found, state, due_at);
   auto rp = self->make_response_promise<job_info>();
   self->request(dead_letters, caf::infinite, atom::lookup_v, id)
     .then(
@@ -917,31 +920,41 @@ caf::result<job_page> queue_state::on_jobs(job_status state, uint64_t offset,
         [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
     return rp;
   }
+  // Two passes: the jobs in `state`, sorted by a key, numbered in the order
+  // the policy shows them; then the page's jobs, copied by their numbers.
   struct entry {
-    const job* x;
-    int64_t due_at;
+    int64_t key; // due_at when delayed, else enqueued_at
+    size_t n;
   };
   std::vector<entry> all;
-  policy->for_each_job([&](const job& x, job_status st, int64_t due) {
-    if (status_of(x, st) == state) all.push_back({&x, due});
+  size_t n = 0;
+  policy->for_each_job([&](const job_view& x, job_status st, int64_t due) {
+    if (status_of(x.group(), st) != state) return;
+    all.push_back({state == job_status::delayed ? due : x.enqueued_at(), n++});
   });
-  if (state == job_status::delayed)
-    std::stable_sort(all.begin(), all.end(),
-                     [](auto& a, auto& b) { return a.due_at < b.due_at; });
-  else
-    std::stable_sort(all.begin(), all.end(), [](auto& a, auto& b) {
-      return a.x->enqueued_at < b.x->enqueued_at;
-    });
+  std::stable_sort(all.begin(), all.end(),
+                   [](auto& a, auto& b) { return a.key < b.key; });
   job_page page;
   page.queue = spec.name;
   page.state = state;
   page.total = all.size();
   page.offset = offset;
   page.limit = limit;
-  for (uint64_t i = offset; i < all.size() && i - offset < limit; ++i) {
-    page.jobs.push_back(describe_job(*all[i].x, state, all[i].due_at, false));
-    page.jobs.back().max_attempts = max;
-  }
+  // Page position of each numbered job on the page.
+  std::unordered_map<size_t, size_t> wanted;
+  for (uint64_t i = offset; i < all.size() && i - offset < limit; ++i)
+    wanted.emplace(all[i].n, i - offset);
+  page.jobs.resize(wanted.size());
+  n = 0;
+  policy->for_each_job([&](const job_view& x, job_status st, int64_t due) {
+    if (wanted.empty() || status_of(x.group(), st) != state) return;
+    auto i = wanted.find(n++);
+    if (i == wanted.end()) return;
+    auto& out = page.jobs[i->second];
+    out = describe_job(x.to_job(), state, due, false);
+    out.max_attempts = max;
+    wanted.erase(i);
+  });
   return page;
 }
 

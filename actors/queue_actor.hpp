@@ -350,9 +350,9 @@ private:
   double attempt_seconds(const std::string& id) const;
   /// Closes the open log entry of job `id` with the outcome.
   void log_attempt_end(const std::string& id, bool ok, const std::string& body);
-  /// Where `state` (from the policy) puts job `x` for a caller: held for a
-  /// waiting job of a group another node owns.
-  job_status status_of(const job& x, job_status state) const;
+  /// Where `state` (from the policy) puts a job of `group` for a caller:
+  /// held for a waiting job of a group another node owns.
+  job_status status_of(const std::string& group, job_status state) const;
   /// `x` described for a lookup, its attempts log included.
   job_info lookup_info(const job& x, job_status state, int64_t due_at) const;
   /// Sends a write to the store actor (nothing without a durable store).

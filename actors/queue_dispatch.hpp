@@ -8,7 +8,9 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <caf/actor.hpp>
@@ -17,10 +19,54 @@
 #include <caf/fwd.hpp>
 
 #include "actors/messages.hpp"
+#include "actors/waiting_job.hpp"
 #include "troupe/job.hpp"
 #include "troupe/job_info.hpp"
 
 namespace troupe {
+
+/// A job as a policy shows it for inspection: a full job (being attempted,
+/// or kept whole by its policy) or a waiting record with the names it shares
+/// with its queue and group. Valid while the policy is not changed.
+class job_view {
+public:
+  explicit job_view(const job& x) : full_(&x) {}
+  job_view(const waiting_job& x, const std::string& queue,
+           const std::string& group)
+      : waiting_(&x), queue_(&queue), group_(&group) {}
+
+  std::string_view id() const {
+    return full_ ? std::string_view{full_->id} : waiting_->id();
+  }
+  int64_t enqueued_at() const {
+    return full_ ? full_->enqueued_at : waiting_->enqueued_at();
+  }
+  const std::string& group() const { return full_ ? full_->group : *group_; }
+  /// A copy of the job.
+  job to_job() const {
+    return full_ ? *full_ : waiting_->to_job(*queue_, *group_);
+  }
+
+private:
+  const job* full_ = nullptr;
+  const waiting_job* waiting_ = nullptr;
+  const std::string* queue_ = nullptr;
+  const std::string* group_ = nullptr;
+};
+
+/// `x` without its payload: what a store write about it needs.
+inline job without_payload(const job& x) {
+  job out;
+  out.id = x.id;
+  out.queue = x.queue;
+  out.function_id = x.function_id;
+  out.group = x.group;
+  out.attempts = x.attempts;
+  out.enqueued_at = x.enqueued_at;
+  out.last_error = x.last_error;
+  out.failed_at = x.failed_at;
+  return out;
+}
 
 class queue_dispatch {
 public:
@@ -51,16 +97,17 @@ public:
   virtual bool retry(const std::string& group, const std::string& job_id) = 0;
 
   /// A delayed job `id` becomes waiting now (its timer, when it fires, is
-  /// ignored). Returns the job, or nullptr when no delayed job has that id;
-  /// the pointer is valid until the policy changes.
-  virtual const job* retry_now(const std::string& id) = 0;
+  /// ignored). Returns the job without its payload, or nothing when no
+  /// delayed job has that id.
+  virtual std::optional<job> retry_now(const std::string& id) = 0;
 
   /// Calls `f` with every job the policy holds, its state (waiting,
   /// in_flight or delayed) and, for a delayed one, when its next attempt is
   /// due (ms since the epoch; else 0). Waiting jobs come in the order they
   /// run (per FIFO group).
   virtual void for_each_job(
-    const std::function<void(const job&, job_status, int64_t)>& f) const = 0;
+    const std::function<void(const job_view&, job_status, int64_t)>& f)
+    const = 0;
 
   /// A child went down; its job, if any, runs again, not charged. Returns
   /// false if `dm` is not from one of this policy's children.

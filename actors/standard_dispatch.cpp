@@ -11,7 +11,9 @@ namespace troupe {
 
 standard_dispatch::standard_dispatch(queue_state& q) : q_(q) {}
 
-void standard_dispatch::add_waiting(job&& x) { ready_.push_back(std::move(x)); }
+void standard_dispatch::add_waiting(job&& x) {
+  ready_.emplace_back(std::move(x), names_);
+}
 
 bool standard_dispatch::add_delayed(job& x, std::chrono::milliseconds wait) {
   delay(std::move(x), wait);
@@ -39,7 +41,7 @@ void standard_dispatch::dispatch() {
     }
     auto child = std::move(idle_.back());
     idle_.pop_back();
-    auto x = std::move(ready_.front());
+    auto x = ready_.front().release(q_.spec.name, {});
     ready_.pop_front();
     auto since = q_.start_attempt(child, x);
     auto addr = child.address();
@@ -69,32 +71,35 @@ bool standard_dispatch::retry(const std::string&, const std::string& job_id) {
   auto i = delayed_.find(job_id);
   if (i == delayed_.end() || q_.self->clock().now() < i->second.due)
     return false;
-  ready_.push_back(std::move(i->second.x));
+  ready_.emplace_back(std::move(i->second.x), names_);
   delayed_.erase(i);
   return true;
 }
 
-const job* standard_dispatch::retry_now(const std::string& id) {
+std::optional<job> standard_dispatch::retry_now(const std::string& id) {
   auto i = delayed_.find(id);
-  if (i == delayed_.end()) return nullptr;
-  ready_.push_back(std::move(i->second.x));
+  if (i == delayed_.end()) return std::nullopt;
+  auto out = without_payload(i->second.x);
+  ready_.emplace_back(std::move(i->second.x), names_);
   delayed_.erase(i);
-  return &ready_.back();
+  return out;
 }
 
 void standard_dispatch::for_each_job(
-  const std::function<void(const job&, job_status, int64_t)>& f) const {
-  for (auto& x : ready_) f(x, job_status::waiting, 0);
-  for (auto& kvp : busy_) f(kvp.second.x, job_status::in_flight, 0);
+  const std::function<void(const job_view&, job_status, int64_t)>& f) const {
+  static const std::string no_group;
+  for (auto& x : ready_)
+    f(job_view{x, q_.spec.name, no_group}, job_status::waiting, 0);
+  for (auto& kvp : busy_) f(job_view{kvp.second.x}, job_status::in_flight, 0);
   for (auto& kvp : delayed_)
-    f(kvp.second.x, job_status::delayed, kvp.second.due_at);
+    f(job_view{kvp.second.x}, job_status::delayed, kvp.second.due_at);
 }
 
 bool standard_dispatch::child_down(const caf::down_msg& dm) {
   if (auto i = busy_.find(dm.source); i != busy_.end()) {
     log::warn(q_.log_name, "delivery actor died (", caf::to_string(dm.reason),
               "); job ", i->second.x.id, " runs again, not charged");
-    ready_.push_front(std::move(i->second.x));
+    ready_.emplace_front(std::move(i->second.x), names_);
     busy_.erase(i);
   } else {
     auto j = std::find_if(idle_.begin(), idle_.end(), [&](const caf::actor& a) {

@@ -27,8 +27,9 @@ public:
   void dispatch() override;
   bool finish(const caf::actor_addr& who, attempt_done& x) override;
   bool retry(const std::string& group, const std::string& job_id) override;
-  const job* retry_now(const std::string& id) override;
-  void for_each_job(const std::function<void(const job&, job_status, int64_t)>&
+  std::optional<job> retry_now(const std::string& id) override;
+  void for_each_job(
+    const std::function<void(const job_view&, job_status, int64_t)>&
                       f) const override;
   bool child_down(const caf::down_msg& dm) override;
   void for_each_running(
@@ -62,7 +63,9 @@ private:
   void delay(job&& x, std::chrono::milliseconds wait);
 
   queue_state& q_;
-  std::deque<job> ready_;
+  /// Waiting jobs are kept compact: they are most of a long queue.
+  function_names names_;
+  std::deque<waiting_job> ready_;
   std::unordered_map<std::string, delayed_job> delayed_;
   std::vector<caf::actor> idle_;
   std::unordered_map<caf::actor_addr, running> busy_;

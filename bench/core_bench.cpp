@@ -6,9 +6,13 @@
 //
 //   build/bench/core_bench [--jobs N] [--only NAME] [--store in_memory|file_based|both]
 //   build/bench/core_bench --recovery N # start-up with N stored jobs
-//   build/bench/core_bench --memory N   # RSS with N waiting 100-byte jobs
-//                                       # (in_memory and file_based), then
-//                                       # the recovery time of those N jobs
+//   build/bench/core_bench --memory N [--store ...] [--groups G]
+//                              # RSS with N waiting 100-byte jobs (in_memory
+//                              # and file_based; with G, in a FIFO queue of G
+//                              # groups), then (file_based) the
+//                              # recovery time of those N jobs. Run one store
+//                              # per process for a clean figure: memory the
+//                              # first run freed is reused by the second.
 
 #include <algorithm>
 #include <atomic>
@@ -229,13 +233,17 @@ caf::behavior holder(caf::event_based_actor* self,
 
 /// Enqueues `n` jobs that stay waiting; prints the RSS growth per job. With
 /// `dir` (file_based), then restarts on the same store and times recovery.
-void memory_and_recovery(size_t n, store_method method) {
+void memory_and_recovery(size_t n, store_method method, size_t groups) {
   auto dir = std::filesystem::temp_directory_path()
              / ("troupe-core-bench-mem-" + std::to_string(::getpid()));
   std::filesystem::remove_all(dir);
   scenario sc;
   sc.concurrency = 1;
   sc.store = method;
+  if (groups > 0) {
+    sc.type = queue_type::fifo;
+    sc.groups = groups;
+  }
   auto cfg = bench_config(sc, dir.string());
   cfg.queue.queues[0].timeout_ms = 3600000;
   auto before = rss_kib();
@@ -256,7 +264,7 @@ void memory_and_recovery(size_t n, store_method method) {
       size_t acked = 0;
       auto send = [&] {
         auto x = make_job(cfg.queue.queues[0], 1 << 20, "bench::job",
-                          payload(next++, 0, 0));
+                          payload(next++, 0, groups));
         self->send(q, std::move(*x));
       };
       while (next < std::min<size_t>(n, 500)) send();
@@ -270,9 +278,11 @@ void memory_and_recovery(size_t n, store_method method) {
     auto secs = std::chrono::duration<double>(clock_type::now() - t0).count();
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
     auto after = rss_kib();
-    std::printf("memory: %zu waiting jobs (100-byte payloads, %s): RSS %+.0f "
-                "MiB (%.0f bytes per job), enqueued in %.1f s\n",
-                n,
+    auto kind = groups > 0 ? "fifo, " + std::to_string(groups) + " groups, "
+                           : std::string{"standard, "};
+    std::printf("memory: %zu waiting jobs (100-byte payloads, %s%s): RSS "
+                "%+.0f MiB (%.0f bytes per job), enqueued in %.1f s\n",
+                n, kind.c_str(),
                 method == store_method::file_based ? "file_based" : "in_memory",
                 (after - before) / 1024.0, (after - before) * 1024.0 / n, secs);
     std::fflush(stdout);
@@ -353,6 +363,8 @@ int main(int argc, char** argv) {
   size_t n = 200000;
   std::string only;
   std::string stores = "both";
+  size_t memory = 0;
+  size_t groups = 0;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string k = argv[i];
     if (k == "--jobs")
@@ -364,12 +376,21 @@ int main(int argc, char** argv) {
     else if (k == "--recovery") {
       recovery(std::strtoull(argv[i + 1], nullptr, 10));
       return 0;
-    } else if (k == "--memory") {
-      auto m = std::strtoull(argv[i + 1], nullptr, 10);
-      memory_and_recovery(m, store_method::in_memory);
-      memory_and_recovery(m, store_method::file_based);
-      return 0;
-    }
+    } else if (k == "--memory")
+      memory = std::strtoull(argv[i + 1], nullptr, 10);
+    else if (k == "--groups")
+      groups = std::strtoull(argv[i + 1], nullptr, 10);
+  }
+  auto wanted = [&](store_method method) {
+    return stores == "both"
+           || stores
+                == (method == store_method::in_memory ? "in_memory"
+                                                      : "file_based");
+  };
+  if (memory > 0) {
+    for (auto method : {store_method::in_memory, store_method::file_based})
+      if (wanted(method)) memory_and_recovery(memory, method, groups);
+    return 0;
   }
   std::vector<scenario> all{
     {"standard, concurrency 10", queue_type::standard, 10, 0, 0},
@@ -378,11 +399,7 @@ int main(int argc, char** argv) {
     {"retry mix: 1 in 4 fails once", queue_type::standard, 100, 0, 4},
   };
   for (auto method : {store_method::in_memory, store_method::file_based}) {
-    if (stores != "both"
-        && stores
-             != (method == store_method::in_memory ? "in_memory"
-                                                   : "file_based"))
-      continue;
+    if (!wanted(method)) continue;
     for (auto sc : all) {
       if (!only.empty() && sc.name.find(only) == std::string::npos) continue;
       sc.store = method;
