@@ -35,7 +35,8 @@ public:
   waiting_job(waiting_job&&) noexcept = default;
   waiting_job& operator=(waiting_job&&) noexcept = default;
 
-  /// The job again, in `queue` and `group`; this record is left empty.
+  /// The job again, in `queue` and `group`; this record is left moved
+  /// from (only to be destroyed or assigned).
   job release(const std::string& queue, const std::string& group);
 
   /// A copy of the job, in `queue` and `group`.
