@@ -82,7 +82,7 @@ bool payload_intact(const std::string& payload) {
 
 } // namespace
 
-void queue_state::recover(std::vector<store::stored_job>& jobs) {
+void queue_state::recover(std::deque<store::stored_job>& jobs) {
   uint64_t waiting_n = 0;
   uint64_t delayed_n = 0;
   uint64_t dead_n = 0;

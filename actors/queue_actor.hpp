@@ -239,7 +239,7 @@ struct queue_state {
   void init(queue_actor_type::pointer self_ptr, queue_config q,
             queue_links links);
   /// Takes over the jobs recovered from the store (ordered by seq).
-  void recover(std::vector<store::stored_job>& jobs);
+  void recover(std::deque<store::stored_job>& jobs);
 
   /// A new job. Reply: its receipt id. In a cluster, a FIFO job whose group
   /// another node owns goes there (the receipt comes from that node).
@@ -375,8 +375,10 @@ private:
   void send_settled();
 };
 
-/// Jobs recovered from the store for one queue, handed over at spawn.
-using recovered_jobs = std::shared_ptr<std::vector<store::stored_job>>;
+/// Jobs recovered from the store for one queue, handed over at spawn. A
+/// deque: a million of them are loaded one by one without being moved
+/// again as the list grows.
+using recovered_jobs = std::shared_ptr<std::deque<store::stored_job>>;
 
 /// REQUIRES: `q` is valid (config/ checked it); `recovered` may be null.
 queue_actor_type::behavior_type

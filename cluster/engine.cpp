@@ -199,7 +199,7 @@ load_jobs(store::job_store& db, const engine_config& cfg,
     if (!last || x.job.queue != last_queue) {
       last_queue = x.job.queue;
       last = &by_queue[x.job.queue];
-      if (!*last) *last = std::make_shared<std::vector<store::stored_job>>();
+      if (!*last) *last = std::make_shared<recovered_jobs::element_type>();
     }
     (*last)->push_back(std::move(x));
   });

@@ -126,7 +126,7 @@ TEST_F(durable_queue_test, discard_deletes_the_stored_job) {
 }
 
 TEST_F(durable_queue_test, recovery_runs_waiting_jobs_in_order_and_parks_dead) {
-  auto jobs = std::make_shared<std::vector<store::stored_job>>();
+  auto jobs = std::make_shared<recovered_jobs::element_type>();
   jobs->push_back(stored_job("w1", job_state::waiting));
   jobs->push_back(stored_job("d1", job_state::dead));
   jobs->push_back(stored_job("w2", job_state::waiting));
@@ -146,7 +146,7 @@ TEST_F(durable_queue_test, a_damaged_stored_payload_is_quarantined_not_sent) {
   // A damaged row used to go out as it was: invalid UTF-8 made the SDK drop
   // the connection (1007) and reconnect in a loop, and innocent jobs were
   // charged for it.
-  auto jobs = std::make_shared<std::vector<store::stored_job>>();
+  auto jobs = std::make_shared<recovered_jobs::element_type>();
   jobs->push_back(stored_job("ok1", job_state::waiting));
   auto bad = stored_job("bad", job_state::waiting);
   bad.job.payload = std::string{"{\"n\":\"\xff\xfe\"}"};
@@ -196,7 +196,7 @@ TEST_F(durable_queue_test,
        attempts_cut_off_by_crashes_are_charged_after_a_bound) {
   // A job that crashed the engine on every run was retried forever: an
   // attempt cut off by a crash was never charged.
-  auto put_all = [&](const std::vector<store::stored_job>& xs) {
+  auto put_all = [&](const recovered_jobs::element_type& xs) {
     for (auto& x : xs) {
       ASSERT_TRUE(
         db->apply({store::make_write(store::store_write::kind::put, x.job)}));
@@ -210,7 +210,7 @@ TEST_F(durable_queue_test,
       }
     }
   };
-  auto jobs = std::make_shared<std::vector<store::stored_job>>();
+  auto jobs = std::make_shared<recovered_jobs::element_type>();
   auto first = stored_job("first", job_state::waiting);
   first.running = true; // one crash so far: runs again, uncharged
   auto third = stored_job("third", job_state::waiting);
@@ -260,7 +260,7 @@ TEST_F(durable_queue_test,
 }
 
 TEST_F(durable_queue_test, recovered_delayed_job_waits_the_rest_of_its_delay) {
-  auto jobs = std::make_shared<std::vector<store::stored_job>>();
+  auto jobs = std::make_shared<recovered_jobs::element_type>();
   jobs->push_back(stored_job("late", job_state::delayed, "", now_ms() + 10000));
   start(config(3, 10), jobs);
   EXPECT_TRUE(script->calls.empty());
@@ -272,7 +272,7 @@ TEST_F(durable_queue_test, recovered_delayed_job_waits_the_rest_of_its_delay) {
 }
 
 TEST_F(durable_queue_test, recovered_fifo_group_waits_behind_its_delayed_head) {
-  auto jobs = std::make_shared<std::vector<store::stored_job>>();
+  auto jobs = std::make_shared<recovered_jobs::element_type>();
   jobs->push_back(stored_job("a1", job_state::delayed, "a", now_ms() + 5000));
   jobs->push_back(stored_job("a2", job_state::waiting, "a"));
   jobs->push_back(stored_job("b1", job_state::waiting, "b"));
