@@ -54,17 +54,13 @@ private:
   const std::string* group_ = nullptr;
 };
 
-/// `x` without its payload: what a store write about it needs.
-inline job without_payload(const job& x) {
-  job out;
-  out.id = x.id;
-  out.queue = x.queue;
-  out.function_id = x.function_id;
-  out.group = x.group;
-  out.attempts = x.attempts;
-  out.enqueued_at = x.enqueued_at;
-  out.last_error = x.last_error;
-  out.failed_at = x.failed_at;
+/// A copy of `x` without its payload (what a store write about it needs);
+/// `x` is left as it was. The payload is moved aside for the copy, so
+/// every other field is copied, whatever fields a job gains.
+inline job without_payload(job& x) {
+  auto payload = std::move(x.payload);
+  job out = x;
+  x.payload = std::move(payload);
   return out;
 }
 

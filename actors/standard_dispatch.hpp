@@ -28,9 +28,8 @@ public:
   bool finish(const caf::actor_addr& who, attempt_done& x) override;
   bool retry(const std::string& group, const std::string& job_id) override;
   std::optional<job> retry_now(const std::string& id) override;
-  void for_each_job(
-    const std::function<void(const job_view&, job_status, int64_t)>&
-                      f) const override;
+  void for_each_job(const std::function<void(const job_view&, job_status,
+                                             int64_t)>& f) const override;
   bool child_down(const caf::down_msg& dm) override;
   void for_each_running(
     const std::function<void(const caf::actor_addr&, const job&, time_point)>&
