@@ -5,6 +5,7 @@
 // with file_based), retry_now, and invalid_argument for bad input.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { waitForLog } from './lib/cluster.mjs';
 import { engineConfig, startEngine, storeDir } from './lib/engine.mjs';
 import { useEngine } from './lib/setup.mjs';
 import { closeWorker, connectWorker } from './lib/workers.mjs';
@@ -245,7 +246,8 @@ test('a paused queue stays paused across a restart with file_based', { timeout: 
   const id = await enqueue(worker, 'durable', 'durable::job', { n: 1 });
   assert.equal(await engine.stop('SIGTERM'), 0);
   engine = await startEngine({ config: engineConfig({ queues, storePath, port: engine.port }) });
-  assert.match(engine.logs(), /\[queue durable\] paused \(stored\)/);
+  // The queue logs it as it starts, which may come after the listening line.
+  await waitForLog(engine, /\[queue durable\] paused \(stored\)/);
   const stats = await eventually(() => queueStats(worker, 'durable'), { timeoutMs: 10000, intervalMs: 100, what: 'the worker back' });
   assert.equal(stats.paused, true);
   assert.equal(stats.waiting, 1);
