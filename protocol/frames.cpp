@@ -18,6 +18,8 @@ namespace {
 // ordered_json keeps members in their original order, so payloads reach the
 // handler with the keys as the caller wrote them (JS objects are ordered).
 using json = nlohmann::ordered_json;
+using json_scan::kind;
+using json_scan::member;
 
 /// The raw JSON text of `v`. Never throws on bad UTF-8 (the parser rejects
 /// it anyway); the replacement character stands in.
@@ -34,47 +36,66 @@ bad_frame make_bad(std::string code, std::string message,
   return x;
 }
 
-/// "(got number)", "(got \"later\")" or "(it is missing)" for messages.
-std::string describe(const json* v) {
-  if (v == nullptr) return "(it is missing)";
-  if (v->is_string()) {
-    const auto& s = v->get_ref<const std::string&>();
-    if (s.size() <= 64) return "(got " + quote(s) + ")";
+/// nlohmann's name for a JSON type, as messages have always said it.
+const char* type_name(kind k) {
+  switch (k) {
+    case kind::object: return "object";
+    case kind::array: return "array";
+    case kind::string: return "string";
+    case kind::number: return "number";
+    case kind::true_value:
+    case kind::false_value: return "boolean";
+    case kind::null_value: break;
   }
-  return std::string{"(got "} + v->type_name() + ")";
+  return "null";
 }
 
-/// Reads the members of one JSON object of a frame, moving strings out of
-/// it. Each read returns false after recording the first problem in
-/// `error` (shared with nested readers), so reads chain with `&&`. JSON
-/// `null` counts as absent for optional members.
+/// "(got number)", "(got \"later\")" or "(it is missing)" for messages.
+std::string describe(const member* v) {
+  if (v == nullptr) return "(it is missing)";
+  if (v->type == kind::string) {
+    auto s = json_scan::decode_string(v->text);
+    if (s.size() <= 64) return "(got " + quote(s) + ")";
+  }
+  return std::string{"(got "} + type_name(v->type) + ")";
+}
+
+/// Reads the members of one JSON object of a frame, as split by the
+/// scanner: payloads stay the text the worker wrote, and only the strings
+/// a parser takes are decoded. Each read returns false after recording the
+/// first problem in `error` (shared with nested readers), so reads chain
+/// with `&&`. JSON `null` counts as absent for optional members; of
+/// duplicate keys the last one wins.
 class field_reader {
 public:
-  /// REQUIRES: `obj`, `type`, `error` and `prefix` outlive the reader.
-  /// `members`, when given, holds the original text of the top-level
-  /// members (see parse_fast); raw reads take it from there.
-  field_reader(json& obj, std::string_view type, std::string& error,
-               std::string_view prefix = {},
-               const std::vector<json_scan::member>* members = nullptr)
-      : obj_(obj), type_(type), error_(error), prefix_(prefix),
-        members_(members) {
+  /// REQUIRES: `type`, `error` and `prefix` outlive the reader, and the
+  /// text the members point into as well.
+  field_reader(std::vector<member> members, std::string_view type,
+               std::string& error, std::string_view prefix = {})
+      : members_(std::move(members)), type_(type), error_(error),
+        prefix_(prefix) {
     // nop
   }
 
-  /// A reader for the object `obj` inside this one, e.g. `action`; its
-  /// messages name fields as `<prefix><key>`.
-  field_reader nested(json& obj, std::string_view prefix) {
-    return {obj, type_, error_, prefix};
+  /// A reader for the object `obj`, a member of this one (e.g. `action`);
+  /// its messages name fields as `<prefix><key>`.
+  field_reader nested(const member& obj, std::string_view prefix) {
+    std::vector<member> inner;
+    // The scanner validated the text as part of the frame already.
+    json_scan::split_object(obj.text, inner, max_json_depth);
+    return {std::move(inner), type_, error_, prefix};
   }
 
   /// The member `key`, or nullptr when it is absent.
-  json* find(const char* key) {
-    auto i = obj_.find(key);
-    return i == obj_.end() ? nullptr : &*i;
+  const member* find(std::string_view key) const {
+    for (auto i = members_.rbegin(); i != members_.rend(); ++i)
+      if (i->key == key) return &*i;
+    return nullptr;
   }
 
   /// Records "<type>: field '<prefix><key>' must be <expected> (got ...)".
-  bool fail(std::string_view key, std::string_view expected, const json* v) {
+  bool fail(std::string_view key, std::string_view expected,
+            const member* v) {
     error_.clear();
     error_.append(type_).append(": field '").append(prefix_).append(key);
     error_.append("' must be ").append(expected).append(" ");
@@ -110,53 +131,46 @@ public:
   /// Like required_string, but the empty string is refused as well.
   bool required_id(const char* key, std::string& out) {
     auto* v = find(key);
-    if (v != nullptr && v->is_string() && v->get_ref<std::string&>().empty())
+    if (v != nullptr && v->type == kind::string && v->text.size() == 2)
       return fail(key, "a non-empty string", v);
     return take_string(v, key, "a non-empty string", out);
   }
 
   bool optional_string(const char* key, std::string& out) {
     auto* v = find(key);
-    return v == nullptr || v->is_null() || take_string(v, key, "a string", out);
+    return v == nullptr || v->type == kind::null_value
+           || take_string(v, key, "a string", out);
   }
 
   /// Stores the raw JSON of a member that must be an object.
   bool required_object(const char* key, std::string& out) {
     auto* v = find(key);
-    if (v == nullptr || !v->is_object()) return fail(key, "an object", v);
-    out = raw_of(key, *v);
+    if (v == nullptr || v->type != kind::object)
+      return fail(key, "an object", v);
+    out = v->text;
     return true;
   }
 
   /// Stores the raw JSON of any value; leaves `out` alone when absent.
   bool optional_raw(const char* key, std::string& out) {
-    if (auto* v = find(key); v != nullptr && !v->is_null())
-      out = raw_of(key, *v);
+    if (auto* v = find(key); v != nullptr && v->type != kind::null_value)
+      out = v->text;
     return true;
-  }
-
-  /// The JSON text of member `key`, whose value is `v`: as the worker wrote
-  /// it when the frame was scanned, else printed from `v`.
-  std::string raw_of(std::string_view key, const json& v) const {
-    if (members_ != nullptr)
-      for (auto i = members_->rbegin(); i != members_->rend(); ++i)
-        if (i->key == key) return std::string{i->text}; // the last one wins
-    return raw(v);
   }
 
 private:
-  bool take_string(json* v, std::string_view key, std::string_view expected,
-                   std::string& out) {
-    if (v == nullptr || !v->is_string()) return fail(key, expected, v);
-    out = std::move(v->get_ref<std::string&>());
+  bool take_string(const member* v, std::string_view key,
+                   std::string_view expected, std::string& out) {
+    if (v == nullptr || v->type != kind::string)
+      return fail(key, expected, v);
+    out = json_scan::decode_string(v->text);
     return true;
   }
 
-  json& obj_;
+  std::vector<member> members_;
   std::string_view type_;
   std::string& error_;
   std::string_view prefix_;
-  const std::vector<json_scan::member>* members_;
 };
 
 // -- one parser per frame type ----------------------------------------------
@@ -222,14 +236,14 @@ frame parse_register_trigger_type(field_reader& r) {
 /// `{"type":"enqueue","queue":<string>}`.
 bool read_action(field_reader& r, invoke_frame& x) {
   auto* v = r.find("action");
-  if (v == nullptr || v->is_null()) return true;
-  if (!v->is_object()) return r.fail("action", "an object", v);
+  if (v == nullptr || v->type == kind::null_value) return true;
+  if (v->type != kind::object) return r.fail("action", "an object", v);
   auto action = r.nested(*v, "action.");
   constexpr auto kinds = R"("void" or "enqueue")";
-  auto* kind = action.find("type");
-  if (kind == nullptr || !kind->is_string())
-    return action.fail("type", kinds, kind);
-  const auto& name = kind->get_ref<const std::string&>();
+  auto* type = action.find("type");
+  if (type == nullptr || type->type != kind::string)
+    return action.fail("type", kinds, type);
+  auto name = json_scan::decode_string(type->text);
   if (name == "void") {
     x.action = invoke_action::void_call;
     return true;
@@ -238,7 +252,7 @@ bool read_action(field_reader& r, invoke_frame& x) {
     x.action = invoke_action::enqueue;
     return action.required_string("queue", x.queue);
   }
-  return action.fail("type", kinds, kind);
+  return action.fail("type", kinds, type);
 }
 
 frame parse_invoke(field_reader& r) {
@@ -262,9 +276,10 @@ frame parse_result(field_reader& r) {
   if (!r.required_string("invocation_id", x.invocation_id)
       || !r.optional_string("function_id", x.function_id))
     return r.bad_call(std::move(x.invocation_id), std::move(x.function_id));
-  if (auto* err = r.find("error"); err != nullptr && !err->is_null()) {
+  if (auto* err = r.find("error");
+      err != nullptr && err->type != kind::null_value) {
     x.is_error = true;
-    x.body = r.raw_of("error", *err);
+    x.body = err->text;
   } else {
     r.optional_raw("result", x.body);
   }
@@ -286,18 +301,12 @@ frame parse_trigger_result(field_reader& r) {
       || !r.optional_string("function_id", x.function_id))
     return r.bad_field();
   auto* err = r.find("error");
-  if (err == nullptr || err->is_null()) return x;
-  if (!err->is_object()) {
+  if (err == nullptr || err->type == kind::null_value) return x;
+  if (err->type != kind::object) {
     r.fail("error", "an object", err);
     return r.bad_field();
   }
-  // The fast path leaves objects as empty stand-ins: read the text again.
-  auto body = json::parse(r.raw_of("error", *err), nullptr, false);
-  if (!body.is_object()) {
-    r.fail("error", "an object", err);
-    return r.bad_field();
-  }
-  auto error = r.nested(body, "error.");
+  auto error = r.nested(*err, "error.");
   if (!error.required_string("code", x.error_code)
       || !error.required_string("message", x.error_message))
     return r.bad_field();
@@ -326,62 +335,40 @@ frame_parser parser_for(std::string_view type) {
 }
 
 /// Checks the type member and runs the parser for it.
-frame parse_object(json& j, const std::vector<json_scan::member>* members) {
-  auto t = j.find("type");
-  if (t == j.end() || !t->is_string())
+frame parse_members(std::vector<member> members) {
+  const member* t = nullptr;
+  for (auto i = members.rbegin(); i != members.rend() && !t; ++i)
+    if (i->key == "type") t = &*i;
+  if (t == nullptr || t->type != kind::string)
     return make_bad("missing_type", "frame has no string field 'type'");
-  // Moved out: no parser reads `type` from the object again.
-  auto type = std::move(t->get_ref<std::string&>());
+  auto type = json_scan::decode_string(t->text);
   auto parse = parser_for(type);
   if (parse == nullptr) {
     auto message = "unknown frame type " + quote(type);
     return make_bad("unknown_type", std::move(message), std::move(type));
   }
   std::string error;
-  field_reader reader{j, type, error, {}, members};
+  field_reader reader{std::move(members), type, error};
   return parse(reader);
 }
 
-/// Top-level members that parsers read field by field (field_reader::nested)
-/// and that must therefore be parsed whole.
-bool read_by_field(std::string_view key) { return key == "action"; }
-
-/// The common case, a valid frame: the scanner validates the text and
-/// splits it into members; only the small ones become a document. Objects
-/// and arrays (payloads) stay text, with an empty stand-in of their type in
-/// the document for the parsers' type checks. False when the scanner
-/// refuses the text: parse_frame_impl then gives nlohmann's verdict.
-bool parse_fast(std::string_view text, frame& out) {
-  std::vector<json_scan::member> members;
-  if (!json_scan::split_object(text, members, max_json_depth)) return false;
-  json j = json::object();
-  for (auto& m : members) {
-    auto& v = j[m.key];
-    switch (m.type) {
-      case json_scan::kind::object:
-      case json_scan::kind::array:
-        if (read_by_field(m.key))
-          v = json::parse(m.text.begin(), m.text.end());
-        else if (m.type == json_scan::kind::object)
-          v = json::object();
-        else
-          v = json::array();
-        break;
-      case json_scan::kind::string: v = json_scan::decode_string(m.text); break;
-      case json_scan::kind::number:
-        v = json::parse(m.text.begin(), m.text.end());
-        break;
-      case json_scan::kind::true_value: v = true; break;
-      case json_scan::kind::false_value: v = false; break;
-      case json_scan::kind::null_value: v = nullptr; break;
-    }
+/// The kind of a document's value, as the scanner names it.
+kind kind_of(const json& v) {
+  switch (v.type()) {
+    case json::value_t::object: return kind::object;
+    case json::value_t::array: return kind::array;
+    case json::value_t::string: return kind::string;
+    case json::value_t::boolean:
+      return v.get<bool>() ? kind::true_value : kind::false_value;
+    case json::value_t::null: return kind::null_value;
+    default: return kind::number;
   }
-  out = parse_object(j, &members);
-  return true;
 }
 
-frame parse_frame_impl(std::string_view text) {
-  if (frame f; parse_fast(text, f)) return f;
+/// The rare frame the scanner refuses (see json_scan.hpp): nlohmann parses
+/// it and gives the verdict. One it accepts is printed member by member, so
+/// the same parsers read it; `texts` holds what the members point into.
+frame parse_slow(std::string_view text, std::vector<std::string>& texts) {
   if (nested_deeper_than(text, max_json_depth))
     return make_bad("bad_json", "JSON nests deeper than "
                                   + std::to_string(max_json_depth) + " levels");
@@ -392,7 +379,21 @@ frame parse_frame_impl(std::string_view text) {
   if (!j.is_object())
     return make_bad("bad_json", std::string{"frame must be a JSON object, not "}
                                   + j.type_name());
-  return parse_object(j, nullptr);
+  texts.reserve(j.size());
+  std::vector<member> members;
+  for (auto& [key, value] : j.items()) {
+    texts.push_back(raw(value));
+    members.push_back(member{key, kind_of(value), texts.back()});
+  }
+  return parse_members(std::move(members));
+}
+
+frame parse_frame_impl(std::string_view text) {
+  std::vector<member> members;
+  if (json_scan::split_object(text, members, max_json_depth))
+    return parse_members(std::move(members));
+  std::vector<std::string> texts;
+  return parse_slow(text, texts);
 }
 
 // -- serialising --------------------------------------------------------------

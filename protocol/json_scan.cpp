@@ -254,6 +254,7 @@ uint32_t read_unit(std::string_view s, size_t at) {
 bool split_object(std::string_view text, std::vector<member>& out,
                   size_t max_depth) {
   out.clear();
+  out.reserve(8); // a frame has a handful of members
   scanner sc{text, max_depth};
   sc.skip_ws();
   if (sc.peek() != '{' || max_depth < 1) return false;
