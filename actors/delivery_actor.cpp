@@ -18,9 +18,10 @@ void delivery_state::on_attempt(attempt& x) {
   // No request timeout here: the supervisor's sweep fails overdue attempts
   // (one timer per queue instead of one per attempt), and a late answer is
   // recognised by its attempt number and dropped.
+  auto dest = routes.pick(fn);
   self
     ->request(
-      registry, caf::infinite,
+      dest ? dest : registry, caf::infinite,
       invoke{
         std::move(x.function_id), std::move(x.payload), {}, {}, {}, timeout_ms})
     .then([report](invoke_result& r) { report(std::move(r)); },
@@ -31,11 +32,13 @@ void delivery_state::on_attempt(attempt& x) {
 
 caf::behavior delivery_actor(caf::stateful_actor<delivery_state>* self,
                              caf::actor supervisor, caf::actor registry,
+                             std::shared_ptr<const route_cache> routes,
                              std::string group) {
   auto& st = self->state;
   st.self = self;
   st.supervisor = std::move(supervisor);
   st.registry = std::move(registry);
+  st.routes = route_cache::reader{std::move(routes)};
   st.group = std::move(group);
   return {
     [self](attempt& x) { self->state.on_attempt(x); },

@@ -1,5 +1,6 @@
-// A delivery actor runs attempts of jobs for its queue supervisor: it asks the
-// registry to invoke the job's function and reports the outcome as
+// A delivery actor runs attempts of jobs for its queue supervisor: it invokes
+// the job's function on the provider whose turn it is in the route cache, or
+// asks the registry when the cache has none, and reports the outcome as
 // attempt_done. The supervisor gives it one attempt at a time, and enforces
 // the queue's timeout_ms itself. Standard
 // queues keep a pool of `concurrency` of them; FIFO queues spawn one per
@@ -14,6 +15,7 @@
 #include <caf/stateful_actor.hpp>
 
 #include "actors/messages.hpp"
+#include "actors/route_cache.hpp"
 
 namespace troupe {
 
@@ -21,6 +23,7 @@ struct delivery_state {
   caf::event_based_actor* self = nullptr;
   caf::actor supervisor;
   caf::actor registry;
+  route_cache::reader routes;
   /// The FIFO group this actor serves; empty in a standard pool.
   std::string group;
 
@@ -31,6 +34,7 @@ struct delivery_state {
 
 caf::behavior delivery_actor(caf::stateful_actor<delivery_state>* self,
                              caf::actor supervisor, caf::actor registry,
+                             std::shared_ptr<const route_cache> routes,
                              std::string group);
 
 } // namespace troupe

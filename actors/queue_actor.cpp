@@ -29,6 +29,7 @@ void queue_state::init(queue_actor_type::pointer self_ptr, queue_config q,
   self = self_ptr;
   spec = std::move(q);
   registry = std::move(links.registry);
+  routes = std::move(links.routes);
   store = std::move(links.store);
   max_payload_bytes = links.max_payload_bytes;
   startup_grace = links.startup_grace;
@@ -57,7 +58,7 @@ void queue_state::init(queue_actor_type::pointer self_ptr, queue_config q,
 
 caf::actor queue_state::spawn_child(const std::string& group) {
   return self->spawn<caf::monitored>(
-    delivery_actor, caf::actor_cast<caf::actor>(self), registry, group);
+    delivery_actor, caf::actor_cast<caf::actor>(self), registry, routes, group);
 }
 
 void queue_state::on_exit(const caf::exit_msg& msg) {

@@ -40,6 +40,7 @@
 #include "actors/messages.hpp"
 #include "actors/metrics.hpp"
 #include "actors/queue_dispatch.hpp"
+#include "actors/route_cache.hpp"
 #include "actors/store_actor.hpp"
 #include "store/job_store.hpp"
 #include "troupe/config.hpp"
@@ -128,12 +129,15 @@ struct queue_links {
   bool paused = false;
   /// How often children may die before the supervisor pauses.
   restart_limit restarts = {};
+  /// The registry's providers, for delivery actors; may be null.
+  std::shared_ptr<const route_cache> routes = {};
 };
 
 struct queue_state {
   queue_actor_type::pointer self = nullptr;
   queue_config spec;
   caf::actor registry;
+  std::shared_ptr<const route_cache> routes;
   dead_letter_handle dead_letters;
   /// The store actor; invalid for the in-memory store.
   store_handle store;

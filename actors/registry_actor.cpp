@@ -1,6 +1,7 @@
 #include "actors/registry_actor.hpp"
 
 #include <algorithm>
+#include <atomic>
 
 #include <caf/actor_cast.hpp>
 #include <caf/sec.hpp>
@@ -34,16 +35,16 @@ provider_list::iterator find_owner(provider_list& xs,
 /// Removes `*i` from `xs` so that the provider whose turn is next keeps it
 /// (`next` counts turns; its position is next % size).
 void erase_provider(provider_list& xs, provider_list::iterator i,
-                    size_t& next) {
+                    std::atomic<size_t>& next) {
   auto at = static_cast<size_t>(i - xs.begin());
-  auto turn = xs.empty() ? 0 : next % xs.size();
+  auto turn = xs.empty() ? 0 : next.load(std::memory_order_relaxed) % xs.size();
   xs.erase(i);
-  next = at < turn ? turn - 1 : turn;
+  next.store(at < turn ? turn - 1 : turn, std::memory_order_relaxed);
 }
 
 /// The next provider of `xs` in turn. REQUIRES: `xs` is not empty.
-const caf::actor& next_of(const provider_list& xs, size_t& next) {
-  return xs[next++ % xs.size()].owner;
+const caf::actor& next_of(const provider_list& xs, std::atomic<size_t>& next) {
+  return xs[next.fetch_add(1, std::memory_order_relaxed) % xs.size()].owner;
 }
 
 } // namespace
@@ -71,6 +72,7 @@ void registry_state::mark_dirty(const std::string& id) {
 
 void registry_state::on_flush() {
   flush_armed = false;
+  if (routes_added) publish_routes();
   publish();
   if (ids_changed) {
     ids_changed = false;
@@ -122,6 +124,29 @@ void registry_state::on_register_function(register_function& x) {
   i->description = std::move(x.description);
   i->metadata = std::move(x.metadata);
   mark_dirty(x.id);
+  if (routes) {
+    routes_added = true;
+    arm_flush();
+  }
+}
+
+void registry_state::publish_routes() {
+  routes_added = false;
+  routes_dropped = false;
+  if (!routes) return;
+  auto t = std::make_shared<route_cache::table>();
+  t->reserve(functions.size());
+  for (auto& [id, entry] : functions) {
+    auto& r = (*t)[id];
+    for (auto& p : entry.local) r.local.push_back(p.owner);
+    for (auto& p : entry.remote) r.remote.push_back(p.owner);
+    r.next = entry.next;
+  }
+  routes->publish(std::move(t));
+}
+
+void registry_state::publish_drops() {
+  if (routes_dropped) publish_routes();
 }
 
 void registry_state::drop_provider(const std::string& id,
@@ -130,11 +155,13 @@ void registry_state::drop_provider(const std::string& id,
   if (i == functions.end()) return;
   auto& entry = i->second;
   if (auto j = find_owner(entry.local, owner); j != entry.local.end()) {
-    erase_provider(entry.local, j, entry.next_local);
+    erase_provider(entry.local, j, entry.next->local);
     mark_dirty(id);
+    routes_dropped = true;
   } else if (auto k = find_owner(entry.remote, owner);
              k != entry.remote.end()) {
-    erase_provider(entry.remote, k, entry.next_remote);
+    erase_provider(entry.remote, k, entry.next->remote);
+    routes_dropped = true;
   }
   if (entry.local.empty() && entry.remote.empty()) {
     functions.erase(i);
@@ -147,6 +174,7 @@ void registry_state::on_unregister_function(const unregister_function& x) {
   drop_provider(x.id, addr);
   if (auto j = owners.find(addr); j != owners.end())
     j->second.functions.erase(x.id);
+  publish_drops();
 }
 
 caf::result<invoke_result> registry_state::dispatch(invoke& x,
@@ -156,9 +184,9 @@ caf::result<invoke_result> registry_state::dispatch(invoke& x,
   if (i != functions.end()) {
     auto& entry = i->second;
     if (!entry.local.empty())
-      dest = &next_of(entry.local, entry.next_local);
+      dest = &next_of(entry.local, entry.next->local);
     else if (remote_too && !entry.remote.empty())
-      dest = &next_of(entry.remote, entry.next_remote);
+      dest = &next_of(entry.remote, entry.next->remote);
   }
   if (!dest)
     return invoke_result{false, protocol::error_body_json(
@@ -342,6 +370,7 @@ void registry_state::on_reattach(const std::string& previous_worker_id) {
             " functions and ", h.triggers.size(),
             " triggers of its old connection");
   for (auto& id : h.functions) drop_provider(id, old);
+  publish_drops();
   for (auto& id : h.triggers) drop_trigger(id, old);
   h.functions.clear();
   h.triggers.clear();
@@ -379,6 +408,7 @@ void registry_state::on_down(const caf::actor_addr& who) {
   if (i == owners.end()) return;
   auto& h = i->second;
   for (auto& id : h.functions) drop_provider(id, who);
+  publish_drops();
   for (auto& id : h.triggers) drop_trigger(id, who);
   for (auto& type : h.trigger_types) {
     trigger_types.erase(type);
@@ -393,8 +423,9 @@ void registry_state::on_down(const caf::actor_addr& who) {
 
 registry_actor_type::behavior_type
 registry_actor(registry_actor_type::stateful_pointer<registry_state> self,
-               std::string log_name) {
+               std::string log_name, std::shared_ptr<route_cache> routes) {
   self->state.log_name = std::move(log_name);
+  self->state.routes = std::move(routes);
   self->state.self = self;
   self->state.started_at_ms = wall_clock_ms();
   self->set_down_handler(

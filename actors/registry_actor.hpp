@@ -2,7 +2,10 @@
 // each trigger, and which actor provides each trigger type. Sessions (worker
 // connections), engine function actors and the peers of remote nodes
 // register here; callers send `invoke` here and the registry delegates it to
-// one provider, so the answer goes straight back to the caller.
+// one provider, so the answer goes straight back to the caller. The hot
+// callers (delivery actors, sessions' sync calls) read the providers from the
+// route cache the registry publishes (route_cache.hpp) and send to the
+// provider themselves, asking here only when the cache has none.
 //
 // Functions: any number of providers per id. A call goes to a local
 // provider when there is one (round-robin over the local ones), else
@@ -34,6 +37,7 @@
 #include <caf/typed_event_based_actor.hpp>
 
 #include "actors/messages.hpp"
+#include "actors/route_cache.hpp"
 #include "actors/type_ids.hpp"
 #include "protocol/introspection_api.hpp"
 #include "troupe/handles.hpp"
@@ -97,9 +101,9 @@ struct registry_state {
   struct function_entry {
     std::vector<provider> local;
     std::vector<provider> remote;
-    /// Round-robin positions, one per list.
-    size_t next_local = 0;
-    size_t next_remote = 0;
+    /// Round-robin positions, shared with the route cache's tables.
+    std::shared_ptr<route_cache::turns> next
+      = std::make_shared<route_cache::turns>();
   };
 
   struct trigger_entry {
@@ -143,6 +147,14 @@ struct registry_state {
   bool ids_changed = false;
   /// Wall clock at spawn, milliseconds since the epoch.
   uint64_t started_at_ms = 0;
+  /// Where callers read the providers without asking; may be null.
+  std::shared_ptr<route_cache> routes;
+  /// Providers were added since the last publish to `routes` (published
+  /// at the next flush; callers that miss ask the registry meanwhile).
+  bool routes_added = false;
+  /// Providers were removed while handling the current message (published
+  /// before the next one).
+  bool routes_dropped = false;
 
   /// What its log lines are labelled with.
   std::string log_name = "registry";
@@ -202,15 +214,20 @@ private:
   void mark_ids_changed();
   /// Arms the (flush) self-message once.
   void arm_flush();
+  /// Publishes the providers of every id to `routes`.
+  void publish_routes();
+  /// Publishes at once if the current message removed a provider.
+  void publish_drops();
 };
 
 /// Milliseconds since the epoch, for what introspection reports.
 uint64_t wall_clock_ms();
 
 /// Starts with no trigger types: each provider (the HTTP router, a worker's
-/// session) announces its own with atom::provide.
+/// session) announces its own with atom::provide. Publishes its providers
+/// to `routes` unless that is null.
 registry_actor_type::behavior_type
 registry_actor(registry_actor_type::stateful_pointer<registry_state> self,
-               std::string log_name);
+               std::string log_name, std::shared_ptr<route_cache> routes);
 
 } // namespace troupe

@@ -56,6 +56,7 @@ void session_state::init(caf::event_based_actor* self_ptr,
   self = self_ptr;
   peer = std::move(peer_ptr);
   ctx = std::move(c);
+  routes = route_cache::reader{ctx.routes};
   if (granted) grant = *granted;
   if (ctx.metrics) {
     ctx.metrics->connected.fetch_add(1, std::memory_order_relaxed);
@@ -293,8 +294,9 @@ void session_state::call_sync(protocol::invoke_frame& x) {
   auto fn = x.function_id;
   x.data = protocol::with_member(x.data, "_caller_worker_id",
                                  protocol::quote(worker_id));
+  auto dest = routes.pick(x.function_id);
   self
-    ->request(ctx.registry, timeout,
+    ->request(dest ? dest : ctx.registry, timeout,
               invoke{std::move(x.function_id), std::move(x.data),
                      std::move(x.metadata), std::move(x.traceparent),
                      std::move(x.baggage), timeout_ms})

@@ -40,6 +40,7 @@
 #include "actors/messages.hpp"
 #include "actors/metrics.hpp"
 #include "actors/queue_directory.hpp"
+#include "actors/route_cache.hpp"
 #include "base/worker_access.hpp"
 #include "protocol/frames.hpp"
 #include "protocol/introspection_api.hpp"
@@ -61,6 +62,8 @@ struct session_context {
   std::shared_ptr<const access_rules> access;
   /// Connections and calls of every session, for /metrics; may be null.
   std::shared_ptr<metrics::session_metrics> metrics;
+  /// The registry's providers, for sync calls; may be null.
+  std::shared_ptr<const route_cache> routes = {};
 };
 
 struct session_state {
@@ -86,6 +89,7 @@ struct session_state {
   std::shared_ptr<protocol::ws_peer> peer;
   connection_mark mark;
   session_context ctx;
+  route_cache::reader routes;
   std::string worker_id;
   /// The worker's name from engine::workers::register, or its address.
   std::string worker_name;

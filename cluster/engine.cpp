@@ -61,6 +61,8 @@ struct engine::impl {
   /// when empty, render_metrics().
   std::function<std::string()> metrics_renderer;
   caf::actor registry;
+  /// What the registry publishes for delivery actors and sessions.
+  std::shared_ptr<route_cache> routes = std::make_shared<route_cache>();
   std::shared_ptr<queue_directory> queues = std::make_shared<queue_directory>();
   caf::actor queue_functions;
   /// Serves the introspection and log functions (introspection_actor.hpp).
@@ -261,6 +263,7 @@ caf::error engine::recover() {
     queue_links links{d.registry, d.store,
                       std::chrono::milliseconds(d.cfg.queue.startup_grace_ms),
                       d.cfg.queue.max_payload_bytes, d.cfg.cluster.enabled};
+    links.routes = d.routes;
     links.paused = std::binary_search(b.paused.begin(), b.paused.end(),
                                       q.name);
     auto sup = d.sys.spawn(queue_actor, q, links,
@@ -334,7 +337,7 @@ engine::engine(caf::actor_system& sys, engine_config cfg,
     : impl_(std::make_unique<impl>(sys, std::move(cfg))) {
   auto& d = *impl_;
   d.registry = caf::actor_cast<caf::actor>(
-    sys.spawn(registry_actor, std::string{"registry"}));
+    sys.spawn(registry_actor, std::string{"registry"}, d.routes));
   d.queue_functions = sys.spawn(queue_functions_actor, d.queues);
   register_queue_functions(d.registry, d.queue_functions);
   d.introspection = sys.spawn(introspection_actor, d.registry);
@@ -558,6 +561,7 @@ caf::expected<uint16_t> engine::listen_workers() {
     ctx.access = std::make_shared<const access_rules>(
       access_rules{true, auth.expose_functions});
   ctx.registry = d.registry;
+  ctx.routes = d.routes;
   ctx.queues = d.queues;
   ctx.invocation_timeout = std::chrono::milliseconds(wm.invocation_timeout_ms);
   ctx.metrics = d.session_metrics;

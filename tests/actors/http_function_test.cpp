@@ -44,7 +44,7 @@ struct http_function_test : actor_fixture {
   std::shared_ptr<fake_client> client = std::make_shared<fake_client>();
   std::shared_ptr<http_functions_context> ctx
     = std::make_shared<http_functions_context>();
-  caf::actor registry = spawn(registry_actor, std::string{"registry"});
+  caf::actor registry = spawn(registry_actor, std::string{"registry"}, nullptr);
   caf::actor session = spawn(idle_session, std::string{"w"});
 
   http_function_test() {

@@ -55,7 +55,7 @@ caf::behavior recording_watcher(std::shared_ptr<std::vector<std::string>> log) {
 }
 
 struct http_router_test : actor_fixture {
-  caf::actor registry = spawn(registry_actor, std::string{"registry"});
+  caf::actor registry = spawn(registry_actor, std::string{"registry"}, nullptr);
   std::shared_ptr<owner_script> script_a = std::make_shared<owner_script>();
   std::shared_ptr<owner_script> script_b = std::make_shared<owner_script>();
   caf::actor a = spawn(scripted_owner, script_a);

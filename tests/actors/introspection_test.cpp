@@ -40,7 +40,7 @@ caf::behavior fake_session(caf::event_based_actor* self, caf::actor registry,
 }
 
 struct introspection_test : actor_fixture {
-  caf::actor registry = spawn(registry_actor, std::string{"registry"});
+  caf::actor registry = spawn(registry_actor, std::string{"registry"}, nullptr);
   caf::actor introspection = spawn(introspection_actor, registry);
   std::shared_ptr<owner_script> orders_script
     = std::make_shared<owner_script>();

@@ -1,4 +1,5 @@
-// A queue supervisor under test: a real registry, a scripted owner of
+// A queue supervisor under test: a real registry publishing to a route cache
+// (so deliveries take the path they take in the engine), a scripted owner of
 // function "f", and helpers to enqueue, read the calls in order, the
 // queue's stats and its dead letters. Each test suite spawns the queue with
 // the links it needs (a store actor, a start-up grace period).
@@ -15,7 +16,8 @@
 namespace troupe::testing {
 
 struct queue_fixture : actor_fixture {
-  caf::actor registry = spawn(registry_actor, std::string{"registry"});
+  std::shared_ptr<route_cache> routes = std::make_shared<route_cache>();
+  caf::actor registry = spawn(registry_actor, std::string{"registry"}, routes);
   std::shared_ptr<owner_script> script = std::make_shared<owner_script>();
   caf::actor owner = spawn(scripted_owner, script);
   caf::actor queue;
@@ -27,12 +29,13 @@ struct queue_fixture : actor_fixture {
   }
 
   /// Spawns the queue `q` (named "q" unless it has a name) with `links`,
-  /// whose registry is this fixture's.
+  /// whose registry and route cache are this fixture's.
   void spawn_queue(queue_config q, queue_links links,
                    recovered_jobs recovered = {}) {
     spec = std::move(q);
     if (spec.name.empty()) spec.name = "q";
     links.registry = registry;
+    links.routes = routes;
     queue = caf::actor_cast<caf::actor>(
       spawn(queue_actor, spec, std::move(links), std::move(recovered)));
     run();

@@ -21,7 +21,7 @@ using namespace std::chrono_literals;
 namespace {
 
 struct queue_functions_test : actor_fixture {
-  caf::actor registry = spawn(registry_actor, std::string{"registry"});
+  caf::actor registry = spawn(registry_actor, std::string{"registry"}, nullptr);
   std::shared_ptr<owner_script> script = std::make_shared<owner_script>();
   caf::actor owner = spawn(scripted_owner, script);
   std::shared_ptr<queue_directory> dir = std::make_shared<queue_directory>();

@@ -85,7 +85,7 @@ caf::behavior trigger_owner(caf::event_based_actor*,
 }
 
 struct registry_test : actor_fixture {
-  caf::actor registry = spawn(registry_actor, std::string{"registry"});
+  caf::actor registry = spawn(registry_actor, std::string{"registry"}, nullptr);
   std::shared_ptr<owner_script> script_a = std::make_shared<owner_script>();
   std::shared_ptr<owner_script> script_b = std::make_shared<owner_script>();
   std::shared_ptr<owner_script> script_c = std::make_shared<owner_script>();

@@ -59,7 +59,7 @@ struct session_test : actor_fixture {
     std::string id() const { return member(out().at(0), "worker_id"); }
   };
 
-  caf::actor registry = spawn(registry_actor, std::string{"registry"});
+  caf::actor registry = spawn(registry_actor, std::string{"registry"}, nullptr);
   std::shared_ptr<queue_directory> queues = std::make_shared<queue_directory>();
   std::shared_ptr<metrics::session_metrics> counters
     = std::make_shared<metrics::session_metrics>();

@@ -91,7 +91,7 @@ void relay(const caf::actor& remote, caf::message m) {
 }
 
 struct node_actor_test : actor_fixture {
-  caf::actor registry = spawn(registry_actor, std::string{"registry"});
+  caf::actor registry = spawn(registry_actor, std::string{"registry"}, nullptr);
   std::shared_ptr<inbox> queue_in = std::make_shared<inbox>();
   caf::actor queue = spawn(recorder, queue_in);
   cluster_config cfg;

@@ -80,7 +80,7 @@ std::string code_of(const invoke_result& r) {
 }
 
 struct peer_test : actor_fixture {
-  caf::actor registry = spawn(registry_actor, std::string{"registry"});
+  caf::actor registry = spawn(registry_actor, std::string{"registry"}, nullptr);
   std::shared_ptr<node_log> log = std::make_shared<node_log>();
   caf::actor node = spawn(fake_node, log);
   caf::actor peer = spawn(peer_actor, std::string{"b"}, node, registry);
@@ -244,7 +244,7 @@ caf::behavior fake_peer_of(caf::event_based_actor* self, caf::actor node,
 }
 
 struct serving_node_test : actor_fixture {
-  caf::actor registry = spawn(registry_actor, std::string{"registry"});
+  caf::actor registry = spawn(registry_actor, std::string{"registry"}, nullptr);
   std::shared_ptr<owner_script> script = std::make_shared<owner_script>();
   caf::actor owner = spawn(scripted_owner, script);
   caf::actor node = spawn(node_actor, cluster_config{},
