@@ -233,17 +233,7 @@ void session_state::handle(protocol::invoke_frame& x) {
   }
   switch (x.action) {
     case protocol::invoke_action::sync: call_sync(x); break;
-    case protocol::invoke_action::void_call:
-      x.data = protocol::with_member(x.data, "_caller_worker_id",
-                                     protocol::quote(worker_id));
-      caf::anon_send(ctx.registry,
-                     invoke{std::move(x.function_id), std::move(x.data),
-                            std::move(x.metadata), std::move(x.traceparent),
-                            std::move(x.baggage), 0});
-      if (ctx.metrics)
-        ctx.metrics->count_call(metrics::call_kind::void_call,
-                                metrics::call_outcome::sent);
-      break;
+    case protocol::invoke_action::void_call: call_void(x); break;
     case protocol::invoke_action::enqueue: call_enqueue(x); break;
   }
 }
@@ -310,6 +300,19 @@ void session_state::call_sync(protocol::invoke_frame& x) {
         count_call(metrics::call_kind::sync, r);
         reply(id, fn, std::move(r));
       });
+}
+
+void session_state::call_void(protocol::invoke_frame& x) {
+  x.data = protocol::with_member(x.data, "_caller_worker_id",
+                                 protocol::quote(worker_id));
+  auto dest = routes.pick(x.function_id);
+  caf::anon_send(dest ? dest : ctx.registry,
+                 invoke{std::move(x.function_id), std::move(x.data),
+                        std::move(x.metadata), std::move(x.traceparent),
+                        std::move(x.baggage), 0});
+  if (ctx.metrics)
+    ctx.metrics->count_call(metrics::call_kind::void_call,
+                            metrics::call_outcome::sent);
 }
 
 void session_state::call_enqueue(protocol::invoke_frame& x) {

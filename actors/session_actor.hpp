@@ -149,6 +149,7 @@ private:
   /// mailbox now are handled.
   void send_frame(std::string text);
   void call_sync(protocol::invoke_frame& x);
+  void call_void(protocol::invoke_frame& x);
   void call_enqueue(protocol::invoke_frame& x);
   void reply(const std::string& invocation_id, const std::string& function_id,
              invoke_result r);
