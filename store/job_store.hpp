@@ -128,7 +128,10 @@ public:
   virtual ~job_store();
 
   /// Applies `batch` in order, all or nothing: on success the writes are
-  /// durable when this returns (SQLite: one transaction, one fsync); on error
+  /// durable when this returns (SQLite: one transaction, one fsync), except
+  /// that a batch of only starts, crashed marks, acks, retries and dead
+  /// moves may be kept through a crash of the process but not yet through a
+  /// power cut (no fsync; the next commit with one covers it); on error
   /// none of them happened. Each put and each requeue takes the next seq, in
   /// batch order; seqs only grow, also across restarts, and are never
   /// reused (there may be gaps). Returns the seq of each put and adopt, in

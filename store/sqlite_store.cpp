@@ -1,5 +1,9 @@
-// The SQLite store: one database file in WAL mode with synchronous=FULL, so
-// a committed apply() is on disk when it returns. The connection holds an
+// The SQLite store: one database file in WAL mode. A batch that creates or
+// restores jobs, or that a user's operation waits for, commits with
+// synchronous=FULL, so it is on disk when apply() returns; one of only the
+// engine's own bookkeeping (attempt starts, acks, retries, moves to the DLQ)
+// commits with synchronous=NORMAL: written to the WAL (kept through a crash
+// of the process) and made durable by the next FULL commit or checkpoint. The connection holds an
 // exclusive lock for its lifetime: a second engine on the same directory is
 // refused at open. The only library file that includes sqlite3.h.
 
@@ -81,7 +85,8 @@ caf::error make_store_directory(const std::string& dir) {
   return {};
 }
 
-// synchronous=FULL: a commit is on disk (the WAL is fsynced) when it returns.
+// synchronous=FULL: a commit is on disk (the WAL is fsynced) when it returns;
+// write_all() sets NORMAL for a batch of bookkeeping only (see above).
 // An 8 MiB page cache: the engine holds every live job in memory anyway,
 // and the pages of the id index a commit touches come from the OS's cache.
 // With 1M waiting jobs, 64 MiB cost 66 MiB more RSS than in_memory and
@@ -331,6 +336,16 @@ private:
   /// restored.
   caf::error write_all(const std::vector<store_write>& batch,
                        std::vector<uint64_t>& seqs) {
+    auto full = needs_fsync(batch);
+    if (full != synchronous_full_) {
+      if (sqlite3_exec(db_.get(),
+                       full ? "PRAGMA synchronous = FULL"
+                            : "PRAGMA synchronous = NORMAL",
+                       nullptr, nullptr, nullptr)
+          != SQLITE_OK)
+        return fail("setting the commit's durability");
+      synchronous_full_ = full;
+    }
     if (run(begin_) != SQLITE_OK) return fail("beginning a transaction");
     auto first_seq = next_seq_;
     auto err = caf::error{};
@@ -347,6 +362,24 @@ private:
       if (!sqlite3_get_autocommit(db_.get())) run(rollback_);
     }
     return err;
+  }
+
+  /// True unless every write of `batch` is bookkeeping whose loss in a power
+  /// cut (not a crash of the process) leaves every job accounted for: an
+  /// attempt that starts or was cut off, an ack (the job runs again), a
+  /// retry or a move to the DLQ (the attempt runs again). Puts and adopts
+  /// are receipts; requeues, discards and pauses answer a user.
+  static bool needs_fsync(const std::vector<store_write>& batch) {
+    for (auto& w : batch)
+      switch (w.op) {
+        case kind::start:
+        case kind::crashed:
+        case kind::ack:
+        case kind::retry:
+        case kind::dead: break;
+        default: return true;
+      }
+    return false;
   }
 
   caf::error write(const store_write& w, std::vector<uint64_t>& seqs) {
@@ -394,6 +427,8 @@ private:
   std::string dir_;
   std::string path_;
   uint64_t next_seq_ = 1;
+  /// The connection's synchronous setting: FULL (the tuning's) or NORMAL.
+  bool synchronous_full_ = true;
   // Declared before the statements, so it is closed after them.
   db_ptr db_;
   stmt_ptr begin_;

@@ -84,6 +84,28 @@ TEST_F(sqlite_store_test, reopen_keeps_everything) {
   EXPECT_EQ(find("c").state, job_state::dead);
 }
 
+// Batches of bookkeeping only (starts, acks, retries, moves to the DLQ)
+// commit without waiting for fsync, those with puts or a user's operation
+// with it; switching between the two loses nothing a reopen reads.
+TEST_F(sqlite_store_test, bookkeeping_and_durable_batches_interleave) {
+  open_sqlite();
+  apply({put(make_job("a")), put(make_job("b")), put(make_job("c"))});
+  apply({write_to(kind::start, "a"), write_to(kind::start, "b")});
+  apply({write_to(kind::ack, "a"),
+         write_to(kind::retry, "b", 1, 5000, R"({"code":"x"})")});
+  apply({put(make_job("d")), write_to(kind::start, "c")});
+  apply({write_to(kind::dead, "c", 3, 0, R"({"code":"y"})", 7000)});
+  apply({write_to(kind::requeue, "c"), write_to(kind::start, "d")});
+  auto before = stored();
+  ASSERT_EQ(before.size(), 3u);
+  open_sqlite();
+  EXPECT_EQ(stored(), before);
+  EXPECT_EQ(find("b").state, job_state::delayed);
+  EXPECT_EQ(find("b").job.attempts, 1u);
+  EXPECT_EQ(find("c").state, job_state::waiting);
+  EXPECT_TRUE(find("d").running);
+}
+
 TEST_F(sqlite_store_test, creates_missing_parent_directories) {
   auto x = open_sqlite_store(dir.path() + "/a/b/c");
   ASSERT_TRUE(x) << message(x.error());
