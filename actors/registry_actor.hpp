@@ -3,9 +3,10 @@
 // connections), engine function actors and the peers of remote nodes
 // register here; callers send `invoke` here and the registry delegates it to
 // one provider, so the answer goes straight back to the caller. The hot
-// callers (delivery actors, sessions' sync calls) read the providers from the
-// route cache the registry publishes (route_cache.hpp) and send to the
-// provider themselves, asking here only when the cache has none.
+// callers (delivery actors, sessions' sync and Void calls) read the
+// providers from the route cache the registry publishes (route_cache.hpp)
+// and send to the provider themselves, asking here only when the cache has
+// none.
 //
 // Functions: any number of providers per id. A call goes to a local
 // provider when there is one (round-robin over the local ones), else

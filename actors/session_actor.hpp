@@ -62,7 +62,7 @@ struct session_context {
   std::shared_ptr<const access_rules> access;
   /// Connections and calls of every session, for /metrics; may be null.
   std::shared_ptr<metrics::session_metrics> metrics;
-  /// The registry's providers, for sync calls; may be null.
+  /// The registry's providers, for sync and Void calls; may be null.
   std::shared_ptr<const route_cache> routes = {};
 };
 

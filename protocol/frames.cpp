@@ -50,6 +50,15 @@ const char* type_name(kind k) {
   return "null";
 }
 
+/// The last member named `key` (of duplicate keys the last one wins), or
+/// nullptr.
+const member* last_member(const std::vector<member>& members,
+                          std::string_view key) {
+  for (auto i = members.rbegin(); i != members.rend(); ++i)
+    if (i->key == key) return &*i;
+  return nullptr;
+}
+
 /// "(got number)", "(got \"later\")" or "(it is missing)" for messages.
 std::string describe(const member* v) {
   if (v == nullptr) return "(it is missing)";
@@ -88,14 +97,11 @@ public:
 
   /// The member `key`, or nullptr when it is absent.
   const member* find(std::string_view key) const {
-    for (auto i = members_.rbegin(); i != members_.rend(); ++i)
-      if (i->key == key) return &*i;
-    return nullptr;
+    return last_member(members_, key);
   }
 
   /// Records "<type>: field '<prefix><key>' must be <expected> (got ...)".
-  bool fail(std::string_view key, std::string_view expected,
-            const member* v) {
+  bool fail(std::string_view key, std::string_view expected, const member* v) {
     error_.clear();
     error_.append(type_).append(": field '").append(prefix_).append(key);
     error_.append("' must be ").append(expected).append(" ");
@@ -161,8 +167,7 @@ public:
 private:
   bool take_string(const member* v, std::string_view key,
                    std::string_view expected, std::string& out) {
-    if (v == nullptr || v->type != kind::string)
-      return fail(key, expected, v);
+    if (v == nullptr || v->type != kind::string) return fail(key, expected, v);
     out = json_scan::decode_string(v->text);
     return true;
   }
@@ -336,9 +341,7 @@ frame_parser parser_for(std::string_view type) {
 
 /// Checks the type member and runs the parser for it.
 frame parse_members(std::vector<member> members) {
-  const member* t = nullptr;
-  for (auto i = members.rbegin(); i != members.rend() && !t; ++i)
-    if (i->key == "type") t = &*i;
+  auto* t = last_member(members, "type");
   if (t == nullptr || t->type != kind::string)
     return make_bad("missing_type", "frame has no string field 'type'");
   auto type = json_scan::decode_string(t->text);
@@ -367,8 +370,8 @@ kind kind_of(const json& v) {
 
 /// The rare frame the scanner refuses (see json_scan.hpp): nlohmann parses
 /// it and gives the verdict. One it accepts is printed member by member, so
-/// the same parsers read it; `texts` holds what the members point into.
-frame parse_slow(std::string_view text, std::vector<std::string>& texts) {
+/// the same parsers read it.
+frame parse_slow(std::string_view text) {
   if (nested_deeper_than(text, max_json_depth))
     return make_bad("bad_json", "JSON nests deeper than "
                                   + std::to_string(max_json_depth) + " levels");
@@ -379,6 +382,8 @@ frame parse_slow(std::string_view text, std::vector<std::string>& texts) {
   if (!j.is_object())
     return make_bad("bad_json", std::string{"frame must be a JSON object, not "}
                                   + j.type_name());
+  // What the members point into; reserved, so it never moves.
+  std::vector<std::string> texts;
   texts.reserve(j.size());
   std::vector<member> members;
   for (auto& [key, value] : j.items()) {
@@ -392,8 +397,7 @@ frame parse_frame_impl(std::string_view text) {
   std::vector<member> members;
   if (json_scan::split_object(text, members, max_json_depth))
     return parse_members(std::move(members));
-  std::vector<std::string> texts;
-  return parse_slow(text, texts);
+  return parse_slow(text);
 }
 
 // -- serialising --------------------------------------------------------------

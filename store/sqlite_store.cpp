@@ -3,9 +3,10 @@
 // synchronous=FULL, so it is on disk when apply() returns; one of only the
 // engine's own bookkeeping (attempt starts, acks, retries, moves to the DLQ)
 // commits with synchronous=NORMAL: written to the WAL (kept through a crash
-// of the process) and made durable by the next FULL commit or checkpoint. The connection holds an
-// exclusive lock for its lifetime: a second engine on the same directory is
-// refused at open. The only library file that includes sqlite3.h.
+// of the process) and made durable by the next FULL commit or checkpoint.
+// The connection holds an exclusive lock for its lifetime: a second engine
+// on the same directory is refused at open. The only library file that
+// includes sqlite3.h.
 
 #include "store/job_count.hpp"
 #include "store/job_store.hpp"
@@ -370,7 +371,7 @@ private:
   /// retry or a move to the DLQ (the attempt runs again). Puts and adopts
   /// are receipts; requeues, discards and pauses answer a user.
   static bool needs_fsync(const std::vector<store_write>& batch) {
-    for (auto& w : batch)
+    for (auto& w : batch) {
       switch (w.op) {
         case kind::start:
         case kind::crashed:
@@ -379,6 +380,7 @@ private:
         case kind::dead: break;
         default: return true;
       }
+    }
     return false;
   }
 
